@@ -1,0 +1,89 @@
+"""One theme and one way to save figures, so that ``figures/`` is slide-ready and reproducible.
+
+Every figure goes through :func:`save_figure`, which writes ``NAME.png`` (200 dpi), ``NAME.pdf``
+(TrueType fonts embedded, date metadata pinned so the bytes do not change between runs) and
+``NAME.json`` (title, caption, the paper item it reproduces, the notebook that made it).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from . import atomic
+from .provenance import provenance
+
+# Slide presets in inches: a 16:9 slide is 13.33 x 7.5 in; leave room for the slide title.
+PRESETS: dict[str, tuple[float, float]] = {
+    "full": (12.8, 6.0),   # the whole width of a 16:9 slide
+    "half": (6.4, 5.6),    # one of two figures side by side
+    "tall": (12.8, 7.2),   # a full slide with no title
+}
+DPI = 200
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+def apply_theme() -> None:
+    """seaborn "talk" context, colour-blind-safe palette, embedded TrueType fonts."""
+    sns.set_theme(context="talk", style="whitegrid", palette="colorblind")
+    matplotlib.rcParams.update({
+        "pdf.fonttype": 42,          # TrueType, editable in slide software
+        "ps.fonttype": 42,
+        "svg.hashsalt": "mnv2lab",   # stable SVG ids
+        "savefig.dpi": DPI,
+        "figure.dpi": 100,
+        "figure.constrained_layout.use": True,
+        "axes.titleweight": "bold",
+        "legend.frameon": False,
+    })
+
+
+def palette(n: int | None = None) -> list:
+    """The theme's colour-blind-safe colours."""
+    return sns.color_palette("colorblind", n)
+
+
+def new_figure(preset: str = "full", nrows: int = 1, ncols: int = 1, **kwargs: Any):
+    """``plt.subplots`` at a slide preset size (``full``, ``half`` or ``tall``)."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset: got {preset!r}; allowed: {sorted(PRESETS)}")
+    return plt.subplots(nrows, ncols, figsize=PRESETS[preset], **kwargs)
+
+
+def _render(fig: matplotlib.figure.Figure, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
+    fig.savefig(buf, format=fmt, dpi=DPI, metadata=metadata, facecolor="white")
+    return buf.getvalue()
+
+
+def save_figure(fig: matplotlib.figure.Figure, name: str, *, out_dir: str | Path, title: str,
+                caption: str, paper_item: str, notebook: str, takeaway: str = "") -> dict:
+    """Write ``NAME.png``, ``NAME.pdf`` and ``NAME.json`` atomically into ``out_dir``.
+
+    ``paper_item`` names what the figure reproduces ("Figure 1", "Table 3") or "beyond the paper";
+    ``takeaway`` is one sentence for the slide deck.
+    """
+    if not _NAME.match(name):
+        raise ValueError(f"name: got {name!r}; allowed: lower-case letters, digits, '_' and '-'")
+    for field, value in (("title", title), ("caption", caption), ("paper_item", paper_item)):
+        if not value or not value.strip():
+            raise ValueError(f"{field}: must be a non-empty string (figures explain themselves)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(out / f"{name}.png", _render(fig, "png"))
+    atomic.write_bytes(out / f"{name}.pdf", _render(fig, "pdf"))
+    prov = provenance()
+    record = {
+        "name": name, "title": title, "caption": caption, "paper_item": paper_item,
+        "notebook": notebook, "takeaway": takeaway, "files": [f"{name}.png", f"{name}.pdf"],
+        "mnv2lab_version": prov["mnv2lab_version"],
+    }
+    atomic.write_json(out / f"{name}.json", record)
+    return record

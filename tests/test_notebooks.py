@@ -1,0 +1,78 @@
+"""Every notebook: committed clean, parameterized, runs end to end with smoke=True, and a bad
+parameter fails with a message naming it before any heavy work."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import papermill
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from conftest import NOTEBOOKS, ROOT
+
+
+def _ids(paths):
+    return [p.stem for p in paths]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds no NN_topic.ipynb"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_is_committed_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    assert "papermill" not in nb.metadata
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"cell {i} has outputs: run `make clean-notebooks`"
+            assert cell.execution_count is None, f"cell {i} has an execution count"
+        assert "papermill" not in cell.metadata, f"cell {i} has papermill metadata"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_structure(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell must be tagged 'parameters'"
+    src = tagged[0].source
+    for name in ("smoke: bool = False", "out_dir: str ="):
+        assert name in src, f"parameters cell lacks `{name}`"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code.index(tagged[0]) == 0, "the parameters cell is the first code cell"
+    assert "start(" in code[1].source, "the second code cell validates parameters via mnv2lab"
+    assert nb.cells[0].cell_type == "markdown", "a notebook opens with narrative"
+    assert nb.metadata.get("mnv2lab", {}).get("figures"), "metadata mnv2lab.figures lists figures"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_runs_in_smoke_mode(path, tmp_path):
+    out_nb = tmp_path / path.name
+    papermill.execute_notebook(str(path), str(out_nb), kernel_name="python3",
+                               cwd=str(path.parent), progress_bar=False,
+                               parameters={"smoke": True, "out_dir": str(tmp_path / "figs")})
+    promised = nbformat.read(path, as_version=4).metadata["mnv2lab"]["figures"]
+    for fig in promised:
+        for ext in ("png", "pdf"):
+            f = tmp_path / "figs" / f"{fig}.{ext}"
+            assert f.exists() and f.stat().st_size > 1000, f"missing figure {f.name}"
+        meta = json.loads((tmp_path / "figs" / f"{fig}.json").read_text())
+        assert meta["caption"] and meta["paper_item"] and meta["notebook"] == path.stem
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_bad_parameter_fails_clearly(path, tmp_path):
+    with pytest.raises(PapermillExecutionError) as err:
+        papermill.execute_notebook(str(path), str(tmp_path / path.name), kernel_name="python3",
+                                   cwd=str(path.parent), progress_bar=False,
+                                   parameters={"smoke": "false", "out_dir": str(tmp_path)})
+    assert err.value.ename == "ParameterError"
+    assert "'smoke'" in err.value.evalue and "'false'" in err.value.evalue
+    executed = nbformat.read(tmp_path / path.name, as_version=4)
+    failing = executed.cells[err.value.cell_index].source
+    assert "start(" in failing, "the error must come from the validation cell, before heavy work"
