@@ -9,12 +9,14 @@ STAMP  := $(VENV)/.installed
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-.PHONY: figures test venv clean-notebooks clean help
+.PHONY: figures test venv clean-notebooks clean help slides lab
 
 help:
 	@echo "make figures          run every notebook (papermill) and regenerate figures/"
 	@echo "make test             run the test suite (pytest)"
 	@echo "make clean-notebooks  strip outputs from notebooks/*.ipynb before committing"
+	@echo "make slides           16:9 PDF deck from figures/ -> build/slides/mnv2lab-slides.pdf"
+	@echo "make lab              JupyterLab on notebooks/ at 127.0.0.1 (prints the URL with its token)"
 
 venv: $(STAMP)
 
@@ -30,6 +32,15 @@ figures: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+slides: $(STAMP)
+	$(PY) tools/make_slides.py
+
+# Loopback only, no browser; the URL with its token is printed. LAB_PORT=8890 make lab to move it.
+LAB_PORT ?= 8888
+lab: $(STAMP)
+	$(PY) -m jupyterlab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
+	  --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 clean-notebooks: $(STAMP)
 	$(PY) tools/clean_notebooks.py notebooks/*.ipynb

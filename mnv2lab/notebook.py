@@ -3,15 +3,17 @@
     nb = start("01_relu_manifold", globals(), SPEC)
     ...
     nb.save_figure(fig, "fig1_spiral", title=..., caption=..., paper_item="Figure 1")
+    nb.record_finding("Figure 1", "reproduced", f"n = 2 collapses {lost[2]:.0%} of the spiral, ...")
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from . import plotting
+from . import __version__, atomic, plotting
 from .params import Param, notebook_values, validate
 from .paths import resolve
 from .provenance import banner
@@ -22,6 +24,9 @@ COMMON: dict[str, Param] = {
     "out_dir": Param(str, "folder for figures; relative paths start at the repository root"),
 }
 
+# What a notebook can conclude about a paper item (the README's reproduction table shows these).
+VERDICTS = ("reproduced", "differs", "partly", "beyond the paper")
+
 
 @dataclass
 class NotebookSession:
@@ -31,6 +36,7 @@ class NotebookSession:
     params: dict[str, Any]
     out_dir: Path
     saved: list[str] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
 
     def save_figure(self, fig, name: str, *, title: str, caption: str, paper_item: str,
                     takeaway: str = "") -> dict:
@@ -38,6 +44,48 @@ class NotebookSession:
                                       paper_item=paper_item, notebook=self.name, takeaway=takeaway)
         self.saved.append(name)
         return record
+
+    def record_finding(self, paper_item: str, verdict: str, finding: str, *,
+                       figures: Sequence[str] | None = None) -> dict:
+        """Record this notebook's finding on one paper item, for the README's reproduction table.
+
+        ``verdict`` is one of :data:`VERDICTS`; ``finding`` is one line with the numbers behind it
+        (paper vs ours). ``figures`` defaults to the figures this session saved with the same
+        ``paper_item``. All findings of the session are (re)written atomically to
+        ``out_dir/findings/<notebook>.json``; recording a paper item again replaces its entry.
+        """
+        entry = _finding_entry(paper_item, verdict, finding, figures, self.saved, self.out_dir)
+        self.findings = [f for f in self.findings if f["paper_item"] != entry["paper_item"]]
+        self.findings.append(entry)
+        atomic.write_json(self.out_dir / "findings" / f"{self.name}.json", {
+            "notebook": self.name, "smoke": bool(self.params.get("smoke", False)),
+            "mnv2lab_version": __version__, "findings": self.findings})
+        print(f"finding [{entry['verdict']}] {entry['paper_item']}: {entry['finding']}")
+        return entry
+
+
+def _finding_entry(paper_item: str, verdict: str, finding: str, figures: Sequence[str] | None,
+                   saved: Sequence[str], out_dir: Path) -> dict:
+    """Check one finding (errors name the argument, the value and what is allowed) and build it."""
+    for arg, value in (("paper_item", paper_item), ("finding", finding)):
+        if not isinstance(value, str) or not value.strip() or "\n" in value.strip():
+            raise ValueError(f"{arg}: got {value!r}; allowed: a non-empty single-line string")
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict: got {verdict!r}; allowed: one of {list(VERDICTS)}")
+    if not any(ch.isdigit() for ch in finding) or len(finding) > 300:
+        raise ValueError(f"finding: got {finding!r}; allowed: one line of at most 300 characters "
+                         "that states the numbers (paper vs ours)")
+    if figures is None:
+        item_of = {name: json.loads((out_dir / f"{name}.json").read_text())["paper_item"]
+                   for name in saved}
+        figures = [name for name in saved if item_of[name].strip() == paper_item.strip()]
+    else:
+        unknown = [f for f in figures if f not in saved]
+        if isinstance(figures, str) or unknown:
+            raise ValueError(f"figures: got {figures!r}; allowed: a list of figure names this "
+                             f"notebook saved before recording the finding: {list(saved)}")
+    return {"paper_item": paper_item.strip(), "verdict": verdict, "finding": finding.strip(),
+            "figures": list(dict.fromkeys(figures))}
 
 
 def start(name: str, namespace: Mapping[str, Any], spec: Mapping[str, Param]) -> NotebookSession:

@@ -1,0 +1,216 @@
+"""`make slides`: a 16:9 PDF deck (and one PNG per slide) built offline from ``figures/``.
+
+A title slide, then one slide per figure in reading order (its title, the paper item it reproduces,
+its one-sentence takeaway, the figure), then the findings the notebooks recorded. Drawn with
+matplotlib only (no LaTeX, no network); TrueType fonts are embedded and the PDF metadata is pinned,
+so the same figures give a byte-identical deck.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.textpath import TextToPath
+from PIL import Image
+
+from . import __version__, atomic
+from .catalog import FigureEntry, Finding, load_figures, load_findings
+
+SLIDE_INCHES = (40 / 3, 7.5)   # 16:9, 960 x 540 pt
+PNG_DPI = 144                  # 1920 x 1080 pixel slide images
+DECK_NAME = "mnv2lab-slides.pdf"
+PAPER = ("MobileNetV2: Inverted Residuals and Linear Bottlenecks",
+         "Sandler, Howard, Zhu, Zhmoginov, Chen. CVPR 2018 (arXiv 1801.04381)")
+PDF_METADATA = {"Title": "mnv2lab: MobileNetV2, reproduced and checked", "Author": "mnv2lab",
+                "Subject": PAPER[0], "Creator": f"mnv2lab {__version__} (make slides)",
+                "CreationDate": None}
+INK, MUTED, ACCENT = "#1a1a1a", "#5f5f5f", "#0173b2"
+VERDICT_COLOURS = {"reproduced": "#029e73", "differs": "#d55e00", "partly": "#de8f05",
+                   "beyond the paper": "#0173b2"}
+RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "font.family": "DejaVu Sans",
+      "figure.constrained_layout.use": False, "text.color": INK}
+SLIDE_PT = (960, 540)
+LEFT, RIGHT = 0.04, 0.96
+WIDTH_PT = (RIGHT - LEFT) * SLIDE_PT[0]
+_TEXT_TO_PATH = TextToPath()
+FINDINGS_PER_SLIDE = 6
+FINDING_X = 0.22               # where a finding's text starts, right of its verdict
+
+
+def _text_width(text: str, size: float, bold: bool) -> float:
+    """Width of one line of text in points (measured with the font, not guessed from its length)."""
+    prop = FontProperties(family=RC["font.family"], size=size, weight="bold" if bold else "normal")
+    return _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)[0]
+
+
+def _wrap(text: str, size: float, bold: bool, width: float, max_lines: int) -> list[str]:
+    """Greedy word wrap to ``width`` points; more than ``max_lines`` lines end in an ellipsis."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and _text_width(f"{lines[-1]} {word}", size, bold) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        while lines[-1] and _text_width(lines[-1] + " …", size, bold) > width:
+            lines[-1] = lines[-1].rsplit(" ", 1)[0] if " " in lines[-1] else lines[-1][:-1]
+        lines[-1] += " …"
+    return lines
+
+
+def _fit(text: str, bold: bool, width: float,
+         options: list[tuple[float, int]]) -> tuple[list[str], float]:
+    """Lines and font size: the first ``(size, max_lines)`` option where ``text`` fits whole."""
+    for size, max_lines in options:
+        lines = _wrap(text, size, bold, width, 10 ** 6)
+        if len(lines) <= max_lines:
+            return lines, size
+    size, max_lines = options[-1]
+    return _wrap(text, size, bold, width, max_lines), size
+
+
+def _slide() -> Figure:
+    return Figure(figsize=SLIDE_INCHES, facecolor="white")
+
+
+def _header(fig: Figure, title: str, subtitle: str) -> float:
+    """Title, subtitle and a rule at the top of a slide; returns the free height below them."""
+    lines, size = _fit(title, True, WIDTH_PT, [(26, 1), (22, 1), (20, 2)])
+    top = 0.965
+    fig.text(LEFT, top, "\n".join(lines), fontsize=size, fontweight="bold", va="top", ha="left",
+             linespacing=1.1)
+    top -= len(lines) * size * 1.25 / SLIDE_PT[1] + 0.012
+    fig.text(LEFT, top, subtitle, fontsize=14, color=MUTED, va="top", ha="left")
+    top -= 14 * 1.25 / SLIDE_PT[1] + 0.014
+    fig.add_artist(Line2D([LEFT, RIGHT], [top, top], color=ACCENT, linewidth=2))
+    return top - 0.015
+
+
+def _footer(fig: Figure, left: str, page: int, pages: int) -> None:
+    fig.text(LEFT, 0.018, left, fontsize=10, color=MUTED, ha="left", va="bottom")
+    fig.text(RIGHT, 0.018, f"{page} / {pages}", fontsize=10, color=MUTED, ha="right", va="bottom")
+
+
+def _image(path: Path) -> np.ndarray:
+    """The figure PNG as RGB (figures have a white background; no alpha channel to embed)."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def title_slide(figures: list[FigureEntry], findings: list[Finding], pages: int) -> Figure:
+    fig = _slide()
+    fig.add_artist(Line2D([LEFT, RIGHT], [0.62, 0.62], color=ACCENT, linewidth=3))
+    fig.text(LEFT, 0.80, "MobileNetV2, reproduced and checked", fontsize=40, fontweight="bold",
+             va="center")
+    fig.text(LEFT, 0.70, PAPER[0], fontsize=22, color=INK, va="center")
+    fig.text(LEFT, 0.655, PAPER[1], fontsize=16, color=MUTED, va="center")
+    notebooks = sorted({f.notebook for f in figures})
+    lines = [f"{nb}:  {sum(f.notebook == nb for f in figures)} figure(s)" for nb in notebooks]
+    fig.text(LEFT, 0.56, "\n".join(lines), fontsize=16, va="top", linespacing=1.6)
+    counts = {v: sum(f.verdict == v for f in findings) for v in VERDICT_COLOURS}
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    if summary:
+        fig.text(0.55, 0.56, f"Findings: {summary}", fontsize=16, va="top", color=MUTED)
+    _footer(fig, f"mnv2lab {__version__} · {len(figures)} figures from figures/ · make slides",
+            1, pages)
+    return fig
+
+
+def figure_slide(entry: FigureEntry, page: int, pages: int) -> tuple[Figure, object]:
+    """One figure with its title, paper item and takeaway; returns the slide and its image."""
+    fig = _slide()
+    top = _header(fig, entry.title, f"Paper: {entry.paper_item}    ·    notebook {entry.notebook}")
+    ax = fig.add_axes((LEFT, 0.175, RIGHT - LEFT, top - 0.175))
+    ax.set_axis_off()
+    image = ax.imshow(_image(entry.png), aspect="equal")
+    if entry.takeaway.strip():
+        lines, size = _fit(entry.takeaway, True, WIDTH_PT, [(20, 1), (18, 2), (15, 2), (13, 3)])
+        fig.text(0.5, 0.105, "\n".join(lines), fontsize=size, fontweight="bold", color=ACCENT,
+                 ha="center", va="center", linespacing=1.3)
+    else:   # no takeaway given: the caption stands in, smaller
+        lines, size = _fit(entry.caption, False, WIDTH_PT, [(14, 2), (12, 3)])
+        fig.text(0.5, 0.105, "\n".join(lines), fontsize=size, color=MUTED, ha="center",
+                 va="center", linespacing=1.25)
+    _footer(fig, f"mnv2lab · figures/{entry.name}.pdf", page, pages)
+    return fig, image
+
+
+def findings_slide(findings: list[Finding], page: int, pages: int, part: str) -> Figure:
+    fig = _slide()
+    y = _header(fig, f"What we found{part}", "verdict · paper item · notebook: finding (paper vs ours)")
+    for f in findings:
+        fig.text(LEFT, y, f.verdict, fontsize=15, fontweight="bold", va="top",
+                 color=VERDICT_COLOURS.get(f.verdict, INK))
+        where = f"{f.paper_item} · {f.notebook}" + (" · smoke run, not a result" if f.smoke else "")
+        fig.text(FINDING_X, y, where, fontsize=15, fontweight="bold", va="top")
+        text = "\n".join(_wrap(f.finding, 13, False, (RIGHT - FINDING_X) * SLIDE_PT[0], 2))
+        fig.text(FINDING_X, y - 0.045, text, fontsize=13, va="top", color=INK, linespacing=1.25)
+        y -= 0.125
+    _footer(fig, "mnv2lab · findings recorded by the notebooks (figures/findings/)", page, pages)
+    return fig
+
+
+def _png_bytes(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PNG_DPI, metadata={"Software": None}, facecolor="white")
+    return buf.getvalue()
+
+
+def plan_deck(figures: list[FigureEntry], findings: list[Finding]) -> list[tuple[str, object]]:
+    """The slides in order: ("title", None), ("figure", entry) each, ("findings", some) last."""
+    chunks = [findings[i:i + FINDINGS_PER_SLIDE]
+              for i in range(0, len(findings), FINDINGS_PER_SLIDE)]
+    return ([("title", None)] + [("figure", e) for e in figures]
+            + [("findings", c) for c in chunks])
+
+
+def build_deck(figures_dir: str | Path, out_dir: str | Path,
+               notebooks_dir: str | Path | None = None) -> Path:
+    """Write ``out_dir/mnv2lab-slides.pdf`` and ``out_dir/png/slide-NN.png``; return the PDF path."""
+    figures_dir, out_dir = Path(figures_dir), Path(out_dir)
+    figures = load_figures(figures_dir, Path(notebooks_dir) if notebooks_dir else None)
+    if not figures:
+        raise ValueError(f"figures_dir: {figures_dir} holds no figures (NAME.json + NAME.png); "
+                         "run `make figures` first")
+    missing = [str(f.png) for f in figures if not f.png.exists()]
+    if missing:
+        raise ValueError(f"figures_dir: figure PNGs missing: {missing}; run `make figures`")
+    findings = load_findings(figures_dir)
+    plan = plan_deck(figures, findings)
+    pages = len(plan)
+    chunks = sum(kind == "findings" for kind, _ in plan)
+    png_dir = out_dir / "png"
+    png_dir.mkdir(parents=True, exist_ok=True)
+    pdf_path = out_dir / DECK_NAME
+    written = set()
+    with matplotlib.rc_context(RC), atomic.atomic_path(pdf_path) as tmp:
+        with PdfPages(tmp, metadata=PDF_METADATA) as pdf:
+            for page, (kind, item) in enumerate(plan, 1):
+                image = None
+                if kind == "title":
+                    fig = title_slide(figures, findings, pages)
+                elif kind == "figure":
+                    fig, image = figure_slide(item, page, pages)
+                else:
+                    part = f" ({page - 1 - len(figures)}/{chunks})" if chunks > 1 else ""
+                    fig = findings_slide(item, page, pages, part)
+                if image is not None:
+                    image.set_interpolation("none")         # PDF: embed the PNG's own pixels
+                pdf.savefig(fig, facecolor="white")
+                if image is not None:
+                    image.set_interpolation("antialiased")  # PNG: smooth downscaling
+                png = png_dir / f"slide-{page:02d}.png"
+                atomic.write_bytes(png, _png_bytes(fig))
+                written.add(png)
+    for old in png_dir.glob("slide-*.png"):     # slides left over from a bigger deck
+        if old not in written:
+            old.unlink()
+    return pdf_path

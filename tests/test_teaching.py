@@ -1,0 +1,246 @@
+"""Teaching outputs: findings recorded by notebooks, the figure gallery with the README's
+reproduction table, and the 16:9 slide deck, all built from figures made by the real save_figure."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+
+import nbformat
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from mnv2lab import catalog, gallery, plotting, slides
+from mnv2lab.notebook import VERDICTS, NotebookSession
+
+sys.path.insert(0, str(ROOT / "tools"))
+import make_gallery  # noqa: E402  (tools/ is not a package)
+import make_slides  # noqa: E402
+
+README = "# demo\n\nintro\n\n<!-- findings:start -->\nold table\n<!-- findings:end -->\n\ntail\n"
+
+
+def _plot(preset: str, label: str):
+    fig, ax = plotting.new_figure(preset)
+    x = np.linspace(0, 1, 20)
+    ax.plot(x, x ** 2, label=label)
+    ax.set_xlabel("x (units)")
+    ax.legend()
+    return fig
+
+
+def _notebook(folder, name, figures):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["mnv2lab"] = {"figures": figures}
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """figures/ + notebooks/ + README of a two-notebook suite, made through NotebookSession."""
+    root = tmp_path_factory.mktemp("suite")
+    figs, nbs = root / "figures", root / "notebooks"
+    nbs.mkdir()
+    # The notebook promises z_first before a_second: the gallery must follow that, not the alphabet.
+    _notebook(nbs, "01_alpha", ["z_first", "a_second"])
+    _notebook(nbs, "02_beta", ["beta_fig"])
+    plotting.apply_theme()
+    s1 = NotebookSession("01_alpha", {"smoke": False}, figs)
+    s1.save_figure(_plot("half", "a"), "a_second", title="Second | piped", caption="Cap A.",
+                   paper_item="Table 3", takeaway="Memory drops 4x: 400K vs 1600K.")
+    s1.save_figure(_plot("full", "z"), "z_first", title="First figure", caption="Cap Z, 3 seeds.",
+                   paper_item="Figure 1", takeaway="")
+    s1.record_finding("Figure 1", "reproduced", "n = 2 loses 45% of points | paper: qualitative")
+    s1.record_finding("Table 3", "differs", "peak 400 kB vs paper 400K; 7x7 cell 2x off")
+    s2 = NotebookSession("02_beta", {"smoke": True}, figs)
+    s2.save_figure(_plot("tall", "b"), "beta_fig", title="Beta", caption="Cap B.",
+                   paper_item="beyond the paper", takeaway="A takeaway " * 30)
+    s2.record_finding("beyond the paper", "beyond the paper", "3 of 5 patterns seen")
+    (root / "README.md").write_text(README)
+    return root
+
+
+# --- record_finding ------------------------------------------------------------------------------
+
+def test_record_finding_writes_the_notebooks_findings(demo):
+    data = json.loads((demo / "figures" / "findings" / "01_alpha.json").read_text())
+    assert data["notebook"] == "01_alpha" and data["smoke"] is False
+    assert [(f["paper_item"], f["verdict"], f["figures"]) for f in data["findings"]] == [
+        ("Figure 1", "reproduced", ["z_first"]), ("Table 3", "differs", ["a_second"])]
+    beta = json.loads((demo / "figures" / "findings" / "02_beta.json").read_text())
+    assert beta["smoke"] is True
+    assert not list((demo / "figures").rglob("*.tmp")), "temporary files left behind"
+
+
+def test_record_finding_replaces_an_item_recorded_again(tmp_path, capsys):
+    s = NotebookSession("03_gamma", {"smoke": False}, tmp_path)
+    s.record_finding("Figure 6", "partly", "first try: 1.0 points")
+    s.record_finding("Table 4", "reproduced", "300,774,272 multiply-adds")
+    s.record_finding("Figure 6", "differs", "second try: 0.2 points")
+    found = json.loads((tmp_path / "findings" / "03_gamma.json").read_text())["findings"]
+    assert [(f["paper_item"], f["finding"]) for f in found] == [
+        ("Table 4", "300,774,272 multiply-adds"), ("Figure 6", "second try: 0.2 points")]
+    assert "finding [differs] Figure 6: second try: 0.2 points" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"verdict": "confirmed"}, "verdict"),
+    ({"finding": "it works"}, "finding"),               # no number
+    ({"finding": "1 line\nand 2 lines"}, "finding"),
+    ({"finding": "x" * 300 + " 1"}, "finding"),
+    ({"paper_item": " "}, "paper_item"),
+    ({"figures": ["not_saved"]}, "figures"),
+    ({"figures": "fig"}, "figures"),
+])
+def test_record_finding_refuses_bad_input_clearly(tmp_path, kwargs, word):
+    s = NotebookSession("03_gamma", {"smoke": False}, tmp_path)
+    args = {"paper_item": "Figure 6", "verdict": "reproduced", "finding": "0.3 points"} | kwargs
+    with pytest.raises(ValueError) as err:
+        s.record_finding(**args)
+    message = str(err.value)
+    assert message.startswith(word) and "allowed" in message
+    if word == "verdict":
+        assert "'confirmed'" in message and all(v in message for v in VERDICTS)
+    assert not (tmp_path / "findings").exists(), "nothing is written for a refused finding"
+
+
+# --- the gallery and the README table ------------------------------------------------------------
+
+def _run_gallery(demo, *extra) -> int:
+    return make_gallery.main(["--figures", str(demo / "figures"), "--notebooks",
+                              str(demo / "notebooks"), "--readme", str(demo / "README.md"),
+                              *extra])
+
+
+def test_catalog_orders_by_notebook_then_promised_order(demo):
+    figs = catalog.load_figures(demo / "figures", demo / "notebooks")
+    assert [f.name for f in figs] == ["z_first", "a_second", "beta_fig"]
+    assert all(f.promised for f in figs)
+    assert [f.notebook for f in catalog.load_findings(demo / "figures")] == [
+        "01_alpha", "01_alpha", "02_beta"]
+
+
+def test_gallery_shows_every_figure_with_thumbnail_caption_notebook_and_paper_item(demo):
+    assert _run_gallery(demo) == 0
+    text = (demo / "figures" / "README.md").read_text()
+    for name, caption, item in [("z_first", "Cap Z, 3 seeds.", "Figure 1"),
+                                ("a_second", "Cap A.", "Table 3"),
+                                ("beta_fig", "Cap B.", "beyond the paper")]:
+        assert re.search(rf'<img src="{name}\.png" width="\d+"', text), name
+        assert caption in text and f"Paper item: {item}" in text
+        assert f"[PDF]({name}.pdf)" in text
+    order = ["## 01_alpha", '<img src="z_first.png"', '<img src="a_second.png"', "## 02_beta",
+             '<img src="beta_fig.png"']
+    assert [text.index(s) for s in order] == sorted(text.index(s) for s in order)
+    assert "(../notebooks/01_alpha.ipynb)" in text
+    assert "**Takeaway:** Memory drops 4x" in text
+
+
+def test_readme_table_replaces_only_the_marked_block(demo):
+    assert _run_gallery(demo) == 0
+    text = (demo / "README.md").read_text()
+    before, block, after = re.split(r"<!-- findings:(?:start|end) -->", text)
+    assert before == "# demo\n\nintro\n\n" and after == "\n\ntail\n"
+    assert "old table" not in block
+    rows = [r for r in block.strip().splitlines() if r.startswith("| ")][1:]
+    assert len(rows) == 3
+    assert rows[0].startswith("| Figure 1 | [01_alpha](notebooks/01_alpha.ipynb) | "
+                              "[z_first](figures/z_first.png) | **reproduced** |")
+    assert "n = 2 loses 45% of points \\| paper: qualitative" in rows[0], "pipes are escaped"
+    assert "**differs**" in rows[1] and "7x7 cell 2x off" in rows[1]
+    assert "(smoke run: not a result)" in rows[2]
+
+
+def test_gallery_is_deterministic_and_check_detects_staleness(demo):
+    assert _run_gallery(demo) == 0
+    first = {p: p.read_bytes() for p in (demo / "figures" / "README.md", demo / "README.md")}
+    assert _run_gallery(demo) == 0
+    assert {p: p.read_bytes() for p in first} == first, "re-running changed the output"
+    assert _run_gallery(demo, "--check") == 0
+    (demo / "figures" / "README.md").write_text("edited by hand\n")
+    assert _run_gallery(demo, "--check") == 1
+    assert (demo / "figures" / "README.md").read_text() == "edited by hand\n", "--check wrote"
+    assert _run_gallery(demo) == 0 and _run_gallery(demo, "--check") == 0
+
+
+def test_gallery_flags_stale_figures_and_rejects_broken_sidecars(demo, tmp_path):
+    figs = tmp_path / "figures"
+    shutil.copytree(demo / "figures", figs)
+    meta = json.loads((figs / "beta_fig.json").read_text())
+    (figs / "old_fig.json").write_text(json.dumps(meta | {"name": "old_fig"}))
+    text = gallery.render_gallery(catalog.load_figures(figs, demo / "notebooks"), [])
+    assert "old_fig" in text and "stale?" in text
+    assert "No findings recorded yet" in text
+    (figs / "old_fig.json").write_text("{not json")
+    with pytest.raises(ValueError, match="old_fig.json"):
+        catalog.load_figures(figs, demo / "notebooks")
+
+
+def test_readme_without_markers_is_an_error_naming_them():
+    with pytest.raises(ValueError, match="findings:start"):
+        gallery.replace_between_markers("# no markers\n", "table")
+
+
+def test_gallery_ignores_run_notebooks_arguments():
+    """tools/run_notebooks.py runs make_gallery.py via runpy, leaving its own argv in sys.argv."""
+    assert make_gallery.own_args(["tools/run_notebooks.py", "notebooks/01_x.ipynb", "--force"]) == []
+    assert make_gallery.own_args(["tools/make_gallery.py", "--check"]) == ["--check"]
+
+
+def test_committed_gallery_and_readme_table_are_up_to_date():
+    """figures/README.md and the README table match figures/ (regenerate: make figures)."""
+    assert make_gallery.main(["--check"]) == 0
+
+
+# --- the slide deck ------------------------------------------------------------------------------
+
+def _pdf_pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type /Page\b(?!s)", pdf))
+
+
+@pytest.mark.slow
+def test_slides_are_a_16_9_deck_in_notebook_order_with_embedded_fonts(demo, tmp_path):
+    out = tmp_path / "slides"
+    (out / "png").mkdir(parents=True)
+    (out / "png" / "slide-99.png").write_bytes(b"left over from a bigger deck")
+    pdf_path = slides.build_deck(demo / "figures", out, demo / "notebooks")
+    pdf = pdf_path.read_bytes()
+    plan = slides.plan_deck(catalog.load_figures(demo / "figures", demo / "notebooks"),
+                            catalog.load_findings(demo / "figures"))
+    assert [kind for kind, _ in plan] == ["title", "figure", "figure", "figure", "findings"]
+    assert [item.name for kind, item in plan if kind == "figure"] == [
+        "z_first", "a_second", "beta_fig"]
+    assert _pdf_pages(pdf) == len(plan)
+    assert re.search(rb"/MediaBox \[ ?0 0 960 540 ?\]", pdf), "16:9 pages of 960 x 540 pt"
+    assert b"/FontFile2" in pdf and b"/Type3" not in pdf, "TrueType fonts, embedded"
+    assert b"/CreationDate" not in pdf and b"(mnv2lab: MobileNetV2" in pdf
+    pngs = sorted((out / "png").glob("slide-*.png"))
+    assert [p.name for p in pngs] == [f"slide-{k:02d}.png" for k in range(1, len(plan) + 1)]
+    assert Image.open(pngs[1]).size == (1920, 1080)
+    # The figure is on its slide: its image area is not blank.
+    pixels = np.asarray(Image.open(pngs[1]).convert("L"), dtype=float)
+    assert (pixels[300:800] < 250).mean() > 0.005
+    # Same figures, same bytes.
+    again = slides.build_deck(demo / "figures", tmp_path / "again", demo / "notebooks")
+    assert again.read_bytes() == pdf
+    assert (tmp_path / "again" / "png" / "slide-02.png").read_bytes() == pngs[1].read_bytes()
+
+
+def test_slide_text_is_wrapped_to_the_slide_width():
+    long = "word " * 80
+    lines, size = slides._fit(long, True, slides.WIDTH_PT, [(20, 1), (15, 2)])
+    assert size == 15 and len(lines) == 2 and lines[-1].endswith("…")
+    assert all(slides._text_width(line, size, True) <= slides.WIDTH_PT for line in lines)
+    lines, size = slides._fit("Short takeaway.", True, slides.WIDTH_PT, [(20, 1), (15, 2)])
+    assert (lines, size) == (["Short takeaway."], 20)
+
+
+def test_slides_need_figures(tmp_path, capsys):
+    with pytest.raises(ValueError, match="no figures"):
+        slides.build_deck(tmp_path, tmp_path / "out")
+    assert make_slides.main(["--figures", str(tmp_path), "--out", str(tmp_path / "out")]) == 1
+    assert "make slides: figures_dir" in capsys.readouterr().err
