@@ -11,11 +11,14 @@ stage's first unit is not grouped (its input has only 24 channels).
 
 Width ``s`` ("ShuffleNet s x", which scales "the number of filters" of 1x by s): every stage width
 is ``base(g) * s`` rounded to a multiple of 4g (so the bottleneck divides into g groups). The paper
-does not say how conv1 scales; conv1 is scaled by powers of two only, ``24 * 2**floor(log2 s)``
-(0.5x -> 12, 1x and 1.5x -> 24, 2x -> 48), the choice of the authors' released models and the
-only one that reproduces the published 292M multiply-adds of ShuffleNet 1.5x (scaling conv1 to
-36 gives 299.6M); 2x gives 524.0M as published. See :func:`stage_channels`. ``small_input=True`` (32x32 images; not in the paper):
-conv1 at stride 1 and no max-pool, so the total stride is 8 and 32x32 ends at 4x4.
+does not say how conv1 scales; we scale it by powers of two only and never below 12 channels,
+``max(12, 24 * 2**floor(log2 s))`` (0.25x and 0.5x -> 12, 1x and 1.5x -> 24, 2x -> 48), the
+choice that reproduces every published g = 3 complexity: 13, 38, 137 (printed "140"), 292 and
+524 M multiply-adds for 0.25x, 0.5x, 1x, 1.5x and 2x (scaling conv1 linearly gives 11.0M at 0.25x
+and 299.6M at 1.5x). See :func:`stage_channels`.
+
+``small_input=True`` (32x32 images; not in the paper): conv1 at stride 1 and no max-pool, so the
+total stride is 8 and 32x32 ends at 4x4.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ STAGE_CHANNELS_1X: dict[int, tuple[int, int, int]] = {
 GROUPS = tuple(STAGE_CHANNELS_1X)
 STAGE_REPEATS = (4, 8, 4)    # 1 stride-2 unit + 3, 7, 3 stride-1 units
 CONV1_CHANNELS = 24
+CONV1_MIN = 12
 
 
 def _round_to(value: float, multiple: int) -> int:
@@ -48,10 +52,11 @@ def _round_to(value: float, multiple: int) -> int:
 
 def stage_channels(groups: int, width_mult: float) -> tuple[int, tuple[int, int, int]]:
     """(conv1 channels, stage output channels) for ``groups`` and width ``s``: stage widths are
-    ``base * s`` rounded to a multiple of 4g; conv1 is ``24 * 2**floor(log2 s)`` rounded to a
-    multiple of g (so that the first unit's concatenation splits into whole groups)."""
+    ``base * s`` rounded to a multiple of 4g; conv1 is ``max(12, 24 * 2**floor(log2 s))``
+    rounded to a multiple of g (so that the first unit's concatenation splits into whole groups)."""
     stages = tuple(_round_to(c * width_mult, 4 * groups) for c in STAGE_CHANNELS_1X[groups])
-    conv1 = _round_to(CONV1_CHANNELS * 2.0 ** math.floor(math.log2(width_mult)), groups)
+    conv1 = _round_to(max(CONV1_MIN, CONV1_CHANNELS * 2.0 ** math.floor(math.log2(width_mult))),
+                      groups)
     return conv1, stages
 
 
