@@ -86,7 +86,9 @@ def start_lab(root_dir: Path, work: Path) -> LabServer:
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
            "--LabApp.extension_manager=readonly",
            f"--LabApp.workspaces_dir={work / 'workspaces'}",
-           f"--LabApp.user_settings_dir={work / 'settings'}"]
+           f"--LabApp.user_settings_dir={work / 'settings'}",
+           # Lab checkpoints a notebook when it opens it: keep that out of the repository.
+           f"--FileCheckpoints.checkpoint_dir={work / 'checkpoints'}"]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = work / "jupyterlab.log"
@@ -199,7 +201,7 @@ class KernelChannel:
 def _failure(index: int, source: str, reply: dict, iopub: list[dict]) -> str:
     err = next((m["content"] for m in iopub if m["header"]["msg_type"] == "error"), reply)
     trace = ANSI.sub("", "\n".join(err.get("traceback", [])))
-    return (f"cell {index} failed: {err.get('ename')}: {err.get('evalue')}\n--- source ---\n"
+    return (f"cell {index} (counting the injected-parameters cell) failed: {err.get('ename')}: {err.get('evalue')}\n--- source ---\n"
             f"{source}\n--- traceback ---\n{trace[-3000:]}")
 
 
@@ -268,13 +270,17 @@ def test_notebook_page_renders_in_headless_chromium(lab, tmp_path):
     base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,900",
-            "--virtual-time-budget=30000"]
-    dom = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
-    headings = _rendered_headings(dom.stdout)
+            f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,900"]
+    for budget_ms in (30_000, 90_000):      # a second, longer try on a busy machine
+        base_budget = base + [f"--virtual-time-budget={budget_ms}"]
+        dom = subprocess.run(base_budget + ["--dump-dom", url], capture_output=True, text=True,
+                             timeout=180)
+        headings = _rendered_headings(dom.stdout)
+        if heading in headings:
+            break
     assert heading in headings, (
         f"the first heading {heading!r} of {path.name} was not rendered by JupyterLab; rendered "
         f"headings: {headings[:5]}; chromium exit {dom.returncode}: {dom.stderr[-1500:]}")
-    subprocess.run(base + [f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    subprocess.run(base_budget + [f"--screenshot={shot}", url], capture_output=True, timeout=180)
     assert shot.exists() and shot.stat().st_size > 10_000, "no screenshot written"
     assert {p: p.read_bytes() for p in NOTEBOOKS} == before, "the browser changed a notebook"

@@ -66,8 +66,9 @@ def main(argv: list[str]) -> int:
         print("make_gallery: out of date (run `make figures` or tools/make_gallery.py): "
               + ", ".join(map(str, stale)), file=sys.stderr)
         return 1
-    print(f"make_gallery: {'checked' if args.check else 'wrote'} {args.figures}/README.md"
-          + (f" and the findings table in {readme}" if readme else ""))
+    what = f"{args.figures}/README.md" + (f" and the findings table in {readme}" if readme else "")
+    state = "checked" if args.check else ("updated" if stale else "up to date:")
+    print(f"make_gallery: {state} {what}")
     return 0
 
 
