@@ -1,5 +1,5 @@
-"""What ``figures/`` holds, in reading order: the figures (from their ``NAME.json`` sidecars) and the
-findings notebooks recorded (``findings/NN_topic.json``). The gallery and the slide deck read it.
+"""What ``figures/`` holds, in reading order: the figures (from their ``NAME.json`` sidecars) and
+the findings notebooks recorded (``findings/NN_topic.json``). The gallery and the deck read it.
 
 Order: by notebook name (``NN_topic`` sorts in reading order), then in the order the notebook
 promises its figures (``metadata.mnv2lab.figures``), then by name for anything it does not promise.

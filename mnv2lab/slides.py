@@ -106,6 +106,7 @@ def _image(path: Path) -> np.ndarray:
 
 
 def title_slide(figures: list[FigureEntry], findings: list[Finding], pages: int) -> Figure:
+    """The paper, the notebooks with their figure counts, and the verdicts in numbers."""
     fig = _slide()
     fig.add_artist(Line2D([LEFT, RIGHT], [0.62, 0.62], color=ACCENT, linewidth=3))
     fig.text(LEFT, 0.80, "MobileNetV2, reproduced and checked", fontsize=40, fontweight="bold",
@@ -144,12 +145,16 @@ def figure_slide(entry: FigureEntry, page: int, pages: int) -> tuple[Figure, obj
 
 
 def findings_slide(findings: list[Finding], page: int, pages: int, part: str) -> Figure:
+    """Up to FINDINGS_PER_SLIDE verdicts, each with its paper item, notebook and numbers."""
     fig = _slide()
-    y = _header(fig, f"What we found{part}", "verdict · paper item · notebook: finding (paper vs ours)")
+    y = _header(fig, f"What we found{part}",
+                "verdict · paper item · notebook: finding (paper vs ours)")
     for f in findings:
         fig.text(LEFT, y, f.verdict, fontsize=15, fontweight="bold", va="top",
                  color=VERDICT_COLOURS.get(f.verdict, INK))
-        where = f"{f.paper_item} · {f.notebook}" + (" · smoke run, not a result" if f.smoke else "")
+        where = f"{f.paper_item} · {f.notebook}"
+        if f.smoke:
+            where += " · smoke run, not a result"
         fig.text(FINDING_X, y, where, fontsize=15, fontweight="bold", va="top")
         text = "\n".join(_wrap(f.finding, 13, False, (RIGHT - FINDING_X) * SLIDE_PT[0], 2))
         fig.text(FINDING_X, y - 0.045, text, fontsize=13, va="top", color=INK, linespacing=1.25)
@@ -174,7 +179,7 @@ def plan_deck(figures: list[FigureEntry], findings: list[Finding]) -> list[tuple
 
 def build_deck(figures_dir: str | Path, out_dir: str | Path,
                notebooks_dir: str | Path | None = None) -> Path:
-    """Write ``out_dir/mnv2lab-slides.pdf`` and ``out_dir/png/slide-NN.png``; return the PDF path."""
+    """Write ``out_dir/mnv2lab-slides.pdf`` and ``out_dir/png/slide-NN.png``; return the PDF."""
     figures_dir, out_dir = Path(figures_dir), Path(out_dir)
     figures = load_figures(figures_dir, Path(notebooks_dir) if notebooks_dir else None)
     if not figures:

@@ -201,8 +201,8 @@ class KernelChannel:
 def _failure(index: int, source: str, reply: dict, iopub: list[dict]) -> str:
     err = next((m["content"] for m in iopub if m["header"]["msg_type"] == "error"), reply)
     trace = ANSI.sub("", "\n".join(err.get("traceback", [])))
-    return (f"cell {index} (counting the injected-parameters cell) failed: {err.get('ename')}: {err.get('evalue')}\n--- source ---\n"
-            f"{source}\n--- traceback ---\n{trace[-3000:]}")
+    return (f"cell {index} (counting the injected-parameters cell) failed: {err.get('ename')}: "
+            f"{err.get('evalue')}\n--- source ---\n{source}\n--- traceback ---\n{trace[-3000:]}")
 
 
 @pytest.mark.slow
@@ -236,7 +236,7 @@ def test_a_notebook_runs_through_a_server_kernel(lab, tmp_path):
             assert (out_dir / f"{name}.{ext}").exists(), f"{path.stem} did not write {name}.{ext}"
 
 
-# --- the notebook page in a real browser -----------------------------------------------------------
+# --- the notebook page in a real browser ----------------------------------------------------
 
 def _chromium() -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")

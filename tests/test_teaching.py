@@ -187,7 +187,8 @@ def test_readme_without_markers_is_an_error_naming_them():
 
 def test_gallery_ignores_run_notebooks_arguments():
     """tools/run_notebooks.py runs make_gallery.py via runpy, leaving its own argv in sys.argv."""
-    assert make_gallery.own_args(["tools/run_notebooks.py", "notebooks/01_x.ipynb", "--force"]) == []
+    runner_argv = ["tools/run_notebooks.py", "notebooks/01_x.ipynb", "--force"]
+    assert make_gallery.own_args(runner_argv) == []
     assert make_gallery.own_args(["tools/make_gallery.py", "--check"]) == ["--check"]
 
 
