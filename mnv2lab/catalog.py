@@ -64,6 +64,20 @@ def promised_figures(notebooks_dir: Path | None, notebook: str) -> list[str]:
     return list(nb.metadata.get("mnv2lab", {}).get("figures", []))
 
 
+def notebook_title(notebooks_dir: Path | None, notebook: str) -> str:
+    """The first Markdown heading of the notebook's first cell, as plain text ("" if none)."""
+    path = Path(notebooks_dir or "") / f"{notebook}.ipynb"
+    if notebooks_dir is None or not path.exists():
+        return ""
+    cells = nbformat.read(path, as_version=4).cells
+    if not cells or cells[0].cell_type != "markdown":
+        return ""
+    for line in cells[0].source.splitlines():
+        if line.lstrip().startswith("#"):
+            return " ".join(line.strip().lstrip("#").replace("`", "").split())
+    return ""
+
+
 def load_figures(figures_dir: Path, notebooks_dir: Path | None = None) -> list[FigureEntry]:
     """Every figure sidecar in ``figures_dir``, in reading order; a broken sidecar is an error."""
     figures_dir = Path(figures_dir)

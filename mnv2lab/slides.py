@@ -21,7 +21,7 @@ from matplotlib.textpath import TextToPath
 from PIL import Image
 
 from . import __version__, atomic
-from .catalog import FigureEntry, Finding, load_figures, load_findings
+from .catalog import FigureEntry, Finding, load_figures, load_findings, notebook_title
 
 SLIDE_INCHES = (40 / 3, 7.5)   # 16:9, 960 x 540 pt
 PNG_DPI = 144                  # 1920 x 1080 pixel slide images
@@ -105,7 +105,8 @@ def _image(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def title_slide(figures: list[FigureEntry], findings: list[Finding], pages: int) -> Figure:
+def title_slide(figures: list[FigureEntry], findings: list[Finding], pages: int,
+                titles: dict[str, str] | None = None) -> Figure:
     """The paper, the notebooks with their figure counts, and the verdicts in numbers."""
     fig = _slide()
     fig.add_artist(Line2D([LEFT, RIGHT], [0.62, 0.62], color=ACCENT, linewidth=3))
@@ -113,13 +114,20 @@ def title_slide(figures: list[FigureEntry], findings: list[Finding], pages: int)
              va="center")
     fig.text(LEFT, 0.70, PAPER[0], fontsize=22, color=INK, va="center")
     fig.text(LEFT, 0.655, PAPER[1], fontsize=16, color=MUTED, va="center")
-    notebooks = sorted({f.notebook for f in figures})
-    lines = [f"{nb}:  {sum(f.notebook == nb for f in figures)} figure(s)" for nb in notebooks]
-    fig.text(LEFT, 0.56, "\n".join(lines), fontsize=16, va="top", linespacing=1.6)
+    y = 0.56
+    for nb in sorted({f.notebook for f in figures})[:8]:
+        count = sum(f.notebook == nb for f in figures)
+        title = (titles or {}).get(nb, "")
+        fig.text(LEFT, y, nb, fontsize=15, fontweight="bold", va="top")
+        fig.text(0.31, y, _wrap(title, 15, False, 0.5 * SLIDE_PT[0], 1)[0] if title else "",
+                 fontsize=15, va="top")
+        fig.text(RIGHT, y, f"{count} figure{'s' if count > 1 else ''}", fontsize=15, va="top",
+                 ha="right", color=MUTED)
+        y -= 0.052
     counts = {v: sum(f.verdict == v for f in findings) for v in VERDICT_COLOURS}
     summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
     if summary:
-        fig.text(0.55, 0.56, f"Findings: {summary}", fontsize=16, va="top", color=MUTED)
+        fig.text(LEFT, y - 0.02, f"Verdicts: {summary}", fontsize=15, va="top", color=MUTED)
     _footer(fig, f"mnv2lab {__version__} · {len(figures)} figures from figures/ · make slides",
             1, pages)
     return fig
@@ -189,6 +197,8 @@ def build_deck(figures_dir: str | Path, out_dir: str | Path,
     if missing:
         raise ValueError(f"figures_dir: figure PNGs missing: {missing}; run `make figures`")
     findings = load_findings(figures_dir)
+    titles = {nb: notebook_title(Path(notebooks_dir) if notebooks_dir else None, nb)
+              for nb in {f.notebook for f in figures}}
     plan = plan_deck(figures, findings)
     pages = len(plan)
     chunks = sum(kind == "findings" for kind, _ in plan)
@@ -201,7 +211,7 @@ def build_deck(figures_dir: str | Path, out_dir: str | Path,
             for page, (kind, item) in enumerate(plan, 1):
                 image = None
                 if kind == "title":
-                    fig = title_slide(figures, findings, pages)
+                    fig = title_slide(figures, findings, pages, titles)
                 elif kind == "figure":
                     fig, image = figure_slide(item, page, pages)
                 else:

@@ -245,3 +245,12 @@ def test_slides_need_figures(tmp_path, capsys):
         slides.build_deck(tmp_path, tmp_path / "out")
     assert make_slides.main(["--figures", str(tmp_path), "--out", str(tmp_path / "out")]) == 1
     assert "make slides: figures_dir" in capsys.readouterr().err
+
+
+def test_notebook_title_is_the_first_heading(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("Intro line\n\n## The `ReLU`  manifold\n# later")]
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    assert catalog.notebook_title(tmp_path, "01_x") == "The ReLU manifold"
+    assert catalog.notebook_title(tmp_path, "02_missing") == ""
+    assert catalog.notebook_title(None, "01_x") == ""
