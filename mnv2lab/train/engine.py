@@ -1,0 +1,367 @@
+"""The training loop: batched tensor data pipeline, exact resume, optional DistributedDataParallel.
+
+    from mnv2lab.train import TrainConfig, train
+    result = train(TrainConfig(dataset="cifar10-jpeg", epochs=10, model_kwargs={...}))
+    result.history[-1]["test_acc"], result.model
+
+Reproducibility: the same configuration gives the same history on the same machine. Everything
+random is a function of ``seed`` and the step: the model's initialization (``torch.manual_seed``),
+the data order of each epoch, each step's crop/flip draws, and dropout (the global RNG, whose state
+is checkpointed). ``torch.use_deterministic_algorithms`` is switched on for the run. Timing fields
+(``images_per_s``, ``elapsed_s``) naturally differ between runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data import (ImageDataset, epoch_order, load_dataset, random_crop_flip, step_generator,
+                    to_model_input)
+from ..data.augment import _mix
+from ..params import ParameterError
+from ..progress import enabled_by_default, progress as progress_bar
+from . import checkpoint, distributed
+from .config import TrainConfig
+from .models import build
+from .schedule import lr_at
+
+EVAL_BATCH = 500
+DETERMINISTIC_FIELDS = ("step", "epoch", "train_loss", "test_loss", "test_acc", "lr")
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised by ``train(..., stop_after_steps=N)`` to simulate a crash (tests)."""
+
+
+@dataclass
+class RunResult:
+    """A finished run: its configuration, history (one entry per evaluation) and final metrics.
+
+    ``model`` is the trained network when the run happened in this process; otherwise
+    :meth:`load_model` rebuilds it from the saved final weights.
+    """
+
+    config: TrainConfig
+    key: str
+    history: list[dict[str, Any]]
+    final: dict[str, Any]
+    provenance: dict[str, Any] = field(default_factory=dict)
+    weights_path: str | None = None
+    cached: bool = False
+    model: nn.Module | None = field(default=None, repr=False, compare=False)
+
+    def load_model(self, device: str = "cpu") -> nn.Module:
+        """The trained model (eval mode), from memory or from the final weights on disk."""
+        if self.model is not None:
+            return self.model
+        if not self.weights_path or not Path(self.weights_path).exists():
+            raise FileNotFoundError(
+                f"final weights of run {self.key} are not on this machine ({self.weights_path}); "
+                "call run_or_load(config, need_model=True) to retrain (deterministically)")
+        model = build(self.config.model, self.final["num_classes"], self.config.model_kwargs)
+        model.load_state_dict(checkpoint.load_weights(Path(self.weights_path)))
+        self.model = model.to(device).eval()
+        return self.model
+
+    def series(self, name: str) -> list:
+        """One history column, e.g. ``result.series("test_acc")``."""
+        return [h.get(name) for h in self.history]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("parameter 'device': got 'cuda' but no CUDA device is available; "
+                             "allowed here: 'cpu' or 'auto'")
+    return torch.device(name)
+
+
+@contextlib.contextmanager
+def _execution_settings(device: torch.device, threads: int):
+    """Threads and deterministic algorithms for the run; the caller's settings are restored."""
+    saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled(),
+             torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved[0])
+        torch.use_deterministic_algorithms(saved[1], warn_only=saved[2])
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[3], saved[4]
+
+
+def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """SGD or RMSProp; weight decay on conv/linear weights only (not on BN scales or biases, as in
+    the TF-slim reference training)."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
+                               nesterov=config.nesterov, foreach=True)
+    return torch.optim.RMSprop(groups, lr=config.lr, alpha=config.rmsprop_alpha,
+                               eps=config.rmsprop_eps, momentum=config.momentum, foreach=True)
+
+
+def eval_steps(config: TrainConfig, steps_per_epoch: int, total: int) -> set[int]:
+    """The steps after which the model is evaluated (always including the last)."""
+    if config.eval_every_steps is not None:
+        points = set(range(config.eval_every_steps, total + 1, config.eval_every_steps))
+    else:
+        every = (config.eval_every_epochs or 1.0) * steps_per_epoch
+        points = {max(1, round(k * every)) for k in range(1, int(total / every + 1e-9) + 1)}
+    points = {p for p in points if 0 < p <= total}
+    points.add(total)
+    if config.eval_at_start:
+        points.add(0)
+    return points
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, ds: ImageDataset,
+             channels_last: bool) -> tuple[float, int, int]:
+    """(summed cross-entropy, number correct, number of images) of ``model`` on uint8 images."""
+    was_training = model.training
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    for i in range(0, len(labels), EVAL_BATCH):
+        x = to_model_input(images[i:i + EVAL_BATCH], ds.mean, ds.std, channels_last=channels_last)
+        y = labels[i:i + EVAL_BATCH]
+        out = model(x).float()
+        loss_sum += float(F.cross_entropy(out, y, reduction="sum"))
+        correct += int((out.argmax(1) == y).sum())
+    model.train(was_training)
+    return loss_sum, correct, len(labels)
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is None or math.isfinite(v) else None
+
+
+def train(config: TrainConfig, progress: bool | None = None, *, resume: bool = True,
+          stop_after_steps: int | None = None, run_directory: str | os.PathLike | None = None,
+          rank_weights_dir: str | os.PathLike | None = None) -> RunResult:
+    """Train ``config`` (validated first) and return its :class:`RunResult`, model included.
+
+    ``progress``: a progress bar (epoch, loss, accuracy, images/s); None follows
+    ``MNV2LAB_PROGRESS``. ``resume``: continue from this configuration's checkpoint if there is one.
+    ``stop_after_steps``: raise :class:`TrainingInterrupted` after that many steps (simulates a
+    crash, for tests). ``run_directory``: where checkpoint and final weights go (default
+    ``cache_dir()/runs/<key>``). ``rank_weights_dir``: every rank also writes its final weights
+    there as ``rank<r>.pt`` (to check that replicas agree under torchrun).
+    Under ``torchrun`` every rank calls this; only rank 0 writes checkpoints and weights.
+    """
+    config.validate()
+    device = resolve_device(config.device)
+    ctx = distributed.setup(device.type)
+    try:
+        if device.type == "cuda" and ctx.enabled:
+            device = torch.device("cuda", ctx.local_rank)
+            torch.cuda.set_device(device)
+        if config.batch_size % ctx.world_size:
+            raise ParameterError(f"parameter 'batch_size': got {config.batch_size}, which does not "
+                                 f"split evenly over {ctx.world_size} ranks")
+        threads = config.threads or max(1, (os.cpu_count() or 1) // ctx.local_world_size)
+        with _execution_settings(device, threads):
+            return _train(config, device, ctx, threads, progress, resume, stop_after_steps,
+                          Path(run_directory) if run_directory else None,
+                          Path(rank_weights_dir) if rank_weights_dir else None)
+    finally:
+        ctx.teardown()
+
+
+def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run_directory,
+           rank_weights_dir) -> RunResult:
+    key = config.key()
+    rdir = run_directory or checkpoint.run_dir(key)
+    ckpt_path, weights_path = rdir / "checkpoint.pt", rdir / "final.pt"
+    show = (enabled_by_default() if progress is None else bool(progress)) and ctx.is_main
+
+    # Data: rank 0 first (it may build the decode cache), then the others read the cache.
+    if not ctx.is_main:
+        ctx.barrier()
+    ds = load_dataset(config.dataset, progress=show, **config.dataset_kwargs)
+    if ctx.is_main:
+        ctx.barrier()
+    if config.train_subset is not None or config.test_subset is not None:
+        ds = ds.subset(config.train_subset, config.test_subset, seed=config.subset_seed)
+    n_train = len(ds.train_labels)
+    steps_per_epoch = n_train // config.batch_size
+    if steps_per_epoch == 0:
+        raise ParameterError(f"parameter 'batch_size': got {config.batch_size}, larger than the "
+                             f"{n_train} training images")
+    total = config.epochs * steps_per_epoch
+    evals = eval_steps(config, steps_per_epoch, total)
+    per_rank = config.batch_size // ctx.world_size
+    train_x, train_y = ds.train_images.to(device), ds.train_labels.to(device)
+    test_x = ds.test_images[ctx.rank::ctx.world_size].to(device)
+    test_y = ds.test_labels[ctx.rank::ctx.world_size].to(device)
+
+    # Model and optimizer: identical initialization on every rank.
+    torch.manual_seed(config.seed)
+    model = build(config.model, ds.num_classes, config.model_kwargs).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    torch.manual_seed(_mix(config.seed, ctx.rank, 0xD0))     # per-rank dropout stream
+    optimizer = make_optimizer(config, model)
+    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+
+    step, history = 0, []
+    loss_acc = torch.zeros((), dtype=torch.float64, device=device)
+    loss_n, elapsed_before, iv_time, iv_images = 0, 0.0, 0.0, 0
+    state = checkpoint.load(ckpt_path, key) if resume else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = int(state["step"]), list(state["history"])
+        loss_acc.fill_(float(state["loss_sum"]))
+        loss_n, elapsed_before = int(state["loss_n"]), float(state["elapsed_s"])
+        iv_time, iv_images = float(state["interval_s"]), int(state["interval_images"])
+        rng = state["rng"]
+        if len(rng["cpu"]) != ctx.world_size:
+            raise RuntimeError(f"checkpoint {ckpt_path} was written by {len(rng['cpu'])} ranks, "
+                               f"this run has {ctx.world_size}")
+        torch.set_rng_state(rng["cpu"][ctx.rank])
+        if device.type == "cuda" and rng.get("cuda"):
+            torch.cuda.set_rng_state(rng["cuda"][ctx.rank])
+
+    net: nn.Module = model
+    if ctx.enabled:
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    if config.compile:
+        net = torch.compile(net)
+
+    session_start = time.perf_counter()
+
+    def elapsed() -> float:
+        return elapsed_before + time.perf_counter() - session_start
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    def record(at_step: int) -> None:
+        nonlocal loss_n, iv_time, iv_images
+        distributed.broadcast_buffers(model, ctx)
+        ls, correct, n = evaluate(model, test_x, test_y, ds, config.channels_last)
+        ls, correct, n, tl, tn = distributed.all_sum([ls, correct, n, float(loss_acc), loss_n],
+                                                     ctx, device)
+        history.append({
+            "step": at_step, "epoch": round(at_step / steps_per_epoch, 6),
+            "train_loss": _finite(tl / tn) if tn else None,
+            "test_loss": _finite(ls / n), "test_acc": round(correct) / n,
+            "lr": lr_at(config, max(0, at_step - 1), steps_per_epoch, total),
+            "images_per_s": round(iv_images / iv_time, 2) if iv_time > 0 else None,
+            "elapsed_s": round(elapsed(), 3),
+        })
+        loss_acc.zero_()
+        loss_n, iv_time, iv_images = 0, 0.0, 0
+
+    def save_checkpoint(at_step: int) -> None:
+        rng_cpu = distributed.gather_objects(torch.get_rng_state(), ctx)
+        rng_cuda = (distributed.gather_objects(torch.cuda.get_rng_state(device), ctx)
+                    if device.type == "cuda" else [])
+        if ctx.is_main:
+            epoch, position = divmod(at_step, steps_per_epoch)
+            checkpoint.save(ckpt_path, {
+                "key": key, "config": config.to_dict(), "step": at_step, "epoch": epoch,
+                "position": position, "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "history": history,
+                "loss_sum": float(loss_acc), "loss_n": loss_n, "elapsed_s": elapsed(),
+                "interval_s": iv_time, "interval_images": iv_images,
+                "rng": {"cpu": rng_cpu, "cuda": rng_cuda}})
+
+    bar = progress_bar(None, enabled=show, total=total, initial=step, unit="step",
+                       desc=f"{config.model} seed {config.seed}")
+    if 0 in evals and not history:
+        record(0)
+    last_ckpt = time.monotonic()
+    order, order_epoch = None, -1
+    net.train()
+    seg_start = time.perf_counter()
+    while step < total:
+        epoch, position = divmod(step, steps_per_epoch)
+        if epoch != order_epoch:
+            order, order_epoch = epoch_order(n_train, config.seed, epoch).to(device), epoch
+        start = position * config.batch_size + ctx.rank * per_rank
+        idx = order[start:start + per_rank]
+        xb, yb = train_x[idx], train_y[idx]
+        if config.augment:
+            xb = random_crop_flip(xb, padding=config.crop_padding,
+                                  generator=step_generator(config.seed, step, ctx.rank))
+        x = to_model_input(xb, ds.mean, ds.std, channels_last=config.channels_last)
+        lr = lr_at(config, step, steps_per_epoch, total)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss = criterion(net(x), yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_acc += loss.detach()
+        loss_n += 1
+        iv_images += config.batch_size
+        step += 1
+        bar.update(1)
+
+        boundary = step in evals
+        due = ((config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0)
+               or time.monotonic() - last_ckpt > config.checkpoint_seconds)
+        if boundary or due:
+            sync()
+            iv_time += time.perf_counter() - seg_start
+            if boundary:
+                record(step)
+                h = history[-1]
+                bar.set_postfix_str(f"epoch {h['epoch']:.2f} loss {h['train_loss'] or float('nan'):.3f}"
+                                    f" acc {h['test_acc']:.3f} {h['images_per_s'] or 0:.0f} img/s",
+                                    refresh=False)
+            save_checkpoint(step)
+            last_ckpt = time.monotonic()
+            seg_start = time.perf_counter()
+        if stop_after_steps is not None and step >= stop_after_steps and step < total:
+            bar.close()
+            raise TrainingInterrupted(f"simulated crash after step {step}")
+    bar.close()
+
+    distributed.broadcast_buffers(model, ctx)
+    if ctx.is_main:
+        checkpoint.save_weights(weights_path, model)
+    if rank_weights_dir is not None:
+        checkpoint.save_weights(rank_weights_dir / f"rank{ctx.rank}.pt", model)
+    ctx.barrier()
+    if ctx.is_main and ckpt_path.exists():
+        ckpt_path.unlink()
+
+    timed = [h for h in history if h["images_per_s"]]
+    last = history[-1]
+    final = {
+        "test_acc": last["test_acc"], "test_loss": last["test_loss"],
+        "train_loss": last["train_loss"], "steps": total, "epochs": config.epochs,
+        "num_classes": ds.num_classes, "train_images": n_train,
+        "test_images": len(ds.test_labels), "image_shape": list(ds.image_shape),
+        "images_per_s": round(sum(h["images_per_s"] for h in timed) / len(timed), 2)
+        if timed else None,
+        "wall_time_s": round(elapsed(), 3), "threads": threads, "device": str(device),
+        "world_size": ctx.world_size,
+    }
+    return RunResult(config=config, key=key, history=history, final=final,
+                     weights_path=str(weights_path), model=model.eval())

@@ -1,0 +1,155 @@
+"""The result cache: every finished run as one small JSON file, ``results/<study>/<key>.json``.
+
+The key is a hash of the configuration (:meth:`TrainConfig.key`), so asking again for a
+configuration that already ran returns its stored result without training. Each file carries a
+SHA-256 of its own content; a truncated, corrupt or hand-edited file (or one whose configuration
+does not hash to its name) is reported with a :class:`ResultCacheWarning` and recomputed.
+Final weights stay in ``cache_dir()/runs/<key>/final.pt`` (a build product, not committed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_path, write_json
+from ..paths import resolve, results_dir
+from ..provenance import provenance
+from .config import TrainConfig
+from .engine import DETERMINISTIC_FIELDS, RunResult, train
+
+FORMAT = 1
+WEIGHTS_IN_RESULTS_MAX_BYTES = 2_000_000
+
+
+class ResultCacheWarning(UserWarning):
+    """A stored result was unusable and is being recomputed, or a rerun did not reproduce it."""
+
+
+def study_dir(config: TrainConfig, results: str | os.PathLike | None = None) -> Path:
+    return resolve(results) if results is not None else results_dir() / config.study
+
+
+def result_path(config: TrainConfig, results: str | os.PathLike | None = None) -> Path:
+    return study_dir(config, results) / f"{config.key()}.json"
+
+
+def _digest(record: dict[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
+
+
+def to_record(result: RunResult) -> dict[str, Any]:
+    record = {
+        "format": FORMAT, "key": result.key, "label": result.config.label(),
+        "config": result.config.to_dict(), "seed": result.config.seed,
+        "history": result.history, "final": result.final, "provenance": result.provenance,
+    }
+    record["sha256"] = _digest(record)
+    return record
+
+
+def save_result(result: RunResult, path: Path) -> None:
+    write_json(path, to_record(result))
+
+
+def load_result(path: Path, config: TrainConfig | None = None) -> RunResult:
+    """Read and verify a stored result; raise ValueError saying what is wrong with it."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"not readable JSON ({type(e).__name__}: {e})") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise ValueError("unknown format")
+    if record.get("sha256") != _digest(record):
+        raise ValueError("content does not match its SHA-256 (truncated or edited)")
+    stored = TrainConfig.from_dict(record["config"])
+    if stored.key() != record["key"] or path.stem != record["key"]:
+        raise ValueError(f"configuration hashes to {stored.key()}, file says {record['key']}")
+    if config is not None and stored.key() != config.key():
+        raise ValueError("belongs to a different configuration")
+    weights = _weights_candidates(path, record["key"])
+    existing = next((w for w in weights if w.exists()), None)
+    return RunResult(config=stored, key=record["key"], history=record["history"],
+                     final=record["final"], provenance=record["provenance"],
+                     weights_path=str(existing or weights[-1]), cached=True)
+
+
+def _weights_candidates(path: Path, key: str) -> list[Path]:
+    from .checkpoint import run_dir
+    return [path.with_suffix(".weights.pth"), run_dir(key) / "final.pt"]
+
+
+def same_history(a: list[dict], b: list[dict]) -> bool:
+    """Whether two histories agree in every deterministic field (timings excluded)."""
+    return len(a) == len(b) and all(x.get(k) == y.get(k) for x, y in zip(a, b)
+                                    for k in DETERMINISTIC_FIELDS)
+
+
+def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
+                progress: bool | None = None, need_model: bool = False,
+                weights_in_results: bool = False) -> RunResult:
+    """The result of ``config``: from ``results/<study>/<key>.json`` if it is there and intact,
+    otherwise trained now (resuming from a checkpoint if one exists) and stored.
+
+    ``need_model``: make sure the trained weights are available (retraining deterministically when
+    only the JSON is present, e.g. on a fresh clone). ``weights_in_results``: also store the final
+    weights beside the JSON as ``<key>.weights.pth`` when they are under 2 MB (small enough to
+    commit).
+    """
+    config.validate()
+    path = result_path(config, results_dir)
+    cached: RunResult | None = None
+    if path.exists():
+        try:
+            cached = load_result(path, config)
+        except (ValueError, KeyError, TypeError) as e:
+            warnings.warn(f"stored result {path} is unusable ({e}); recomputing it",
+                          ResultCacheWarning, stacklevel=2)
+    if cached is not None and (not need_model or Path(cached.weights_path).exists()):
+        return cached
+
+    if cached is not None:   # retrained only for the weights: check that it reproduced
+        result = train(config, progress=progress)
+        if not same_history(cached.history, result.history):
+            warnings.warn(f"retraining {config.key()} for its weights did not reproduce the stored "
+                          "history (different machine or library versions?); keeping the stored "
+                          "result, the weights come from the new run", ResultCacheWarning,
+                          stacklevel=2)
+        result.history, result.final, result.provenance = cached.history, cached.final, cached.provenance
+        result.cached = True
+        return result
+    return train_and_store(config, path, progress=progress, weights_in_results=weights_in_results)
+
+
+def train_and_store(config: TrainConfig, path: Path, *, progress: bool | None = None,
+                    weights_in_results: bool = False, **train_kwargs) -> RunResult:
+    """Train ``config`` and (on rank 0) store its result JSON at ``path`` with provenance."""
+    wall_start = time.perf_counter()
+    result = train(config, progress=progress, **train_kwargs)
+    result.provenance = {**provenance(), "threads": result.final["threads"],
+                         "device": result.final["device"], "world_size": result.final["world_size"],
+                         "wall_time_s": round(time.perf_counter() - wall_start, 3)}
+    if _is_main():
+        save_result(result, path)
+        if weights_in_results:
+            size = Path(result.weights_path).stat().st_size
+            if size <= WEIGHTS_IN_RESULTS_MAX_BYTES:
+                target = path.with_suffix(".weights.pth")
+                with atomic_path(target) as tmp:
+                    shutil.copyfile(result.weights_path, tmp)
+                result.weights_path = str(target)
+            else:
+                warnings.warn(f"final weights are {size / 1e6:.1f} MB (> 2 MB): kept only in "
+                              f"{result.weights_path}", ResultCacheWarning, stacklevel=2)
+    return result
+
+
+def _is_main() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0

@@ -1,0 +1,245 @@
+"""Trainer: validation before work, schedules, determinism, exact resume after a crash, result
+cache, trained-model access, and DistributedDataParallel under torchrun (2 CPU processes)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnv2lab.params import ParameterError
+from mnv2lab.train import (CheckpointWarning, ResultCacheWarning, TrainConfig, TrainingInterrupted,
+                           evaluate, load_result, lr_at, result_path, run_dir, run_or_load,
+                           same_history, train)
+from mnv2lab.train import engine
+from mnv2lab.train import results as results_mod
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+
+
+def tiny(**over) -> TrainConfig:
+    """A run of a few seconds: TinyCNN on 8x8 digits."""
+    base = dict(model="tiny_cnn", model_kwargs={"width": 8}, dataset="digits",
+                dataset_kwargs={"image_size": 8}, epochs=3, batch_size=32, lr=0.05, device="cpu",
+                augment=False, threads=1)
+    return TrainConfig(**{**base, **over})
+
+
+def _weights_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("override,fragment", [
+    ({"lr": 0.0}, "'lr': got 0.0"),
+    ({"optimizer": "adam"}, "one of ['sgd', 'rmsprop']"),
+    ({"schedule": "linear"}, "'schedule'"),
+    ({"device": "tpu"}, "'device'"),
+    ({"epochs": 0}, "'epochs': got 0"),
+    ({"model": "resnet50"}, "allowed: mobilenet_v2"),
+    ({"model": "mobilenet_v2", "model_kwargs": {"bottleneck": "gelu"}}, "bottleneck"),
+    ({"model_kwargs": {"num_classes": 3}}, "num_classes"),
+    ({"dataset": "imagenet"}, "allowed: cifar10-jpeg"),
+    ({"dataset_kwargs": {"size": 8}}, "unknown key 'size'"),
+    ({"eval_every_steps": 5, "eval_every_epochs": 1.0}, "not both"),
+    ({"nesterov": True, "momentum": 0.0}, "nesterov"),
+    ({"study": "a/b"}, "'study'"),
+    ({"seed": -1}, "'seed'"),
+])
+def test_bad_config_fails_before_any_work(override, fragment, monkeypatch):
+    monkeypatch.setattr(engine, "load_dataset", lambda *a, **k: pytest.fail("loaded data"))
+    with pytest.raises(ParameterError) as err:
+        train(tiny(**override))
+    assert fragment in str(err.value)
+
+
+def test_unknown_option_in_a_config_file():
+    with pytest.raises(ParameterError, match="unknown training option 'learning_rate'"):
+        TrainConfig.from_dict({"learning_rate": 0.1})
+
+
+def test_key_ignores_execution_details_only():
+    a = tiny()
+    assert a.key() == tiny(study="other", threads=2, checkpoint_every_steps=5).key()
+    assert a.key() == tiny(lr=0.05).key() and tiny(lr=1).key() == tiny(lr=1.0).key()
+    assert a.key() != tiny(seed=1).key() and a.key() != tiny(model_kwargs={"width": 9}).key()
+
+
+def test_learning_rate_schedules():
+    c = TrainConfig(lr=0.1, schedule="cosine", epochs=10)
+    assert lr_at(c, 0, 100, 1000) == pytest.approx(0.1)
+    assert lr_at(c, 500, 100, 1000) == pytest.approx(0.05)
+    assert lr_at(c, 999, 100, 1000) < 1e-5
+    paper = TrainConfig(lr=0.045, schedule="step", decay_rate=0.98, decay_epochs=1.0)
+    assert lr_at(paper, 99, 100, 10**4) == pytest.approx(0.045)          # still epoch 0
+    assert lr_at(paper, 100, 100, 10**4) == pytest.approx(0.045 * 0.98)  # epoch 1
+    assert lr_at(paper, 1050, 100, 10**4) == pytest.approx(0.045 * 0.98 ** 10)
+    smooth = TrainConfig(lr=1.0, schedule="exponential", decay_rate=0.5, decay_epochs=2.0)
+    assert lr_at(smooth, 100, 100, 10**4) == pytest.approx(0.5 ** 0.5)
+    warm = TrainConfig(lr=0.2, schedule="constant", warmup_epochs=1.0)
+    assert [lr_at(warm, s, 4, 100) for s in range(5)] == pytest.approx([0.05, 0.1, 0.15, 0.2, 0.2])
+
+
+def test_eval_points():
+    assert engine.eval_steps(tiny(), 10, 30) == {10, 20, 30}
+    assert engine.eval_steps(tiny(eval_every_epochs=0.5), 10, 30) == {5, 10, 15, 20, 25, 30}
+    assert engine.eval_steps(tiny(eval_every_steps=7, eval_at_start=True), 10, 30) == {0, 7, 14, 21, 28, 30}
+
+
+# --- training -----------------------------------------------------------------------------------
+
+def test_training_learns_is_deterministic_and_restores_settings():
+    threads_before = torch.get_num_threads()
+    det_before = torch.are_deterministic_algorithms_enabled()
+    a = train(tiny(), progress=False)
+    assert torch.get_num_threads() == threads_before
+    assert torch.are_deterministic_algorithms_enabled() == det_before
+    losses, accs = a.series("train_loss"), a.series("test_acc")
+    assert len(a.history) == 3 and [h["step"] for h in a.history] == [44, 88, 132]
+    assert losses[-1] < losses[0] - 0.3 and accs[-1] > 0.5          # chance is 0.1
+    for h in a.history:
+        assert h["images_per_s"] > 0 and h["elapsed_s"] > 0 and h["lr"] > 0
+    b = train(tiny(), progress=False, resume=False)
+    assert same_history(a.history, b.history) and _weights_equal(a.model, b.model)
+    c = train(tiny(seed=1), progress=False)
+    assert not same_history(a.history, c.history)
+    # the returned model is the trained one: evaluating it reproduces the final accuracy
+    from mnv2lab.data import load_dataset
+    ds = load_dataset("digits", image_size=8)
+    _, correct, n = evaluate(a.model, ds.test_images, ds.test_labels, ds, True)
+    assert correct / n == a.final["test_acc"]
+
+
+def test_killed_run_resumes_to_the_identical_history():
+    """Crash at several points (mid-interval, right after a checkpoint, in the last epoch) with
+    dropout, augmentation, RMSProp, warm-up and label smoothing all in play."""
+    cfg = tiny(model_kwargs={"width": 8, "dropout": 0.3}, augment=True, crop_padding=1,
+               optimizer="rmsprop", lr=0.01, warmup_epochs=0.5, schedule="step", decay_rate=0.7,
+               label_smoothing=0.1, eval_every_steps=20, checkpoint_every_steps=9, epochs=2)
+    ref = train(cfg, progress=False, resume=False)
+    ckpt = run_dir(cfg.key()) / "checkpoint.pt"
+    for stop in (5, 27, 60, 87):
+        with pytest.raises(TrainingInterrupted):
+            train(cfg, progress=False, stop_after_steps=stop)
+        assert ckpt.exists() or stop < 9
+    resumed = train(cfg, progress=False)
+    assert same_history(ref.history, resumed.history)
+    assert _weights_equal(ref.model, resumed.model)
+    assert not ckpt.exists(), "the checkpoint is removed once the run has finished"
+    assert (run_dir(cfg.key()) / "final.pt").exists()
+
+
+def test_corrupt_checkpoint_is_reported_and_the_run_starts_over():
+    cfg = tiny(epochs=1, checkpoint_every_steps=10)
+    ref = train(cfg, progress=False, resume=False)
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, progress=False, stop_after_steps=25)
+    ckpt = run_dir(cfg.key()) / "checkpoint.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    with pytest.warns(CheckpointWarning, match="unusable"):
+        again = train(cfg, progress=False)
+    assert same_history(ref.history, again.history)
+
+
+def test_mobilenet_v2_trains_channels_last_on_cpu():
+    cfg = TrainConfig(model="mobilenet_v2", model_kwargs={"width_mult": 0.35, "small_input": True},
+                      dataset="digits", train_subset=96, test_subset=64, batch_size=32, epochs=1,
+                      device="cpu", eval_at_start=True, threads=1)
+    res = train(cfg, progress=False)
+    assert [h["step"] for h in res.history] == [0, 3]
+    assert res.history[0]["train_loss"] is None and math.isfinite(res.history[1]["train_loss"])
+    first_conv = next(m for m in res.model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first_conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert res.final["train_images"] == 96 and res.final["test_images"] == 64
+
+
+def test_real_cifar10_jpeg_subset(cifar_tarball):
+    cfg = tiny(dataset="cifar10-jpeg", dataset_kwargs={"root": str(cifar_tarball),
+                                                       "limit_per_class": 20},
+               epochs=1, augment=True)
+    res = train(cfg, progress=False)
+    assert res.final["image_shape"] == [3, 32, 32] and res.final["train_images"] == 200
+    assert 0.0 <= res.final["test_acc"] <= 1.0 and math.isfinite(res.final["train_loss"])
+
+
+# --- result cache -------------------------------------------------------------------------------
+
+def test_result_cache_stores_loads_and_recomputes_corrupt_entries(tmp_path, monkeypatch):
+    cfg = tiny(epochs=1, study="unit")
+    res = run_or_load(cfg, tmp_path / "results", progress=False)
+    path = result_path(cfg, tmp_path / "results")
+    record = json.loads(path.read_text())
+    assert path.name == f"{cfg.key()}.json" and record["config"] == cfg.to_dict()
+    for field in ("git_commit", "torch", "cpu_model", "threads", "wall_time_s", "mnv2lab_version"):
+        assert field in record["provenance"]
+    assert record["final"]["test_acc"] == res.final["test_acc"] and record["seed"] == cfg.seed
+
+    calls = []
+    real_train = results_mod.train
+    monkeypatch.setattr(results_mod, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+    cached = run_or_load(cfg, tmp_path / "results", progress=False)
+    assert cached.cached and not calls and same_history(cached.history, res.history)
+
+    good = path.read_text()
+    edited = json.loads(good)
+    edited["final"]["test_acc"] = 0.99
+    for damaged in (good[: len(good) // 2], json.dumps(edited), "{}"):
+        path.write_text(damaged)
+        with pytest.warns(ResultCacheWarning, match="unusable"):
+            again = run_or_load(cfg, tmp_path / "results", progress=False)
+        assert not again.cached and same_history(again.history, res.history)
+        assert load_result(path).final["test_acc"] == res.final["test_acc"]
+    assert len(calls) == 3
+
+
+def test_trained_model_from_cache_and_retrain_for_weights(tmp_path):
+    cfg = tiny(epochs=1)
+    res = run_or_load(cfg, tmp_path / "r", progress=False, weights_in_results=True)
+    small = result_path(cfg, tmp_path / "r").with_suffix(".weights.pth")
+    assert small.exists() and small.stat().st_size < 2_000_000
+    loaded = load_result(result_path(cfg, tmp_path / "r")).load_model()
+    assert _weights_equal(loaded, res.model)
+    small.unlink()
+    (run_dir(cfg.key()) / "final.pt").unlink()
+    with pytest.raises(FileNotFoundError, match="need_model=True"):
+        load_result(result_path(cfg, tmp_path / "r")).load_model()
+    again = run_or_load(cfg, tmp_path / "r", progress=False, need_model=True)
+    assert again.cached and _weights_equal(again.load_model(), res.model)
+
+
+# --- scale-out ----------------------------------------------------------------------------------
+
+def test_torchrun_two_cpu_ranks_agree_and_learn(tmp_path):
+    cfg = tiny(epochs=4, eval_every_epochs=1.0, model_kwargs={"width": 8, "dropout": 0.1},
+               augment=True, crop_padding=1, study="ddp", threads=None)
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
+    torchrun = Path(sys.executable).parent / "torchrun"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "mnv2lab.train",
+         "--config", str(tmp_path / "cfg.json"), "--results-dir", str(tmp_path / "results"),
+         "--rank-weights-dir", str(tmp_path / "w"), "--no-progress"],
+        capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    w0 = torch.load(tmp_path / "w" / "rank0.pt", weights_only=True)
+    w1 = torch.load(tmp_path / "w" / "rank1.pt", weights_only=True)
+    assert w0.keys() == w1.keys() and all(torch.equal(w0[k], w1[k]) for k in w0)
+    res = load_result(tmp_path / "results" / f"{cfg.key()}.json")
+    assert res.final["world_size"] == 2 and res.provenance["world_size"] == 2
+    losses = res.series("train_loss")
+    assert losses[-1] < losses[0] - 0.2, losses
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["key"] == cfg.key()
