@@ -3,6 +3,7 @@ reproduction table, and the 16:9 slide deck, all built from figures made by the 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -254,3 +255,35 @@ def test_notebook_title_is_the_first_heading(tmp_path):
     assert catalog.notebook_title(tmp_path, "01_x") == "The ReLU manifold"
     assert catalog.notebook_title(tmp_path, "02_missing") == ""
     assert catalog.notebook_title(None, "01_x") == ""
+
+
+# --- every notebook: a lesson with goals and a claim, thin, closing with what it found ---------
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_reads_as_a_lesson(path):
+    cells = nbformat.read(path, as_version=4).cells
+    first, last = cells[0], cells[-1]
+    assert first.cell_type == "markdown" and re.search(r"^#", first.source, flags=re.M), \
+        "the first cell opens with a heading"
+    assert "learning goals" in first.source.lower(), "the first cell states the learning goals"
+    assert "claim" in first.source.lower(), "the first cell states the paper's claim"
+    assert last.cell_type == "markdown" and "what we found" in last.source.lower(), \
+        "the last cell is the 'What we found' markdown"
+    code = [c.source for c in cells if c.cell_type == "code"]
+    for src in code:
+        tree = ast.parse("\n".join(line for line in src.splitlines()
+                                   if not line.lstrip().startswith(("%", "!"))))
+        defined = [n.name for n in ast.walk(tree)
+                   if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        assert not defined, f"functions/classes {defined} belong in the mnv2lab package"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_records_a_verdict_for_the_readme_table(path):
+    code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    assert any("record_finding(" in src for src in code), (
+        "record the verdict for the README's reproduction table: "
+        "nb.record_finding(paper_item, verdict, finding) (see mnv2lab/notebook.py)")
