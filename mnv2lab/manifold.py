@@ -258,7 +258,7 @@ def _chunk_size(n: int, n_points: int, budget: int = 4_000_000) -> int:
     return max(1, budget // (n_points * (n + 1)))
 
 
-def sweep(ns: Sequence[int], n_trials: int = 300, n_points: int = 1000, turns: float = 10.0,
+def sweep(ns: Sequence[int], n_trials: int = 200, n_points: int = 1000, turns: float = 10.0,
           seed: int = 0, progress: bool | None = None) -> Sweep:
     """For every ``n`` in ``ns``, draw ``n_trials`` Gaussian ``T`` and measure the collapsed
     fraction, the reconstruction errors (pinv, least squares in-sample and held-out) and the
@@ -393,12 +393,12 @@ def verdict(fig: Figure1, sw: Sweep, pairs: PairCounts,
               f" of {len(agree['pairs_ns'])} n with >= 5 expected collapses (n = {_span(agree['pairs_ns'])})"
               f"; outside at n = {agree['pairs_outside'] or 'none'}.", "",
               "Relative RMS reconstruction error, mean [95% CI]:",
-              "      n   pinv(T)              least squares, same points   least squares, held-out"
-              "    linear control (worst T)"]
+              f"  {'n':>5}   {'pinv(T)':<28}  {'least squares, same points':<28}  "
+              f"{'least squares, held-out':<28}  linear control (worst T)"]
     for n in shown:
         r = table.loc[n]
-        lines.append(f"  {n:>5}   {_ci(r, 'err_pinv')}   {_ci(r, 'err_lstsq')}          "
-                     f"{_ci(r, 'err_lstsq_heldout')}       {r.err_linear_max:.1e}")
+        lines.append(f"  {n:>5}   {_ci(r, 'err_pinv')}  {_ci(r, 'err_lstsq')}  "
+                     f"{_ci(r, 'err_lstsq_heldout')}  {r.err_linear_max:.1e}")
     lines.append(f"  linear control, worst over all n and T: {sw.err_linear.max():.1e}")
     lines += ["", "Paired differences over the same T, mean [95% CI]:"]
     for n in [n for n in (2, 5, 15, 30, 50) if n in table.index]:
@@ -411,8 +411,52 @@ def verdict(fig: Figure1, sw: Sweep, pairs: PairCounts,
     return "\n".join(lines)
 
 
+PAPER_ITEM_FIG1 = "Figure 1"
+PAPER_ITEM_THEOREM1 = "Appendix A, Theorem 1"
+PAPER_ITEM_BEYOND = "beyond the paper"
+
+
+def findings(fig: Figure1, sw: Sweep, pairs: PairCounts) -> list[dict]:
+    """One-line findings (paper item, verdict, numbers) for ``NotebookSession.record_finding``.
+
+    Figure 1 counts as reproduced when the panels at n <= 3 collapse at least a quarter of the
+    spiral and those at n >= 15 under 1% (the caption's claim in numbers); Theorem 1 when its
+    prediction lies inside the Wilson interval at all but at most 10% of the judged ``n``.
+    """
+    small = [f for n, f in fig.collapsed_fraction.items() if n <= 3]
+    large = [f for n, f in fig.collapsed_fraction.items() if n >= 15]
+    if not (small and large):
+        fig1_verdict = "partly"          # the panels drawn cannot test both halves of the claim
+    elif min(small) >= 0.25 and max(large) < 0.01:
+        fig1_verdict = "reproduced"
+    else:
+        fig1_verdict = "differs"
+    panels = ", ".join(f"n={n}: {f:.0%}" for n, f in fig.collapsed_fraction.items())
+    agree = theory_agreement(sw, pairs)
+    judged, outside = agree["pairs_ns"], agree["pairs_outside"]
+    thm_ok = len(judged) >= 5 and len(outside) <= max(1, len(judged) // 10)
+    table = sw.table()
+    n_hi = int(sw.ns.max())
+    hi = table.loc[n_hi]
+    mid_n = 15 if 15 in table.index else int(sw.ns[len(sw.ns) // 2])
+    mid = table.loc[mid_n]
+    return [
+        {"paper_item": PAPER_ITEM_FIG1, "verdict": fig1_verdict,
+         "finding": f"points collapsed per panel, {panels} (paper: n = 2, 3 lose information, "
+                    f"15-30 keep it; no numbers)"},
+        {"paper_item": PAPER_ITEM_THEOREM1, "verdict": "reproduced" if thm_ok else "differs",
+         "finding": f"collapsed fraction (n+1)/2^n inside the 95% Wilson CI at "
+                    f"{len(judged) - len(outside)} of {len(judged)} n ({pairs.n_pairs:,} "
+                    f"(T, point) pairs per n, n = {_span(judged)})"},
+        {"paper_item": PAPER_ITEM_BEYOND, "verdict": "beyond the paper",
+         "finding": f"relative error at n = {mid_n} / {n_hi}: pinv {mid.err_pinv:.2f} / "
+                    f"{hi.err_pinv:.2f} (-> 0.5, x/2), least squares {mid.err_lstsq:.1e} / "
+                    f"{hi.err_lstsq:.1e}; no-ReLU control <= {sw.err_linear.max():.0e}"},
+    ]
+
+
 def _ci(row: pd.Series, key: str) -> str:
-    return f"{row[key]:.3g} [{row[key + '_low']:.3g}, {row[key + '_high']:.3g}]".ljust(22)
+    return f"{row[key]:.3g} [{row[key + '_low']:.3g}, {row[key + '_high']:.3g}]".ljust(28)
 
 
 def _span(ns: list[int]) -> str:

@@ -53,7 +53,7 @@ def plot_collapse(sw: Sweep, pairs: PairCounts) -> Figure:
     ax_a.plot(n_fine, 1.0 - collapsed_fraction_theory(n_fine), color=c_theory, lw=2,
               label="Theorem 1: 1 − (n+1)/2ⁿ")
     ax_a.errorbar(ns, ok, yerr=err, fmt="o", ms=5, color=c_mc, capsize=2,
-                  label=f"Monte Carlo, mean of {sw.n_trials} T")
+                  label=f"Monte Carlo ({sw.n_trials} T, 95% t CI)")
     ax_a.set(xlabel="embedding dimension n", ylabel="fraction of points NOT collapsed",
              title="(a) Invertible fraction (Theorem 1)", ylim=(0.0, 1.04))
     ax_a.legend(loc="lower right")
@@ -104,7 +104,7 @@ def plot_reconstruction(sw: Sweep) -> Figure:
     _band(ax, ns, table, "err_lstsq_heldout", c_held,
           "least squares + bias, fit on even points, scored on odd", ls="--")
     ax.axhline(0.5, color="0.4", ls=":", lw=1.5)
-    ax.text(ns.max(), 0.56, "0.5: pinv output → x/2 for large n", ha="right", va="bottom",
+    ax.text(ns.max(), 0.45, "0.5: pinv output → x/2 for large n", ha="right", va="top",
             fontsize="small", color="0.3")
     ax.set_yscale("log")
     ax.set(xlabel="embedding dimension n", ylabel="relative RMS error  ‖x̂ − x‖ / ‖x‖",
@@ -121,7 +121,7 @@ def plot_linear_control(sw: Sweep) -> Figure:
     c_lin, c_relu = palette(4)[2:4]
     ax.plot(ns, table["err_linear"], "o-", color=c_lin, ms=5, label=f"no ReLU: mean over {sw.n_trials} T")
     ax.plot(ns, table["err_linear_max"], "v", color=c_lin, ms=6, mfc="white", label="no ReLU: worst T")
-    ax.plot(ns, table["err_pinv"], "-", color=c_relu, lw=2, label="with ReLU (for contrast)")
+    ax.plot(ns, table["err_pinv"], "-", color=c_relu, lw=2, label="with ReLU: mean (for contrast)")
     eps = np.finfo(float).eps
     ax.axhline(eps, color="0.4", ls=":", lw=1.5)
     ax.text(ns.max(), eps / 1.6, "float64 machine epsilon", ha="right", va="top", fontsize="small",
