@@ -102,7 +102,13 @@ def main(argv: list[str]) -> None:
     gallery = ROOT / "tools" / "make_gallery.py"
     if gallery.exists():
         import runpy
-        runpy.run_path(str(gallery), run_name="__main__")
+        # runpy sets sys.argv[0] to the gallery script but keeps our notebook paths after it,
+        # which the gallery's argument parser would reject: hand it an argv of its own.
+        saved_argv, sys.argv = sys.argv, [str(gallery)]
+        try:
+            runpy.run_path(str(gallery), run_name="__main__")
+        finally:
+            sys.argv = saved_argv
     print(f"make figures: {len(paths)} notebook(s) up to date; figures in {FIGURES.relative_to(ROOT)}/")
 
 
