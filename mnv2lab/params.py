@@ -17,6 +17,7 @@ class ParameterError(ValueError):
     """A notebook or function parameter has a wrong name, type or value."""
 
 
+_ITEM_WORDS = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
 _TYPE_WORDS = {bool: "True or False", int: "an integer", float: "a number", str: "a string",
                list: "a list"}
 
@@ -38,7 +39,7 @@ class Param:
     def describe(self) -> str:
         """What is allowed, in words."""
         if self.kind is list:
-            what = f"a list of {_TYPE_WORDS.get(self.item, 'values')}s" if self.item else "a list"
+            what = f"a list of {_ITEM_WORDS.get(self.item, 'values')}" if self.item else "a list"
             if self.item_choices is not None:
                 what += f" from {list(self.item_choices)}"
             if self.min_len:

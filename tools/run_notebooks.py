@@ -48,6 +48,18 @@ def fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
+def failing_cell(path: Path, err: PapermillExecutionError) -> str:
+    """Name the failing cell by its place among the notebook's own code cells (papermill's
+    ``cell_index`` counts the cells it inserted into the executed copy)."""
+    source = (getattr(err, "source", "") or "").strip()
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    first_line = source.splitlines()[0] if source else "?"
+    for i, cell in enumerate(code, 1):
+        if cell.source.strip() == source:
+            return f"code cell {i} of {len(code)} (`{first_line}`)"
+    return f"the injected parameters cell or an unknown cell (`{first_line}`)"
+
+
 def up_to_date(path: Path, stamp: Path, digest: str) -> bool:
     if not stamp.exists() or stamp.read_text().strip() != digest:
         return False
@@ -72,8 +84,8 @@ def run(path: Path, index: int, total: int) -> None:
     except PapermillExecutionError as err:
         os.replace(running, failed)
         stamp.unlink(missing_ok=True)
-        sys.exit(f"make figures: FAILED in {path.relative_to(ROOT)}, cell {err.cell_index} "
-                 f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
+        sys.exit(f"make figures: FAILED in {path.relative_to(ROOT)}, {failing_cell(path, err)}: "
+                 f"{err.ename}: {err.evalue}\n"
                  f"executed copy kept at {failed.relative_to(ROOT)}")
     os.replace(running, BUILD / f"{stem}.ipynb")
     failed.unlink(missing_ok=True)
