@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
@@ -198,11 +199,18 @@ def architecture_table(model: nn.Module, input_size: int | Sequence[int] = 224) 
 
 def model_costs(name: str, input_size: int = 224, **kwargs) -> dict:
     """Parameters (with and without BN) and MAdds of ``build_model(name, **kwargs)`` at
-    ``input_size``; the model is built on the ``meta`` device (no memory, no time)."""
+    ``input_size``; the model is built on the ``meta`` device (no memory, no time). Results are
+    memoized per process (the counts are a pure function of the arguments)."""
+    return dict(_model_costs(name, input_size, tuple(sorted(kwargs.items()))))
+
+
+@lru_cache(maxsize=1024)
+def _model_costs(name: str, input_size: int, kwargs: tuple) -> tuple:
     with torch.device("meta"):
-        model = build_model(name, **kwargs)
-    return {"params": count_params(model), "params_no_bn": count_params(model, include_bn=False),
-            "madds": count_madds(model, input_size)}
+        model = build_model(name, **dict(kwargs))
+    return (("params", count_params(model)),
+            ("params_no_bn", count_params(model, include_bn=False)),
+            ("madds", count_madds(model, input_size)))
 
 
 def cost_grid(name: str, widths: Sequence[float], resolutions: Sequence[int],

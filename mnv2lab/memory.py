@@ -265,40 +265,58 @@ def kilobyte_decision(long: pd.DataFrame | None = None) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ Section 5: slices
 
-def bottleneck_memory(in_channels: int, out_channels: int, expanded: int, height: int, width: int,
-                      stride: int, n_slices: int, bytes_per_value: int = BYTES_PER_VALUE) -> int:
+def bottleneck_memory(in_shape: Sequence[int], out_shape: Sequence[int], expanded: int,
+                      n_slices: int, *, expanded_hw: Sequence[int] | None = None,
+                      has_expansion: bool = True,
+                      bytes_per_value: int = BYTES_PER_VALUE) -> int:
     """Bytes held while computing one bottleneck as a sum over ``n_slices`` slices of its
-    expanded channels (Section 5): the input and the output accumulator stay alive throughout,
-    plus one slice of the expanded tensor before and after the depthwise conv.
+    ``expanded`` channels (Section 5): the input (C, H, W) and the output accumulator stay alive
+    throughout, plus one slice of the expanded tensor (at ``expanded_hw``, by default the input's
+    H x W) and one slice of the depthwise output (at the output's H x W).
 
     ``n_slices = 1`` is the unsliced block; ``n_slices = expanded`` (one channel per slice)
-    reaches the paper's bound |input| + |output| + O(one slice). Multiply-adds do not change.
+    reaches the paper's bound |input| + |output| + O(one slice). Without an expansion layer
+    (t = 1) the "expanded" tensor is the input itself and costs nothing extra.
+    Multiply-adds do not depend on ``n_slices``.
     """
-    if not isinstance(n_slices, int) or not 1 <= n_slices <= expanded:
+    if not isinstance(n_slices, int) or isinstance(n_slices, bool) or not 1 <= n_slices <= expanded:
         raise ParameterError(f"n_slices: got {n_slices!r}; allowed: an integer between 1 and "
                              f"the expanded width {expanded}")
-    h2, w2 = math.ceil(height / stride), math.ceil(width / stride)
+    (ci, hi, wi), (co, ho, wo) = in_shape, out_shape
+    he, we = expanded_hw if expanded_hw is not None else (hi, wi)
     per_slice = math.ceil(expanded / n_slices)
-    values = (height * width * in_channels + h2 * w2 * out_channels
-              + (height * width + h2 * w2) * per_slice)
-    return values * bytes_per_value
+    per_channel = ho * wo + (he * we if has_expansion else 0)
+    return (ci * hi * wi + co * ho * wo + per_slice * per_channel) * bytes_per_value
 
 
 def sliced_memory_table(model: MobileNetV2, input_size: int = 224,
                         slices: Sequence[int | str] = (1, 2, "t", "tk")) -> pd.DataFrame:
-    """Per bottleneck of ``model``: its shape and the memory (kB) computed in 1, 2, t (slices of
-    k channels, the paper's example) and tk (one channel per slice) slices."""
+    """Per bottleneck of ``model``: its shapes and the memory (kB) when computed in 1, 2, t
+    (slices of k channels, the paper's example) and tk (one channel per slice) slices.
+
+    As in Table 3, the first block uses the first-layer trick when it has no expansion of its
+    own: the stem is its expansion, so its input is the image and its expanded tensor the stem's
+    output ("t" is then 1: one slice)."""
     blocks = [(n, m) for n, m in model.named_modules() if isinstance(m, InvertedResidual)]
-    shapes = probe(model, input_size, [m for _, m in blocks])
+    stem = model.features[0]
+    shapes = probe(model, input_size, [m for _, m in blocks] + [stem])
     records = []
     for index, (name, b) in enumerate(blocks, 1):
-        (k, h, w), (k2, _, _) = shapes[b]
-        row = {"block": index, "name": name, "input": f"{h}² × {k}", "t": b.expand_ratio,
-               "expanded": b.hidden_channels, "output channels": k2, "stride": b.stride}
+        in_shape, out_shape = shapes[b]
+        expanded_hw, has_expansion, label = None, b.expand is not None, name
+        if index == 1 and b.expand is None:
+            in_shape = shapes[stem][0]                 # the image
+            expanded_hw, has_expansion = shapes[stem][1][1:], True
+            label = f"features.0 + {name}"
+        row = {"block": index, "name": label,
+               "input": f"{in_shape[1]}² × {in_shape[0]}", "t": b.expand_ratio,
+               "expanded": b.hidden_channels, "output": f"{out_shape[1]}² × {out_shape[0]}",
+               "stride": b.stride}
         for s in slices:
             n = {"t": b.expand_ratio, "tk": b.hidden_channels}.get(s, s)
-            row[f"kB, {s} slice(s)"] = bottleneck_memory(k, k2, b.hidden_channels, h, w, b.stride,
-                                                         n) / KB
+            row[f"kB, {s} slice(s)"] = bottleneck_memory(
+                in_shape, out_shape, b.hidden_channels, n, expanded_hw=expanded_hw,
+                has_expansion=has_expansion) / KB
         records.append(row)
     return pd.DataFrame.from_records(records)
 

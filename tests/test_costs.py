@@ -13,6 +13,7 @@ from mnv2lab.memory import (KB, bottleneck_memory, compare_table3, kilobyte_deci
                             sliced_memory_table, table3, table3_wide)
 from mnv2lab.models import (TABLE2, InvertedResidual, build_model, mobilenet_v1, mobilenet_v2,
                             shufflenet_v1)
+from mnv2lab import published
 from mnv2lab.params import ParameterError
 
 torch.set_num_threads(1)
@@ -44,14 +45,8 @@ def test_counts_do_not_depend_on_the_device_or_mode():
     assert cpu.training                        # probing restores the training flag
 
 
-# Figure 5: published (TF-slim) MobileNetV2 table, MACs in millions (truncated: 300.77M is
-# printed 300) and parameters in millions *without* BN (3.47M for 1.0, whose full count with BN
-# scale/shift is 3,504,872).
-TF_SLIM = {  # (width, resolution): (MMAdds, M params without BN)
-    (1.4, 224): (582, 6.06), (1.0, 224): (300, 3.47), (1.0, 192): (221, 3.47),
-    (1.0, 160): (154, 3.47), (1.0, 128): (99, 3.47), (1.0, 96): (56, 3.47),
-    (0.75, 224): (209, 2.61), (0.5, 224): (97, 1.95), (0.35, 224): (59, 1.66),
-}
+# Figure 5: the published (TF-slim) MobileNetV2 table, see mnv2lab.published.TF_SLIM_V2.
+TF_SLIM = published.TF_SLIM_V2
 
 
 def test_figure5_grid_from_the_same_code():
@@ -239,15 +234,22 @@ def test_sliced_forward_equals_the_block_and_costs_the_same():
 
 def test_bottleneck_memory_bound():
     k, k2, t, h = 24, 24, 6, 56
-    full = bottleneck_memory(k, k2, t * k, h, h, 1, 1)
-    by_t = bottleneck_memory(k, k2, t * k, h, h, 1, t)
-    floor = bottleneck_memory(k, k2, t * k, h, h, 1, t * k)
+    x, y = (k, h, h), (k2, h, h)
+    full = bottleneck_memory(x, y, t * k, 1)
+    by_t = bottleneck_memory(x, y, t * k, t)
+    floor = bottleneck_memory(x, y, t * k, t * k)
     assert full == 2 * (h * h * k + h * h * k2 + 2 * h * h * t * k)
     assert floor == 2 * (h * h * k + h * h * k2 + 2 * h * h)       # |x| + |y| + one channel
     assert full > by_t > floor
+    # stride 2: the depthwise slice is at the output resolution
+    assert bottleneck_memory((16, 112, 112), (24, 56, 56), 96, 96) == \
+        2 * (16 * 112 ** 2 + 24 * 56 ** 2 + 112 ** 2 + 56 ** 2)
+    # no expansion (t = 1): only the depthwise output is new
+    assert bottleneck_memory((32, 8, 8), (16, 8, 8), 32, 1, has_expansion=False) == \
+        2 * (32 * 64 + 16 * 64 + 32 * 64)
     table = sliced_memory_table(meta("mobilenet_v2"))
-    assert len(table) == 17
+    assert len(table) == 17 and table.input.iloc[0] == "224² × 3"     # first-layer trick
     assert (table["kB, tk slice(s)"] <= table["kB, t slice(s)"]).all()
     assert (table["kB, t slice(s)"] <= table["kB, 1 slice(s)"]).all()
     with pytest.raises(ParameterError, match="n_slices"):
-        bottleneck_memory(k, k2, t * k, h, h, 1, t * k + 1)
+        bottleneck_memory(x, y, t * k, t * k + 1)
