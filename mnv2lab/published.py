@@ -63,3 +63,8 @@ TF_SLIM_V2: dict[tuple[float, int], tuple[int, float]] = {
     (1.0, 160): (154, 3.47), (1.0, 128): (99, 3.47), (1.0, 96): (56, 3.47),
     (0.75, 224): (209, 2.61), (0.5, 224): (97, 1.95), (0.35, 224): (59, 1.66),
 }
+
+# Table 4's last column: CPU latency (ms) on a single large core of a Google Pixel 1 phone with
+# TF-Lite, as printed. Rows without a printed value are absent.
+TABLE4_CPU_MS: dict[str, int] = {"MobileNetV1": 113, "NasNet-A": 183, "MobileNetV2": 75,
+                                 "MobileNetV2 (1.4)": 143}
