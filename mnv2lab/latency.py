@@ -1,0 +1,420 @@
+"""CPU latency of the models, measured with ``torch.utils.benchmark`` and cached under
+``results/latency/`` with provenance.
+
+What is measured (:func:`measure`): one forward pass of a freshly built model (random weights,
+seed 0) on one ``batch x 3 x resolution x resolution`` fp32 image, through an inference path of
+:mod:`mnv2lab.inference` ("practitioner" by default) or the memory-efficient executor of
+:mod:`mnv2lab.memory_efficient` ("sliced"), with ``threads`` intra-op threads set explicitly
+(``torch.utils.benchmark.Timer`` defaults to ONE thread). After a warm-up, ``blocked_autorange``
+runs the call until ``min_run_time`` seconds are spent; we keep the median and the interquartile
+range (IQR) of the per-call times.
+
+The cache: one JSON file per configuration, ``results/latency/<config key>.json``. An entry is used
+only when its SHA-256 matches its content, its configuration matches, and its *code fingerprint*
+(:func:`code_fingerprint`: the model and inference code, plus the executor for "sliced", with
+docstrings and comments stripped, :data:`MEASURE_VERSION` and the torch version) equals the current one. Otherwise, or on
+``remeasure=True``, the configuration is measured again and the file replaced atomically. Every
+entry carries its provenance: CPU model, torch version, threads, git commit, timestamp and the
+machine's load average before and after measuring (latency on a shared machine is only as good as
+its load).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .atomic import write_json
+from .params import ParameterError
+from .paths import resolve, results_dir
+from .progress import progress as progress_bar
+from .provenance import provenance
+
+# Bump when the measuring protocol changes (what is timed, how): cached entries then re-measure.
+MEASURE_VERSION = 1
+FORMAT = 1
+PATHS = ("practitioner", "naive", "sliced")
+# The code whose change invalidates cached latencies (relative to the package folder), per path.
+FINGERPRINT_FILES: dict[str, tuple[str, ...]] = {
+    "practitioner": ("models/*.py", "inference.py"),
+    "naive": ("models/*.py", "inference.py"),
+    "sliced": ("models/*.py", "inference.py", "memory_efficient.py"),
+}
+
+
+class LatencyCacheWarning(UserWarning):
+    """A cached latency entry was unusable (corrupt, edited, other code) and is re-measured."""
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    """One latency measurement: model, input size, threads, inference path and timing budget."""
+
+    model: str                                # an mnv2lab.models name
+    kwargs: dict = field(default_factory=dict, hash=False)   # builder keyword arguments
+    resolution: int = 224
+    threads: int = 1
+    path: str = "practitioner"                # practitioner | naive | sliced
+    n_slices: int | None = None               # "sliced" only: slices of the expanded tensors
+    batch: int = 1
+    min_run_time: float = 2.0                 # seconds of timed calls (after warm-up)
+    warmup: int = 5                           # untimed calls first
+
+    def validate(self) -> "LatencyConfig":
+        from .models import model_names
+        if self.model not in model_names():
+            raise ParameterError(f"model: got {self.model!r}; allowed: one of {model_names()}")
+        for name, minimum in (("resolution", 8), ("threads", 1), ("batch", 1), ("warmup", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                raise ParameterError(f"{name}: got {value!r}; allowed: an integer >= {minimum}")
+        if self.path not in PATHS:
+            raise ParameterError(f"path: got {self.path!r}; allowed: one of {list(PATHS)}")
+        if (self.path == "sliced") != (self.n_slices is not None):
+            raise ParameterError(f"n_slices: got {self.n_slices!r} with path {self.path!r}; "
+                                 "allowed: an integer >= 1 for path 'sliced', None otherwise")
+        if self.n_slices is not None and (not isinstance(self.n_slices, int) or self.n_slices < 1):
+            raise ParameterError(f"n_slices: got {self.n_slices!r}; allowed: an integer >= 1")
+        if not isinstance(self.min_run_time, (int, float)) or not self.min_run_time > 0:
+            raise ParameterError(f"min_run_time: got {self.min_run_time!r}; allowed: seconds > 0")
+        return self
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["min_run_time"] = float(d["min_run_time"])
+        d["kwargs"] = dict(sorted(d["kwargs"].items()))
+        return d
+
+    def key(self) -> str:
+        """16 hex digits naming this configuration's cache file."""
+        blob = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        kw = ",".join(f"{k}={v}" for k, v in sorted(self.kwargs.items()))
+        extra = f", {self.n_slices} slices" if self.n_slices is not None else ""
+        return (f"{self.model}({kw}) @{self.resolution}, {self.threads} thread(s), "
+                f"{self.path}{extra}")
+
+
+# ------------------------------------------------------------------ code fingerprint
+
+def _source_without_docs(path: Path) -> str:
+    """The module's AST without docstrings (comments are gone already): edits to prose do not
+    invalidate measurements, edits to code do."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(getattr(body[0], "value", None), ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+
+
+def code_fingerprint(files: Sequence[str] = FINGERPRINT_FILES["sliced"]) -> str:
+    """A hash of the code that determines a measurement: the given package files (by default the
+    models, the inference paths and the sliced executor), :data:`MEASURE_VERSION` and the torch
+    version. Docstrings and comments do not count."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256(f"measure={MEASURE_VERSION};torch={torch.__version__}".encode())
+    for pattern in files:
+        for path in sorted(package.glob(pattern)):
+            h.update(path.relative_to(package).as_posix().encode())
+            h.update(_source_without_docs(path).encode())
+    return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ measuring
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` intra-op threads, restoring the previous setting afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages (None where the OS does not tell)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def build_forward(config: LatencyConfig):
+    """``(forward, x)``: the callable to time and its prepared input, for ``config``."""
+    from .inference import make_runner
+    from .models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(config.model, **config.kwargs).eval()
+    image = torch.randn(config.batch, 3, config.resolution, config.resolution,
+                        generator=torch.Generator().manual_seed(0))
+    if config.path == "sliced":
+        from .memory_efficient import MemoryEfficientMobileNetV2
+        executor = MemoryEfficientMobileNetV2(model)
+        n = config.n_slices
+        return (lambda x: executor(x, n)), image.contiguous()
+    prepare, forward = make_runner(model, config.path)
+    return forward, prepare(image)
+
+
+def summarize(times_s: Sequence[float]) -> dict:
+    """Median, quartiles, IQR, mean and count of per-call times, in milliseconds."""
+    t = np.asarray(times_s, dtype=float) * 1e3
+    q25, q50, q75 = np.percentile(t, [25, 50, 75])
+    return {"median_ms": float(q50), "q25_ms": float(q25), "q75_ms": float(q75),
+            "iqr_ms": float(q75 - q25), "mean_ms": float(t.mean()), "min_ms": float(t.min()),
+            "n_runs": int(t.size)}
+
+
+def measure(config: LatencyConfig) -> dict:
+    """Time ``config`` now (no cache): summary statistics, raw per-call times and provenance."""
+    from torch.utils.benchmark import Timer
+
+    config.validate()
+    forward, x = build_forward(config)
+    load_before = load_average()
+    with torch_threads(config.threads):
+        for _ in range(config.warmup):
+            forward(x)
+        timer = Timer("forward(x)", globals={"forward": forward, "x": x},
+                      num_threads=config.threads, label=config.label())
+        m = timer.blocked_autorange(min_run_time=config.min_run_time)
+    times = [float(t) for t in m.times]            # seconds per call (block averages)
+    result = {**summarize(times), "number_per_run": int(m.number_per_run),
+              "times_ms": [round(t * 1e3, 4) for t in times]}
+    return {"result": result, "provenance": measurement_provenance(config.threads, load_before)}
+
+
+def measurement_provenance(threads: int, load_before: list[float] | None) -> dict:
+    """:func:`mnv2lab.provenance.provenance` plus what a timing depends on: threads used, the
+    load average before and after, the OpenMP wait policy and a UTC timestamp."""
+    prov = {**provenance(), "threads": threads, "load_average_before": load_before,
+            "load_average_after": load_average(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    prov.pop("torch_threads", None)    # the process default, not what was measured
+    return prov
+
+
+# ------------------------------------------------------------------ the cache
+
+def latency_dir(root: str | os.PathLike | None = None) -> Path:
+    """Where cached latencies live: ``results/latency`` unless ``root`` is given."""
+    return resolve(root) if root is not None else results_dir() / "latency"
+
+
+def _digest(record: dict) -> str:
+    body = {k: v for k, v in record.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
+
+
+def entry_path(config: LatencyConfig, root: str | os.PathLike | None = None) -> Path:
+    return latency_dir(root) / f"{config.key()}.json"
+
+
+def read_entry(path: Path, config, fingerprint: str) -> dict:
+    """A verified cache entry; raise ValueError saying why it cannot be used. ``config`` is any
+    configuration with ``to_dict()`` (latency here, peak memory in :mod:`mnv2lab.section5`)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"not readable JSON ({type(e).__name__})") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise ValueError("unknown format")
+    if record.get("sha256") != _digest(record):
+        raise ValueError("content does not match its SHA-256 (truncated or edited)")
+    if record.get("config") != config.to_dict():
+        raise ValueError("belongs to a different configuration")
+    if record.get("fingerprint") != fingerprint:
+        raise ValueError(f"measured with other code (fingerprint {record.get('fingerprint')}, "
+                         f"now {fingerprint})")
+    for part in ("result", "provenance"):
+        if not isinstance(record.get(part), dict):
+            raise ValueError(f"has no {part!r} section")
+    return record
+
+
+def write_entry(path: Path, config, fingerprint: str, measured: dict) -> dict:
+    """Store ``measured`` ({"result": ..., "provenance": ...}) atomically with its SHA-256."""
+    record = {"format": FORMAT, "key": config.key(), "label": config.label(),
+              "config": config.to_dict(), "fingerprint": fingerprint, **measured}
+    record["sha256"] = _digest(record)
+    write_json(path, record)
+    return record
+
+
+def cached(config, path: Path, fingerprint: str, measure_fn: Callable[[], dict], *,
+           remeasure: bool = False, allow_measure: bool = True) -> dict | None:
+    """The entry at ``path`` if it is intact and current; otherwise ``measure_fn()`` stored there
+    (a corrupt or outdated entry is reported with a :class:`LatencyCacheWarning`).
+    ``allow_measure=False`` returns None instead of measuring. The record's ``cached`` says
+    which happened."""
+    if path.exists() and not remeasure:
+        try:
+            record = read_entry(path, config, fingerprint)
+            record["cached"] = True
+            return record
+        except ValueError as e:
+            warnings.warn(f"cache entry {path.name} ({config.label()}) is unusable: {e}; "
+                          "measuring again", LatencyCacheWarning, stacklevel=3)
+    if not allow_measure:
+        return None
+    record = write_entry(path, config, fingerprint, measure_fn())
+    record["cached"] = False
+    return record
+
+
+def measure_or_load(config: LatencyConfig, root: str | os.PathLike | None = None, *,
+                    remeasure: bool = False, fingerprint: str | None = None,
+                    allow_measure: bool = True) -> dict | None:
+    """The cached entry of ``config`` if it is intact and current, else a fresh measurement
+    (stored atomically). ``allow_measure=False`` returns None instead of measuring."""
+    config.validate()
+    fingerprint = fingerprint or code_fingerprint(FINGERPRINT_FILES[config.path])
+    return cached(config, entry_path(config, root), fingerprint,
+                  lambda: measure(config), remeasure=remeasure, allow_measure=allow_measure)
+
+
+def measure_all(configs: Iterable[LatencyConfig], root: str | os.PathLike | None = None, *,
+                remeasure: bool = False, progress: bool | None = None,
+                allow_measure: bool = True) -> pd.DataFrame:
+    """Measure (or load) every configuration; one row per configuration with its statistics and
+    the provenance that matters for reading a latency (CPU, torch, threads, load, commit)."""
+    configs = [c.validate() for c in configs]
+    fingerprints = {path: code_fingerprint(files) for path, files in FINGERPRINT_FILES.items()}
+    rows = []
+    for config in progress_bar(configs, enabled=progress, desc="latency"):
+        record = measure_or_load(config, root, remeasure=remeasure,
+                                 fingerprint=fingerprints[config.path],
+                                 allow_measure=allow_measure)
+        row = {"model": config.model, "width": config.kwargs.get("width_mult"),
+               "groups": config.kwargs.get("groups"), "resolution": config.resolution,
+               "threads": config.threads, "path": config.path, "n_slices": config.n_slices,
+               "key": config.key(), "label": config.label()}
+        if record is None:
+            rows.append({**row, "median_ms": np.nan, "iqr_ms": np.nan, "cached": False})
+            continue
+        prov = record["provenance"]
+        rows.append({**row, **{k: v for k, v in record["result"].items() if k != "times_ms"},
+                     "cached": record["cached"], "cpu_model": prov.get("cpu_model"),
+                     "cpu_count": prov.get("cpu_count"),
+                     "torch": prov.get("torch"), "git_commit": prov.get("git_commit"),
+                     "timestamp": prov.get("timestamp"),
+                     "load_1min_before": (prov.get("load_average_before") or [np.nan])[0],
+                     "load_1min_after": (prov.get("load_average_after") or [np.nan])[0]})
+    table = pd.DataFrame.from_records(rows)
+    table["n_slices"] = table["n_slices"].astype("Int64")
+    return table
+
+
+# ------------------------------------------------------------------ where the time goes
+
+def conv_kind(weight_shape: Sequence[int]) -> str:
+    """"depthwise" (one input channel per group, k > 1), "1x1" or "full conv", from a conv's
+    weight shape (C_out, C_in / groups, kh, kw)."""
+    _, per_group, kh, kw = weight_shape
+    if per_group == 1 and (kh, kw) != (1, 1):
+        return "depthwise"
+    return "1x1" if (kh, kw) == (1, 1) else "full conv"
+
+
+def op_breakdown(config: LatencyConfig, repeats: int = 20) -> dict:
+    """Share of the forward time spent in depthwise convs, 1x1 convs, full convs, linear layers
+    and everything else (activations, adds, pooling, Python and dispatch), for the model
+    inference paths. Every ``Conv2d`` and ``Linear`` is timed by forward hooks (two clock reads
+    around the call, a microsecond or so each) over ``repeats`` passes."""
+    import time
+
+    from torch import nn
+
+    config.validate()
+    if config.path == "sliced":
+        raise ParameterError("path: got 'sliced'; allowed: 'practitioner' or 'naive' (the "
+                             "sliced executor has no conv modules to time)")
+    forward, x = build_forward(config)
+    modules = _timed_modules(forward)
+    spent: dict[str, float] = {}
+    starts: dict[int, float] = {}
+
+    def before(module, args):
+        starts[id(module)] = time.perf_counter()
+
+    def after(module, args, output):
+        kind = "linear" if isinstance(module, nn.Linear) else conv_kind(module.weight.shape)
+        spent[kind] = spent.get(kind, 0.0) + time.perf_counter() - starts[id(module)]
+
+    load_before = load_average()
+    with torch_threads(config.threads):
+        for _ in range(max(config.warmup, 1)):
+            forward(x)
+        handles = [h for m in modules for h in (m.register_forward_pre_hook(before),
+                                                m.register_forward_hook(after))]
+        try:
+            start = time.perf_counter()
+            for _ in range(repeats):
+                forward(x)
+            wall = time.perf_counter() - start
+        finally:
+            for h in handles:
+                h.remove()
+    shares = {k: v / wall for k, v in spent.items()}
+    shares["other"] = max(0.0, 1.0 - sum(shares.values()))
+    return {"result": {"shares": shares, "ms_per_pass_with_hooks": wall / repeats * 1e3,
+                       "repeats": repeats},
+            "provenance": measurement_provenance(config.threads, load_before)}
+
+
+def _timed_modules(forward) -> list:
+    """The Conv2d and Linear modules of the model behind ``forward`` (a module, or a closure
+    over one as :func:`mnv2lab.inference.make_runner` returns)."""
+    from torch import nn
+
+    candidates = [forward] + [c.cell_contents for c in (getattr(forward, "__closure__", None)
+                                                        or ())]
+    for obj in candidates:
+        if isinstance(obj, nn.Module):
+            return [m for m in obj.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    raise TypeError("op_breakdown: could not find the model behind the forward function")
+
+
+def breakdown_or_load(config: LatencyConfig, root: str | os.PathLike | None = None, *,
+                      remeasure: bool = False, allow_measure: bool = True) -> dict | None:
+    """:func:`op_breakdown` of ``config``, cached beside the latencies (``breakdown/``)."""
+    config.validate()
+    path = latency_dir(root) / "breakdown" / f"{config.key()}.json"
+    return cached(config, path, code_fingerprint(FINGERPRINT_FILES[config.path]),
+                  lambda: op_breakdown(config), remeasure=remeasure, allow_measure=allow_measure)
+
+
+def describe_conditions(table: pd.DataFrame) -> str:
+    """One sentence for captions: machine, torch, threads, batch and the load while measuring."""
+    if table.empty or "cpu_model" not in table or table["cpu_model"].isna().all():
+        return "no latency measured"
+    cpus = ", ".join(sorted(set(table["cpu_model"].dropna())))
+    torches = ", ".join(sorted(set(table["torch"].dropna())))
+    threads = ", ".join(str(t) for t in sorted(set(table["threads"])))
+    cores = ", ".join(str(int(c)) for c in sorted(set(table["cpu_count"].dropna())))
+    loads = pd.concat([table["load_1min_before"], table["load_1min_after"]]).dropna()
+    load = (f"1-min load average {loads.min():.2f}-{loads.max():.2f} while measuring"
+            if len(loads) else "load unknown")
+    return (f"{cpus} ({cores} cores), torch {torches}, {threads} thread(s), batch 1, fp32, "
+            f"eval; {load}")

@@ -1,0 +1,113 @@
+"""The latency cache: round trip, provenance, corrupt/outdated entries re-measured, re-measuring
+on request, the code fingerprint, the time breakdown. No timing assertions (timings on a shared
+machine prove nothing)."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import pytest
+
+from mnv2lab import latency
+from mnv2lab.latency import (LatencyCacheWarning, LatencyConfig, code_fingerprint, conv_kind,
+                             describe_conditions, entry_path, measure_all, measure_or_load)
+from mnv2lab.params import ParameterError
+
+TINY = LatencyConfig("mobilenet_v2", {"width_mult": 0.35}, 32, 1, min_run_time=0.01, warmup=1)
+
+
+def test_round_trip_with_provenance(tmp_path):
+    first = measure_or_load(TINY, tmp_path)
+    assert first["cached"] is False
+    path = entry_path(TINY, tmp_path)
+    assert path.exists() and not list(tmp_path.glob("*.tmp"))
+    again = measure_or_load(TINY, tmp_path)
+    assert again["cached"] is True and again["result"] == first["result"]
+    r, prov = again["result"], again["provenance"]
+    assert r["n_runs"] == len(r["times_ms"]) >= 1
+    assert r["q25_ms"] <= r["median_ms"] <= r["q75_ms"]
+    assert math.isclose(r["iqr_ms"], r["q75_ms"] - r["q25_ms"])
+    for key in ("cpu_model", "cpu_count", "torch", "git_commit", "timestamp", "python"):
+        assert prov[key], key
+    assert prov["threads"] == TINY.threads
+    assert len(prov["load_average_before"]) == 3 and len(prov["load_average_after"]) == 3
+    assert again["config"] == TINY.to_dict() and again["fingerprint"]
+
+
+def test_corrupt_or_edited_entries_are_measured_again(tmp_path):
+    measure_or_load(TINY, tmp_path)
+    path = entry_path(TINY, tmp_path)
+    path.write_text(path.read_text()[:50])                      # truncated
+    with pytest.warns(LatencyCacheWarning, match="not readable JSON"):
+        record = measure_or_load(TINY, tmp_path)
+    assert record["cached"] is False
+    assert measure_or_load(TINY, tmp_path)["cached"] is True     # repaired on disk
+    data = json.loads(path.read_text())
+    data["result"]["median_ms"] = 0.001                          # edited by hand
+    path.write_text(json.dumps(data))
+    with pytest.warns(LatencyCacheWarning, match="SHA-256"):
+        assert measure_or_load(TINY, tmp_path)["cached"] is False
+
+
+def test_other_code_or_request_measures_again(tmp_path):
+    measure_or_load(TINY, tmp_path)
+    with pytest.warns(LatencyCacheWarning, match="other code"):
+        assert measure_or_load(TINY, tmp_path, fingerprint="0" * 16)["cached"] is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert measure_or_load(TINY, tmp_path, fingerprint="0" * 16)["cached"] is True
+        assert measure_or_load(TINY, tmp_path, fingerprint="0" * 16,
+                               remeasure=True)["cached"] is False
+
+
+def test_missing_entries_are_reported_not_measured_when_asked(tmp_path):
+    assert measure_or_load(TINY, tmp_path, allow_measure=False) is None
+    table = measure_all([TINY], tmp_path, allow_measure=False, progress=False)
+    assert table.median_ms.isna().all() and not entry_path(TINY, tmp_path).exists()
+
+
+def test_table_and_conditions(tmp_path):
+    configs = [TINY, LatencyConfig("mobilenet_v2", {"width_mult": 0.35}, 32, 1, "sliced", 3,
+                                   min_run_time=0.01, warmup=1)]
+    table = measure_all(configs, tmp_path, progress=False)
+    assert list(table.path) == ["practitioner", "sliced"] and table.median_ms.notna().all()
+    text = describe_conditions(table)
+    assert "torch" in text and "1 thread(s)" in text and "load average" in text
+
+
+def test_fingerprint_ignores_prose_but_not_code(tmp_path, monkeypatch):
+    a = tmp_path / "a.py"
+    a.write_text('"""Doc."""\n\ndef f(x):\n    """Say what."""\n    return x + 1  # one\n')
+    b = tmp_path / "b.py"
+    b.write_text('"""Other doc."""\n\ndef f(x):\n    # a comment\n    return x + 1\n')
+    c = tmp_path / "c.py"
+    c.write_text('"""Doc."""\n\ndef f(x):\n    return x + 2\n')
+    src = latency._source_without_docs
+    assert src(a) == src(b) != src(c)
+    before = code_fingerprint(("inference.py",))
+    monkeypatch.setattr(latency, "MEASURE_VERSION", latency.MEASURE_VERSION + 1)
+    assert code_fingerprint(("inference.py",)) != before
+    assert code_fingerprint(latency.FINGERPRINT_FILES["practitioner"]) != \
+        code_fingerprint(latency.FINGERPRINT_FILES["sliced"])
+
+
+@pytest.mark.parametrize("kwargs,word", [
+    ({"threads": 0}, "threads"), ({"path": "fast"}, "path"), ({"n_slices": 2}, "n_slices"),
+    ({"model": "resnet"}, "model"), ({"min_run_time": 0}, "min_run_time"),
+    ({"resolution": 4}, "resolution")])
+def test_bad_configurations_are_named(kwargs, word):
+    base = {"model": "mobilenet_v2", "kwargs": {}, "resolution": 64, "threads": 1}
+    with pytest.raises(ParameterError, match=word):
+        LatencyConfig(**{**base, **kwargs}).validate()
+
+
+def test_breakdown_shares_add_up(tmp_path):
+    record = latency.breakdown_or_load(TINY, tmp_path)
+    shares = record["result"]["shares"]
+    assert {"depthwise", "1x1", "full conv", "linear", "other"} <= set(shares)
+    assert all(v >= 0 for v in shares.values()) and sum(shares.values()) == pytest.approx(1.0)
+    assert latency.breakdown_or_load(TINY, tmp_path)["cached"] is True
+    assert conv_kind((96, 1, 3, 3)) == "depthwise" and conv_kind((24, 96, 1, 1)) == "1x1"
+    assert conv_kind((32, 3, 3, 3)) == "full conv"
