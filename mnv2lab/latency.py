@@ -158,6 +158,47 @@ def load_average() -> list[float] | None:
         return None
 
 
+class ForeignCpu:
+    """CPU time other processes used while a block ran, in cores (0.0 = the machine was ours;
+    1.0 = one core busy elsewhere on average). Linux ``/proc/stat`` minus this process's own
+    CPU time (``os.times``); None elsewhere. A sharper measure of contamination than the load
+    average, which lags by a minute and counts our own threads."""
+
+    def __enter__(self) -> "ForeignCpu":
+        self._start = self._sample()
+        self.cores: float | None = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        end = self._sample()
+        if self._start is not None and end is not None:
+            (busy0, own0, wall0), (busy1, own1, wall1) = self._start, end
+            self.cores = round(max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0), 3)
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        import time
+
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = (sum(fields[:8]) - fields[3] - fields[4]) / hz     # all but idle and iowait
+        t = os.times()
+        return busy, t.user + t.system, time.perf_counter()
+
+
+def foreign_cpu(seconds: float = 2.0) -> float | None:
+    """Cores other processes keep busy, sampled over ``seconds`` while we sleep."""
+    import time
+
+    with ForeignCpu() as meter:
+        time.sleep(seconds)
+    return meter.cores
+
+
 def build_forward(config: LatencyConfig):
     """``(forward, x)``: the callable to time and its prepared input, for ``config``."""
     from .inference import make_runner
@@ -197,11 +238,14 @@ def measure(config: LatencyConfig) -> dict:
             forward(x)
         timer = Timer("forward(x)", globals={"forward": forward, "x": x},
                       num_threads=config.threads, label=config.label())
-        m = timer.blocked_autorange(min_run_time=config.min_run_time)
+        with ForeignCpu() as foreign:
+            m = timer.blocked_autorange(min_run_time=config.min_run_time)
     times = [float(t) for t in m.times]            # seconds per call (block averages)
     result = {**summarize(times), "number_per_run": int(m.number_per_run),
               "times_ms": [round(t * 1e3, 4) for t in times]}
-    return {"result": result, "provenance": measurement_provenance(config.threads, load_before)}
+    prov = measurement_provenance(config.threads, load_before)
+    prov["foreign_cpu_cores"] = foreign.cores
+    return {"result": result, "provenance": prov}
 
 
 def measurement_provenance(threads: int, load_before: list[float] | None) -> dict:
@@ -320,7 +364,8 @@ def measure_all(configs: Iterable[LatencyConfig], root: str | os.PathLike | None
                      "torch": prov.get("torch"), "git_commit": prov.get("git_commit"),
                      "timestamp": prov.get("timestamp"),
                      "load_1min_before": (prov.get("load_average_before") or [np.nan])[0],
-                     "load_1min_after": (prov.get("load_average_after") or [np.nan])[0]})
+                     "load_1min_after": (prov.get("load_average_after") or [np.nan])[0],
+                     "foreign_cpu_cores": prov.get("foreign_cpu_cores", np.nan)})
     table = pd.DataFrame.from_records(rows)
     table["n_slices"] = table["n_slices"].astype("Int64")
     return table
@@ -369,18 +414,20 @@ def op_breakdown(config: LatencyConfig, repeats: int = 20) -> dict:
         handles = [h for m in modules for h in (m.register_forward_pre_hook(before),
                                                 m.register_forward_hook(after))]
         try:
-            start = time.perf_counter()
-            for _ in range(repeats):
-                forward(x)
-            wall = time.perf_counter() - start
+            with ForeignCpu() as foreign:
+                start = time.perf_counter()
+                for _ in range(repeats):
+                    forward(x)
+                wall = time.perf_counter() - start
         finally:
             for h in handles:
                 h.remove()
     shares = {k: v / wall for k, v in spent.items()}
     shares["other"] = max(0.0, 1.0 - sum(shares.values()))
+    prov = measurement_provenance(config.threads, load_before)
+    prov["foreign_cpu_cores"] = foreign.cores
     return {"result": {"shares": shares, "ms_per_pass_with_hooks": wall / repeats * 1e3,
-                       "repeats": repeats},
-            "provenance": measurement_provenance(config.threads, load_before)}
+                       "repeats": repeats}, "provenance": prov}
 
 
 def _timed_modules(forward) -> list:
@@ -405,6 +452,58 @@ def breakdown_or_load(config: LatencyConfig, root: str | os.PathLike | None = No
                   lambda: op_breakdown(config), remeasure=remeasure, allow_measure=allow_measure)
 
 
+# ------------------------------------------------------------------ measuring on a shared machine
+
+def contaminated(record: dict | None, max_foreign: float) -> bool:
+    """Whether a cache entry is missing, or was timed while other processes used more than
+    ``max_foreign`` cores (or without that being known)."""
+    if record is None:
+        return True
+    foreign = record["provenance"].get("foreign_cpu_cores")
+    return foreign is None or foreign > max_foreign
+
+
+def measure_quietly(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
+                    breakdown: bool = False, max_foreign: float = 0.15,
+                    max_seconds: float = 3 * 3600, poll_seconds: float = 20.0,
+                    log: Callable[[str], None] = print) -> dict:
+    """Fill the cache for ``configs`` with timings taken when the machine is quiet: each
+    configuration whose entry is missing, outdated or contaminated is measured only after other
+    processes used at most ``max_foreign`` cores for 2 s, and again (later) if they used more
+    while it was being timed. Gives up after ``max_seconds``, leaving the last measurement (with
+    its recorded contamination) in the cache. ``breakdown``: the time breakdowns instead."""
+    import time
+
+    get = breakdown_or_load if breakdown else measure_or_load
+    pending = []
+    for c in dict.fromkeys(configs):           # unique, in order
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LatencyCacheWarning)
+            if contaminated(get(c, root, allow_measure=False), max_foreign):
+                pending.append(c)
+    deadline = time.monotonic() + max_seconds
+    clean = retries = 0
+    total = len(pending)
+    while pending and time.monotonic() < deadline:
+        foreign = foreign_cpu(2.0)
+        if foreign is not None and foreign > max_foreign:
+            log(f"waiting: other processes use {foreign:.2f} cores "
+                f"(load {load_average()}); {len(pending)} left")
+            time.sleep(poll_seconds)
+            continue
+        config = pending.pop(0)
+        record = get(config, root, remeasure=True)
+        if contaminated(record, max_foreign):
+            pending.append(config)
+            retries += 1
+        else:
+            clean += 1
+            log(f"{clean}/{total} {config.label()}: "
+                + (f"{record['result']['median_ms']:.2f} ms" if not breakdown else "done")
+                + f" (foreign {record['provenance']['foreign_cpu_cores']} cores)")
+    return {"clean": clean, "left": len(pending), "retries": retries}
+
+
 def describe_conditions(table: pd.DataFrame) -> str:
     """One sentence for captions: machine, torch, threads, batch and the load while measuring."""
     if table.empty or "cpu_model" not in table or table["cpu_model"].isna().all():
@@ -413,8 +512,12 @@ def describe_conditions(table: pd.DataFrame) -> str:
     torches = ", ".join(sorted(set(table["torch"].dropna())))
     threads = ", ".join(str(t) for t in sorted(set(table["threads"])))
     cores = ", ".join(str(int(c)) for c in sorted(set(table["cpu_count"].dropna())))
-    loads = pd.concat([table["load_1min_before"], table["load_1min_after"]]).dropna()
-    load = (f"1-min load average {loads.min():.2f}-{loads.max():.2f} while measuring"
+    loads = table["load_1min_before"].dropna()
+    load = (f"1-min load average {loads.min():.2f}-{loads.max():.2f} before measuring"
             if len(loads) else "load unknown")
+    foreign = table["foreign_cpu_cores"].dropna() if "foreign_cpu_cores" in table else []
+    if len(foreign):
+        load += (f", other processes using {foreign.min():.2f}-{foreign.max():.2f} cores "
+                 "while timing")
     return (f"{cpus} ({cores} cores), torch {torches}, {threads} thread(s), batch 1, fp32, "
             f"eval; {load}")

@@ -40,11 +40,14 @@ def memory_dir(root: str | os.PathLike | None = None) -> Path:
 
 
 def memory_configs(resolutions: Sequence[int], slices: Sequence[int] = SLICES,
-                   width: float = 1.0, repeats: int = 3) -> list[MemoryConfig]:
-    """The sliced executor at every (resolution, n_slices) and the plain model per resolution."""
+                   width: float = 1.0, repeats: int = 3, plain: bool = True
+                   ) -> list[MemoryConfig]:
+    """The sliced executor at every (resolution, n_slices) and (``plain``) the plain model per
+    resolution."""
     out = []
     for r in resolutions:
-        out.append(MemoryConfig(r, "plain", None, width, repeats))
+        if plain:
+            out.append(MemoryConfig(r, "plain", None, width, repeats))
         out += [MemoryConfig(r, "sliced", n, width, repeats) for n in slices]
     return [c.validate() for c in out]
 
@@ -95,6 +98,10 @@ def memory_table(configs: Sequence[MemoryConfig], root: str | os.PathLike | None
                      "timestamp": prov.get("timestamp")})
     table = pd.DataFrame.from_records(rows)
     table["n_slices"] = table["n_slices"].astype("Int64")
+    if "reset" in table and (table.reset == False).any():  # noqa: E712 (NaN-aware)
+        warnings.warn("some peaks were measured without resetting the kernel's high-water mark "
+                      "(/proc/self/clear_refs unavailable): small peaks read too low",
+                      LatencyCacheWarning, stacklevel=2)
     return table
 
 

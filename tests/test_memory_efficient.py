@@ -139,7 +139,9 @@ def test_measured_peak_follows_the_slices_and_the_bound():
     measured = {}
     for n in (1, 8):
         r = measure_peak(MemoryConfig(224, "sliced", n, repeats=2))
-        assert r["reset"] and r["counter"] in ("VmHWM", "ru_maxrss")
+        if not r["reset"]:
+            pytest.skip("this kernel cannot reset a process's peak RSS (/proc/self/clear_refs)")
+        assert r["counter"] in ("VmHWM", "ru_maxrss")
         measured[n] = r["peak_bytes"]
         bound = analytic_peak_bytes(model, 224, n)["peak"]
         assert 0.6 * bound < measured[n] < 1.5 * bound, (n, measured[n], bound)
