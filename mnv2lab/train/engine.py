@@ -90,13 +90,18 @@ def resolve_device(name: str) -> torch.device:
 @contextlib.contextmanager
 def _execution_settings(device: torch.device, threads: int):
     """Threads and deterministic algorithms for the run; the caller's settings are restored."""
+    det = torch.utils.deterministic
     saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
              torch.is_deterministic_algorithms_warn_only_enabled(),
-             torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+             torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+             det.fill_uninitialized_memory)
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # Deterministic mode also NaN-fills every new tensor (a debugging aid): 40% of a CPU training
+    # step. Our kernels overwrite what they allocate, so it is switched off.
+    det.fill_uninitialized_memory = False
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = True
     try:
@@ -105,6 +110,7 @@ def _execution_settings(device: torch.device, threads: int):
         torch.set_num_threads(saved[0])
         torch.use_deterministic_algorithms(saved[1], warn_only=saved[2])
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[3], saved[4]
+        det.fill_uninitialized_memory = saved[5]
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -193,6 +199,9 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
     key = config.key()
     rdir = run_directory or checkpoint.run_dir(key)
     ckpt_path, weights_path = rdir / "checkpoint.pt", rdir / "final.pt"
+    if ctx.is_main and rdir.is_dir():    # temporary files left by a run killed while saving
+        for stale in rdir.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
     show = (enabled_by_default() if progress is None else bool(progress)) and ctx.is_main
 
     # Data: rank 0 first (it may build the decode cache), then the others read the cache.
@@ -323,8 +332,11 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
         bar.update(1)
 
         boundary = step in evals
-        due = ((config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0)
-               or time.monotonic() - last_ckpt > config.checkpoint_seconds)
+        due = bool(config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0)
+        late = time.monotonic() - last_ckpt > config.checkpoint_seconds
+        if ctx.enabled:     # every rank must agree, since saving gathers RNG states from all
+            late = distributed.all_sum([float(late)], ctx, device)[0] > 0
+        due = due or late
         if boundary or due:
             sync()
             iv_time += time.perf_counter() - seg_start
