@@ -16,11 +16,12 @@ run). The target is practitioner >= 1.5x faster on 2 threads.
 
 Achieved GFLOP/s = 2 x multiply-adds (conv and linear layers, 300.8M for MobileNetV2 1.0) /
 latency, against the peak of a large float32 matrix multiply (2 n^3 FLOPs, best of several) at
-the same thread count. The 1-minute load average before and after is printed: on a shared
-machine the numbers are only as good as the load.
+the same thread count. The 1-minute load average before and after, and the cores other processes
+kept busy during each block, are printed: on a shared machine the numbers are only as good as the
+load (``--wait-quiet 0.15`` waits for a quiet moment first).
 
 Usage: python benchmarks/inference_latency.py [--threads 1 2] [--rounds 30] [--number 5]
-       [--omp-wait-policy passive] [--json out.json]
+       [--omp-wait-policy passive] [--wait-quiet 0.15] [--json out.json]
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--gemm-size", type=int, default=2048, help="n of the n x n sgemm peak")
     ap.add_argument("--omp-wait-policy", choices=("passive", "active"),
                     help="set OMP_WAIT_POLICY before torch loads (default: leave it as it is)")
+    ap.add_argument("--wait-quiet", type=float, metavar="CORES",
+                    help="first wait (up to an hour) until other processes use at most CORES "
+                         "cores")
     ap.add_argument("--json", help="also write the results to this JSON file")
     args = ap.parse_args(argv)
     for name in ("rounds", "number", "gemm_size", "resolution"):
@@ -91,7 +95,7 @@ def main(argv=None) -> int:
 
     from mnv2lab.costs import count_madds
     from mnv2lab.inference import make_runner
-    from mnv2lab.latency import load_average
+    from mnv2lab.latency import ForeignCpu, foreign_cpu, load_average
     from mnv2lab.models import mobilenet_v2
     from mnv2lab.provenance import provenance
 
@@ -117,15 +121,25 @@ def main(argv=None) -> int:
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, commit "
           f"{prov['git_commit']}")
     print(f"{args.rounds} alternating rounds x {args.number} calls per side and thread count\n")
+    if args.wait_quiet is not None:
+        import time
+        for _ in range(180):
+            busy = foreign_cpu(2.0)
+            if busy is None or busy <= args.wait_quiet:
+                break
+            print(f"waiting: other processes use {busy:.2f} cores", flush=True)
+            time.sleep(18)
     header = (f"{'threads':>7} | {'practitioner ms':>15} | {'naive ms':>12} | {'speed-up':>8} | "
-              f"{'per-round':>9} | {'GFLOP/s':>7} | {'sgemm peak':>10} | {'of peak':>7} | load")
+              f"{'per-round':>9} | {'GFLOP/s':>7} | {'sgemm peak':>10} | {'of peak':>7} | "
+              f"{'others':>6} | load")
     print(header)
     print("-" * len(header))
     results = []
     for threads in args.threads:
         load_before = load_average()
-        peak = sgemm_peak(args.gemm_size, threads)
-        times = interleaved(sides, inputs, threads, args.rounds, args.number)
+        with ForeignCpu() as others:
+            peak = sgemm_peak(args.gemm_size, threads)
+            times = interleaved(sides, inputs, threads, args.rounds, args.number)
         load_after = load_average()
         p, n = np.array(times["practitioner"]), np.array(times["naive"])
         p_med, n_med = float(np.median(p)), float(np.median(n))
@@ -140,15 +154,16 @@ def main(argv=None) -> int:
                "speedup_per_round_median": per_round, "practitioner_gflops": gflops,
                "naive_gflops": naive_gflops, "sgemm_peak_gflops": peak,
                "fraction_of_peak": gflops / peak, "load_before": load_before,
-               "load_after": load_after}
+               "load_after": load_after, "foreign_cpu_cores": others.cores}
         results.append(row)
         print(f"{threads:>7} | {p_med * 1e3:8.2f} ±{p_iqr * 1e3:5.2f} | "
               f"{n_med * 1e3:6.2f} ±{n_iqr * 1e3:4.1f} | {n_med / p_med:7.2f}x | "
               f"{per_round:8.2f}x | {gflops:7.1f} | {peak:10.1f} | {gflops / peak:6.1%} | "
+              f"{others.cores if others.cores is not None else '?':>6} | "
               f"{load_before[0] if load_before else '?'} -> "
               f"{load_after[0] if load_after else '?'}")
     print("\n(± = interquartile range of the per-call times; GFLOP/s and 'of peak' are the "
-          "practitioner path's)")
+          "practitioner path's; 'others' = cores other processes kept busy meanwhile)")
     target = [r for r in results if r["threads"] == 2]
     if target:
         r = target[0]

@@ -32,9 +32,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-import numpy as np
-import pandas as pd
-import torch
+import sys
+
+# OpenMP reads OMP_WAIT_POLICY once, when torch loads it: a later change (importing
+# mnv2lab.train sets PASSIVE) does not affect this process. Record what was in force, as far as
+# this module can tell.
+OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY", "unset") + (
+    " (or later: torch was loaded before mnv2lab.latency)" if "torch" in sys.modules else "")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
 
 from .atomic import write_json
 from .params import ParameterError
@@ -253,7 +261,7 @@ def measurement_provenance(threads: int, load_before: list[float] | None) -> dic
     load average before and after, the OpenMP wait policy and a UTC timestamp."""
     prov = {**provenance(), "threads": threads, "load_average_before": load_before,
             "load_average_after": load_average(),
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "omp_wait_policy": OMP_WAIT_POLICY,
             "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     prov.pop("torch_threads", None)    # the process default, not what was measured
     return prov
