@@ -93,6 +93,27 @@ def test_learning_rate_schedules():
     assert [lr_at(warm, s, 4, 100) for s in range(5)] == pytest.approx([0.05, 0.1, 0.15, 0.2, 0.2])
 
 
+def test_rmsprop_follows_tensorflow():
+    """ms starts at 1, eps inside the sqrt, lr inside the momentum (TF's RMSPropOptimizer)."""
+    from mnv2lab.train import RMSpropTF
+    w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = RMSpropTF([w], lr=0.1, alpha=0.9, eps=1e-3, momentum=0.9, weight_decay=0.01)
+    ref_w, ms, mom = torch.tensor([1.0, -2.0]), torch.ones(2), torch.zeros(2)
+    for g in (torch.tensor([0.5, 0.1]), torch.tensor([-0.3, 2.0]), torch.tensor([0.0, 1.0])):
+        w.grad = g.clone()
+        opt.step()
+        g = g + 0.01 * ref_w
+        ms = 0.9 * ms + 0.1 * g * g
+        mom = 0.9 * mom + 0.1 * g / torch.sqrt(ms + 1e-3)
+        ref_w = ref_w - mom
+        assert torch.allclose(w.detach(), ref_w, atol=1e-7)
+    # first step is small (ms starts at 1), unlike torch.optim.RMSprop's ~lr/sqrt(0.1) jump
+    v = torch.nn.Parameter(torch.zeros(1))
+    v.grad = torch.ones(1)
+    RMSpropTF([v], lr=0.1).step()
+    assert abs(float(v.detach())) < 0.11
+
+
 def test_eval_points():
     assert engine.eval_steps(tiny(), 10, 30) == {10, 20, 30}
     assert engine.eval_steps(tiny(eval_every_epochs=0.5), 10, 30) == {5, 10, 15, 20, 25, 30}

@@ -21,9 +21,10 @@ from .checkpoint import CheckpointWarning, run_dir
 from .config import TrainConfig
 from .engine import RunResult, TrainingInterrupted, evaluate, resolve_device, train
 from .models import TinyCNN, build
+from .optim import RMSpropTF
 from .results import ResultCacheWarning, load_result, result_path, run_or_load, same_history
 from .schedule import lr_at
 
 __all__ = ["TrainConfig", "train", "run_or_load", "RunResult", "TrainingInterrupted",
            "load_result", "result_path", "same_history", "lr_at", "run_dir", "evaluate",
-           "resolve_device", "build", "TinyCNN", "CheckpointWarning", "ResultCacheWarning"]
+           "resolve_device", "build", "TinyCNN", "RMSpropTF", "CheckpointWarning", "ResultCacheWarning"]

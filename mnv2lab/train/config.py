@@ -41,12 +41,12 @@ class TrainConfig:
     epochs: int = 1
     batch_size: int = 128                       # global batch (split across ranks under torchrun)
     # optimizer
-    optimizer: str = "sgd"                      # sgd | rmsprop
+    optimizer: str = "sgd"                      # sgd | rmsprop (TensorFlow's, as in the paper)
     lr: float = 0.05
     momentum: float = 0.9
     nesterov: bool = False                      # sgd only
     rmsprop_alpha: float = 0.9                  # RMSProp decay (paper: 0.9)
-    rmsprop_eps: float = 1e-3                   # torch adds eps outside the sqrt (TF: inside)
+    rmsprop_eps: float = 1e-3                   # inside the sqrt, as in TF (paper: not stated)
     weight_decay: float = 4e-5                  # on conv/linear weights only (paper: 4e-5)
     # learning-rate schedule
     schedule: str = "cosine"                    # constant | cosine | step | exponential

@@ -33,6 +33,7 @@ from ..progress import enabled_by_default, progress as progress_bar
 from . import checkpoint, distributed
 from .config import TrainConfig
 from .models import build
+from .optim import make_optimizer
 from .schedule import lr_at
 
 EVAL_BATCH = 500
@@ -111,20 +112,6 @@ def _execution_settings(device: torch.device, threads: int):
         torch.use_deterministic_algorithms(saved[1], warn_only=saved[2])
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[3], saved[4]
         det.fill_uninitialized_memory = saved[5]
-
-
-def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    """SGD or RMSProp; weight decay on conv/linear weights only (not on BN scales or biases, as in
-    the TF-slim reference training)."""
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov, foreach=True)
-    return torch.optim.RMSprop(groups, lr=config.lr, alpha=config.rmsprop_alpha,
-                               eps=config.rmsprop_eps, momentum=config.momentum, foreach=True)
 
 
 def eval_steps(config: TrainConfig, steps_per_epoch: int, total: int) -> set[int]:
