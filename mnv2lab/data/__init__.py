@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from ..paths import shared_data
+from ..paths import resolve, shared_data
 from .augment import epoch_order, random_crop_flip, step_generator, to_model_input
 from .cifar import load_cifar
 from .dataset import ImageDataset, channel_stats
@@ -64,6 +64,7 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None,
                  progress: bool | None = None) -> ImageDataset:
     """Load a data set by name (see the module docstring) into memory.
 
+    Relative paths are taken from the repository root (as everywhere in mnv2lab).
     ``root``: where the data lives (``cifar10-jpeg``: the tarball or folder, default the shared
     data; ``cifar10``/``cifar100``: the folder with the official archive). ``image_size``: resize
     to NxN (folders; digits: default 16). ``limit_per_class``: first N images of each class per
@@ -80,14 +81,15 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None,
         if image_size not in (None, 32):
             raise ValueError(f"image_size: got {image_size!r}; the {name} pickles are 32x32 "
                              "(allowed: None or 32)")
-        ds = load_cifar(name, root, download=download, progress=progress)
+        ds = load_cifar(name, resolve(root) if root is not None else None, download=download,
+                        progress=progress)
         return ds if limit is None else keep_first_per_class(ds, limit)
     if name == "cifar10-jpeg":
-        source = Path(root) if root is not None else shared_data("cifar10-jpeg.tar.gz")
+        source = resolve(root) if root is not None else shared_data("cifar10-jpeg.tar.gz")
         label = name
     else:
         if root is not None:
             raise ValueError("root: give the path in the name ('folder:<path>'), not both")
-        source, label = Path(name[len("folder:"):]), name
+        source, label = resolve(name[len("folder:"):]), name
     return load_image_folder(source, image_size=image_size, limit_per_class=limit,
                              workers=workers, use_cache=use_cache, progress=progress, name=label)

@@ -69,7 +69,9 @@ def _scan_archive(archive: Path, progress: bool | None) -> Listing:
     files: list[tuple[tuple[str, ...], bytes]] = []
     bar = progress_bar(None, enabled=progress, desc=f"reading {archive.name}", unit=" files")
     for name, data in iter_files(archive):
-        parts = PurePosixPath(name.lstrip("./") if name.startswith("./") else name).parts
+        while name.startswith("./"):
+            name = name[2:]
+        parts = PurePosixPath(name).parts
         if parts and _is_image(parts[-1]):
             files.append((parts, data))
         bar.update(1)

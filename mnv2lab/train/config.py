@@ -23,6 +23,10 @@ DATASET_KWARGS = ("root", "image_size", "limit_per_class", "download")
 # cache key. (Resuming is exact, so checkpoint cadence does not change the history.)
 _STUDY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 NOT_HASHED = ("study", "threads", "checkpoint_every_steps", "checkpoint_seconds")
+# Fields added after results were stored: left out of the key while at their default, so that
+# adding an option does not invalidate every stored result. (Changing a default that affects the
+# numbers needs a TRAINER_VERSION bump instead.) Map field name -> default.
+ADDED_LATER: dict[str, Any] = {}
 
 
 @dataclass
@@ -92,7 +96,8 @@ class TrainConfig:
 
     def key(self) -> str:
         """A 16-hex-digit hash of every field that can change the numbers (the cache key)."""
-        hashed = {k: v for k, v in self.to_dict().items() if k not in NOT_HASHED}
+        hashed = {k: v for k, v in self.to_dict().items() if k not in NOT_HASHED
+                  and not (k in ADDED_LATER and v == ADDED_LATER[k])}
         blob = json.dumps({"trainer_version": TRAINER_VERSION, **hashed}, sort_keys=True,
                           default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
