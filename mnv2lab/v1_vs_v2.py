@@ -1,0 +1,689 @@
+"""The MobileNetV1-vs-V2 notebook's logic (06_v1_vs_v2): its parameter spec and plan, Table 4 with
+CPU latency measured here, the V2/V1 latency ratio and what explains it, accuracy against measured
+latency with each family's Pareto front, and the trained CIFAR-10 comparison at matched
+multiply-adds (configurations for the study runner, results read through the trainer's cache).
+Plots live in :mod:`mnv2lab.v1_vs_v2_plots`; Section 5 in :mod:`mnv2lab.section5`.
+
+The CIFAR-10 runs are defined once, by the study runner (:func:`mnv2lab.study.v1_vs_v2_configs`:
+its recipe, its seeds, MobileNetV1 widths matched to MobileNetV2's multiply-adds); this module
+only reads their results, so the notebook and ``python -m mnv2lab.study run --only v1_vs_v2``
+always agree on what was trained.
+
+Command line (for filling the caches when the machine is quiet):
+
+    python -m mnv2lab.v1_vs_v2 measure        # latency + memory caches with the defaults
+    python -m mnv2lab.v1_vs_v2 list           # the CIFAR-10 runs, one TrainConfig JSON a line
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import published
+from .latency import LatencyConfig
+from .memory_probe import MemoryConfig
+from .notebook import COMMON
+from .params import Param, ParameterError
+from .paths import results_dir
+
+SPEC_06: dict[str, Param] = {
+    **COMMON,
+    "remeasure": Param(bool, "measure latency and memory again even where the cache is current"),
+    "measure_missing": Param(bool, "measure what the cache lacks or has outdated (False: show "
+                                   "cached numbers only)"),
+    "threads": Param(list, "CPU threads for the latency measurements", item=int, min=1, max=256,
+                     min_len=1),
+    "min_run_time": Param(float, "seconds of timed calls per latency configuration", min=0.01,
+                          max=120.0),
+    "memory_resolutions": Param(list, "input resolutions for peak memory vs slices (Section 5)",
+                                item=int, min=32, max=2048, min_len=1),
+    "slice_resolutions": Param(list, "input resolutions for latency vs slices (Section 5)",
+                               item=int, min=32, max=2048, min_len=1),
+    "slices": Param(list, "numbers of slices t of the expanded tensors (Section 5); must include 1",
+                    item=int, min=1, max=4096, min_len=2),
+    "train_missing": Param(bool, "train the missing CIFAR-10 runs now (hours on a CPU)"),
+    "train_epochs": Param(int, "epochs of every CIFAR-10 run (part of each run's cache key); "
+                               "0 = the study runner's (mnv2lab.study.EPOCHS)", min=0, max=1000),
+}
+
+PAPER_V2_V1_RATIO = published.TABLE4_CPU_MS["MobileNetV2"] / published.TABLE4_CPU_MS["MobileNetV1"]
+
+# Table 4's buildable networks: network -> (model name, width, ShuffleNet groups).
+TABLE4_MODELS: dict[str, tuple[str, float, int | None]] = {
+    "MobileNetV1": ("mobilenet_v1", 1.0, None),
+    "ShuffleNet (1.5)": ("shufflenet_v1", 1.5, 3),
+    "ShuffleNet (x2)": ("shufflenet_v1", 2.0, 3),
+    "MobileNetV2": ("mobilenet_v2", 1.0, None),
+    "MobileNetV2 (1.4)": ("mobilenet_v2", 1.4, None),
+}
+FAMILIES = {"mobilenet_v2": "MobileNetV2", "mobilenet_v1": "MobileNetV1",
+            "shufflenet_v1": "ShuffleNet (g=3)"}
+
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Checks across parameters (the spec checks each alone)."""
+    if 1 not in params["slices"]:
+        raise ParameterError(f"parameter 'slices': got {params['slices']!r}; allowed: a list "
+                             "that includes 1 (the unsliced reference)")
+    if params["smoke"] and params["train_missing"]:
+        raise ParameterError("parameter 'train_missing': got True with smoke=True; allowed: "
+                             "False in smoke mode (training takes hours)")
+
+
+# ------------------------------------------------------------------ what to measure
+
+def latency_config(model: str, width: float, resolution: int, threads: int,
+                   groups: int | None = None, *, min_run_time: float = 2.0,
+                   warmup: int = 5) -> LatencyConfig:
+    """A practitioner-path latency configuration with normalized builder arguments (so the same
+    network asked for by Table 4 and by Figure 5 is one cache entry)."""
+    kwargs: dict[str, Any] = {"width_mult": float(width)}
+    if groups is not None:
+        kwargs["groups"] = int(groups)
+    return LatencyConfig(model, kwargs, int(resolution), int(threads), "practitioner",
+                         min_run_time=float(min_run_time), warmup=warmup).validate()
+
+
+def table4_configs(threads: Sequence[int], min_run_time: float, resolution: int = 224,
+                   warmup: int = 5) -> list[LatencyConfig]:
+    return [latency_config(m, w, resolution, th, g, min_run_time=min_run_time, warmup=warmup)
+            for th in threads for m, w, g in TABLE4_MODELS.values()]
+
+
+def figure5_networks(smoke: bool = False) -> list[tuple[str, float, int, int | None]]:
+    """(model, width, resolution, groups) of every point of Figure 5 we can build: 21
+    MobileNetV2, 7 MobileNetV1 and 5 ShuffleNet (g=3) configurations (a handful in smoke mode)."""
+    nets = ([("mobilenet_v2", w, r, None) for (w, r) in published.V2_TOP1]
+            + [("mobilenet_v1", w, r, None) for (w, r) in published.V1_TOP1]
+            + [("shufflenet_v1", w, 224, 3) for w in published.SHUFFLENET_TOP1])
+    if smoke:
+        keep = {("mobilenet_v2", 0.35, 96), ("mobilenet_v2", 0.5, 128),
+                ("mobilenet_v1", 0.25, 224), ("mobilenet_v1", 0.5, 224),
+                ("shufflenet_v1", 0.25, 224), ("shufflenet_v1", 0.5, 224)}
+        nets = [n for n in nets if n[:3] in keep]
+    return nets
+
+
+def figure5_configs(threads: Sequence[int], min_run_time: float, smoke: bool = False,
+                    warmup: int = 5) -> list[LatencyConfig]:
+    return [latency_config(m, w, r, th, g, min_run_time=min_run_time, warmup=warmup)
+            for th in threads for m, w, r, g in figure5_networks(smoke)]
+
+
+@dataclass
+class Plan:
+    """Everything the notebook will measure or read, and where the caches are."""
+
+    smoke: bool
+    latency_root: Path | None          # None: results/latency
+    memory_root: Path | None           # None: results/memory_efficient
+    train_root: Path | None            # None: results/<study>
+    tables_dir: Path
+    table4: list[LatencyConfig]
+    figure5: list[LatencyConfig]
+    slices_latency: list[LatencyConfig]
+    slices_memory: list[MemoryConfig]
+    trained: list = field(default_factory=list)
+    remeasure: bool = False
+    allow_measure: bool = True
+    threads: list[int] = field(default_factory=list)
+
+    @property
+    def table4_resolution(self) -> int:
+        """224, or the tiny size smoke mode measures Table 4's networks at."""
+        return self.table4[0].resolution
+
+    def describe(self) -> str:
+        where = "a temporary folder (smoke)" if self.smoke else "results/"
+        n_lat = len({c.key() for c in self.table4 + self.figure5 + self.slices_latency})
+        return (f"{n_lat} latency and {len(self.slices_memory)} memory configurations, cached in "
+                f"{where}; {len(self.trained)} CIFAR-10 runs read from the trainer's cache")
+
+
+def make_plan(params: dict[str, Any]) -> Plan:
+    """The notebook's plan from its validated parameters. Smoke mode measures a few tiny
+    configurations (32x32 Table 4, six Figure 5 points, 64x64 Section 5) into a temporary cache."""
+    from . import section5
+
+    check_params(params)
+    smoke = params["smoke"]
+    if smoke:
+        tmp = Path(tempfile.mkdtemp(prefix="mnv2lab-06-smoke-"))
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+        threads, run_time, warmup = params["threads"][:1], 0.02, 1
+        return Plan(
+            smoke=True, latency_root=tmp / "latency", memory_root=tmp / "memory",
+            train_root=tmp / "trained", tables_dir=tmp / "tables",
+            table4=table4_configs(threads, run_time, resolution=32, warmup=warmup),
+            figure5=figure5_configs(threads, run_time, smoke=True, warmup=warmup),
+            slices_latency=[_smoke(c) for c in section5.latency_configs(
+                [64], [1, 4], threads, min_run_time=run_time)],
+            slices_memory=section5.memory_configs([128], [1, 4], repeats=1, plain=False),
+            trained=trained_comparison_configs(epochs=params["train_epochs"]),
+            remeasure=False, allow_measure=True, threads=threads)
+    threads, run_time = params["threads"], params["min_run_time"]
+    return Plan(
+        smoke=False, latency_root=None, memory_root=None, train_root=None,
+        tables_dir=results_dir() / "tables",
+        table4=table4_configs(threads, run_time), figure5=figure5_configs(threads, run_time),
+        slices_latency=section5.latency_configs(params["slice_resolutions"], params["slices"],
+                                                threads, min_run_time=run_time),
+        slices_memory=section5.memory_configs(params["memory_resolutions"], params["slices"]),
+        trained=trained_comparison_configs(epochs=params["train_epochs"]),
+        remeasure=params["remeasure"], allow_measure=params["measure_missing"] or
+        params["remeasure"], threads=list(threads))
+
+
+def _smoke(config: LatencyConfig) -> LatencyConfig:
+    from dataclasses import replace
+    return replace(config, warmup=1)
+
+
+# ------------------------------------------------------------------ Table 4 and the ratio
+
+def table4_latency(latency: pd.DataFrame, resolution: int = 224) -> pd.DataFrame:
+    """Table 4: published top-1, our parameters and multiply-adds (:func:`mnv2lab.cost_report.
+    table4`), the paper's Pixel 1 latency and ours (median and IQR per thread count)."""
+    from .cost_report import table4
+
+    costs = table4().set_index("network")
+    lat = latency[latency.path == "practitioner"]
+    records = []
+    for row in published.TABLE4:
+        net = row["network"]
+        rec = {"network": net, "top-1 (%, published)": row["top1"],
+               "params (M)": costs.loc[net, "ours params (M)"],
+               "MAdds (M)": costs.loc[net, "ours MAdds (M)"],
+               "CPU Pixel 1 (ms, published)": published.TABLE4_CPU_MS.get(net, np.nan)}
+        machine = torch_version = None
+        if net in TABLE4_MODELS:
+            model, width, groups = TABLE4_MODELS[net]
+            for th in sorted(lat.threads.unique()):
+                hit = _select(lat, model, width, resolution, th, groups)
+                rec[f"CPU here, {th} thr (ms)"] = hit.median_ms if hit is not None else np.nan
+                rec[f"IQR, {th} thr (ms)"] = hit.iqr_ms if hit is not None else np.nan
+                if hit is not None:
+                    machine = f"{hit.cpu_model} ({int(hit.cpu_count)} cores)"
+                    torch_version = hit.torch
+        rec["measured on"], rec["torch"] = machine, torch_version
+        records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+def write_table(table: pd.DataFrame, name: str, folder: Path, conditions: str) -> Path:
+    """Store a result table as JSON (records, the measuring conditions, provenance of the
+    writing code) atomically in ``folder``: the notebook's tables as files."""
+    from .atomic import write_json
+    from .provenance import provenance
+
+    path = Path(folder) / f"{name}.json"
+    records = json.loads(table.to_json(orient="records"))
+    write_json(path, {"table": name, "conditions": conditions, "records": records,
+                      "written_by": {k: provenance()[k] for k in ("mnv2lab_version",
+                                                                  "git_commit")}})
+    return path
+
+
+def _select(table: pd.DataFrame, model: str, width: float, resolution: int, threads: int,
+            groups: int | None = None):
+    mask = ((table.model == model) & np.isclose(table.width.astype(float), width)
+            & (table.resolution == resolution) & (table.threads == threads))
+    if groups is not None:
+        mask &= table.groups == groups
+    hits = table[mask]
+    return None if hits.empty or hits.median_ms.isna().all() else hits.iloc[0]
+
+
+def latency_ratio(latency: pd.DataFrame, resolution: int = 224) -> pd.DataFrame:
+    """Per thread count: V1 and V2 1.0 medians, V2/V1, the paper's 75/113 and the MAdds ratio."""
+    from .costs import model_costs
+
+    madds_ratio = (model_costs("mobilenet_v2", resolution)["madds"]
+                   / model_costs("mobilenet_v1", resolution)["madds"])
+    records = []
+    for th in sorted(latency.threads.unique()):
+        v1 = _select(latency, "mobilenet_v1", 1.0, resolution, th)
+        v2 = _select(latency, "mobilenet_v2", 1.0, resolution, th)
+        if v1 is None or v2 is None:
+            continue
+        records.append({"threads": int(th), "V1 (ms)": v1.median_ms, "V2 (ms)": v2.median_ms,
+                        "V2/V1 here": v2.median_ms / v1.median_ms,
+                        "V2/V1 paper (75/113 ms)": PAPER_V2_V1_RATIO,
+                        "V2/V1 MAdds": madds_ratio})
+    return pd.DataFrame.from_records(records)
+
+
+def throughput(latency: pd.DataFrame, breakdown: pd.DataFrame | None = None,
+               resolution: int = 224) -> pd.DataFrame:
+    """Achieved multiply-adds per second of each Table 4 network, and (from ``breakdown``) where
+    its time and its multiply-adds go."""
+    from .costs import model_costs
+
+    records = []
+    for net, (model, width, groups) in TABLE4_MODELS.items():
+        kw = {"width_mult": width, **({"groups": groups} if groups else {})}
+        madds = model_costs(model, resolution, **kw)["madds"]
+        for th in sorted(latency.threads.unique()):
+            hit = _select(latency, model, width, resolution, th, groups)
+            if hit is None:
+                continue
+            records.append({"network": net, "threads": int(th), "MAdds (M)": madds / 1e6,
+                            "median (ms)": hit.median_ms,
+                            "GMAdds/s": madds / (hit.median_ms * 1e-3) / 1e9})
+    table = pd.DataFrame.from_records(records)
+    if breakdown is not None and not breakdown.empty and not table.empty:
+        table = table.merge(breakdown, on=["network", "threads"], how="left")
+    return table
+
+
+def ratio_explanation(ratio: pd.DataFrame, through: pd.DataFrame) -> str:
+    """Why the V2/V1 latency ratio here differs from the paper's (or not), from the numbers."""
+    if ratio.empty:
+        return "V2/V1 latency ratio: not measured (no MobileNetV1 1.0 and V2 1.0 latency)."
+    lines = []
+    for _, r in ratio.iterrows():
+        lines.append(f"{int(r['threads'])} thread(s): V2 {r['V2 (ms)']:.1f} ms / V1 "
+                     f"{r['V1 (ms)']:.1f} ms = {r['V2/V1 here']:.2f} (paper: 75/113 = "
+                     f"{PAPER_V2_V1_RATIO:.2f}; MAdds ratio {r['V2/V1 MAdds']:.2f})")
+    text = "; ".join(lines) + ". "
+    t = through.set_index(["network", "threads"])
+    th = int(ratio.threads.iloc[0])
+    if ("MobileNetV1", th) in t.index and ("MobileNetV2", th) in t.index:
+        v1, v2 = t.loc[("MobileNetV1", th)], t.loc[("MobileNetV2", th)]
+        text += (f"At {th} thread(s) V1 runs at {v1['GMAdds/s']:.1f} GMAdds/s and V2 at "
+                 f"{v2['GMAdds/s']:.1f}: V2 does {_ratio_word(v2['GMAdds/s'] / v1['GMAdds/s'])} "
+                 "useful work per second. ")
+        if "depthwise time share" in t.columns and not pd.isna(v2.get("depthwise time share")):
+            text += (f"Depthwise convs are {v2['depthwise MAdds share']:.0%} of V2's MAdds but "
+                     f"{v2['depthwise time share']:.0%} of its time (V1: "
+                     f"{v1['depthwise MAdds share']:.0%} / {v1['depthwise time share']:.0%}); "
+                     f"element-wise ops and overhead take {v2['other time share']:.0%} of V2's "
+                     f"time (V1: {v1['other time share']:.0%}). ")
+    return text + ("The paper timed TF-Lite on one big core of a Pixel 1 phone; here PyTorch "
+                   "eager with oneDNN runs on a wide-SIMD x86 server core, where dense 1x1 "
+                   "convolutions (most of V1) run near the matrix-multiply peak while V2's "
+                   "depthwise convs, ReLU6 and residual adds are limited by memory traffic and "
+                   "per-operator overhead (V2 has 52 convolutions to V1's 28): the ratio is a "
+                   "property of the platform as much as of the network.")
+
+
+def _ratio_word(r: float) -> str:
+    if r < 0.95:
+        return f"{1 / r:.1f}x less"
+    if r > 1.05:
+        return f"{r:.1f}x more"
+    return "about as much"
+
+
+def madds_by_kind(model: str, resolution: int = 224, **kwargs) -> dict[str, float]:
+    """Share of multiply-adds in depthwise convs, 1x1 convs, other (full) convs and linear
+    layers, from :func:`mnv2lab.costs.layer_costs`."""
+    import torch
+
+    from .costs import layer_costs
+    from .models import build_model
+
+    with torch.device("meta"):
+        net = build_model(model, **kwargs)
+    totals: dict[str, float] = {}
+    for c in layer_costs(net, resolution):
+        kind = layer_kind(c.kind, c.kernel, c.groups, c.in_shape[0])
+        totals[kind] = totals.get(kind, 0) + c.madds
+    s = sum(totals.values())
+    return {k: v / s for k, v in totals.items()}
+
+
+def layer_kind(kind: str, kernel, groups: int, in_channels: int) -> str:
+    """"depthwise", "1x1", "full conv" or "linear"."""
+    if kind == "linear":
+        return "linear"
+    if groups == in_channels and groups > 1:
+        return "depthwise"
+    if tuple(kernel) == (1, 1):
+        return "1x1"
+    return "full conv"
+
+
+BREAKDOWN_NETWORKS = ("MobileNetV1", "MobileNetV2")
+
+
+def breakdown_configs(plan: "Plan") -> list[tuple[str, LatencyConfig]]:
+    """(network, configuration) of the Table 4 networks whose time is broken down."""
+    out = []
+    for cfg in plan.table4:
+        for net in BREAKDOWN_NETWORKS:
+            model, width, _ = TABLE4_MODELS[net]
+            if cfg.model == model and cfg.kwargs.get("width_mult") == width:
+                out.append((net, cfg))
+    return out
+
+
+def measure_breakdowns(plan: "Plan") -> pd.DataFrame:
+    """Where the time of V1 and V2 goes (:func:`mnv2lab.latency.breakdown_or_load`, cached), at
+    every thread count of the plan, with the MAdds shares."""
+    from .latency import breakdown_or_load
+
+    found: dict[str, dict] = {}
+    for net, cfg in breakdown_configs(plan):
+        record = breakdown_or_load(cfg, plan.latency_root, remeasure=plan.remeasure,
+                                   allow_measure=plan.allow_measure)
+        if record is not None:
+            found.setdefault(net, {})[cfg.threads] = record["result"]
+    return breakdown_table(found, plan.table4_resolution)
+
+
+def breakdown_table(breakdowns: dict[str, dict], resolution: int = 224) -> pd.DataFrame:
+    """Rows (network, threads) with the time shares of :func:`mnv2lab.latency.op_breakdown` and
+    the MAdds shares of :func:`madds_by_kind`."""
+    records = []
+    for net, per_thread in breakdowns.items():
+        model, width, groups = TABLE4_MODELS[net]
+        kw = {"width_mult": width, **({"groups": groups} if groups else {})}
+        shares = madds_by_kind(model, resolution, **kw)
+        for th, b in per_thread.items():
+            records.append({"network": net, "threads": th,
+                            "depthwise time share": b["shares"].get("depthwise", 0.0),
+                            "1x1 time share": b["shares"].get("1x1", 0.0),
+                            "other time share": b["shares"].get("other", 0.0),
+                            "depthwise MAdds share": shares.get("depthwise", 0.0),
+                            "1x1 MAdds share": shares.get("1x1", 0.0)})
+    return pd.DataFrame.from_records(records)
+
+
+# ------------------------------------------------------------------ accuracy vs latency
+
+def pareto_mask(cost: Sequence[float], value: Sequence[float]) -> np.ndarray:
+    """True for points no other point beats: nothing is at most as costly and at least as good
+    with one of the two strictly better."""
+    c, v = np.asarray(cost, float), np.asarray(value, float)
+    keep = np.ones(len(c), dtype=bool)
+    for i in range(len(c)):
+        dominated = (c <= c[i]) & (v >= v[i]) & ((c < c[i]) | (v > v[i]))
+        keep[i] = not dominated.any()
+    return keep
+
+
+def figure5_points(plan: "Plan") -> pd.DataFrame:
+    """Figure 5's points (:func:`mnv2lab.cost_report.figure5_points`), only the measured ones in
+    smoke mode."""
+    from .cost_report import figure5_points as points
+
+    if not plan.smoke:
+        return points()
+    nets = figure5_networks(smoke=True)
+    return points(sorted({w for _, w, _, _ in nets}), sorted({r for _, _, r, _ in nets}))
+
+
+def accuracy_latency_points(latency: pd.DataFrame, points: pd.DataFrame | None = None
+                            ) -> pd.DataFrame:
+    """Figure 5's points (:func:`mnv2lab.cost_report.figure5_points`: published top-1, our
+    MAdds) joined with the latency measured here, one row per (point, threads), with
+    ``pareto`` marking each family's front at each thread count."""
+    from .cost_report import figure5_points
+
+    points = figure5_points() if points is None else points
+    lat = latency[latency.path == "practitioner"]
+    model_of = {v: k for k, v in FAMILIES.items()}
+    records = []
+    for p in points.itertuples():
+        model = model_of.get(p.family)
+        if model is None:
+            continue
+        for th in sorted(lat.threads.unique()):
+            hit = _select(lat, model, p.width, p.resolution, th,
+                          3 if model == "shufflenet_v1" else None)
+            if hit is None:
+                continue
+            records.append({"family": p.family, "width": p.width, "resolution": p.resolution,
+                            "top1": p.top1, "madds": p.madds, "threads": int(th),
+                            "median_ms": hit.median_ms, "q25_ms": hit.q25_ms,
+                            "q75_ms": hit.q75_ms})
+    out = pd.DataFrame.from_records(records)
+    if out.empty:
+        return out
+    out["pareto"] = False
+    for _, group in out.groupby(["family", "threads"]):
+        out.loc[group.index, "pareto"] = pareto_mask(group.median_ms, group.top1)
+    return out
+
+
+def pareto_summary(points: pd.DataFrame) -> str:
+    """Who is fastest at a given accuracy: per thread count, the families' fronts compared."""
+    if points.empty:
+        return "Accuracy vs latency: nothing measured."
+    parts = []
+    for th, group in points.groupby("threads"):
+        v1 = group[group.family == "MobileNetV1"]
+        v2 = group[group.family == "MobileNetV2"]
+        beaten = 0
+        for r in v1.itertuples():
+            faster = v2[(v2.median_ms <= r.median_ms) & (v2.top1 >= r.top1)]
+            beaten += int(not faster.empty)
+        front = ", ".join(f"{fam} {int(g.pareto.sum())}/{len(g)}"
+                          for fam, g in group.groupby("family"))
+        parts.append(f"{th} thread(s): {beaten} of {len(v1)} MobileNetV1 points have a "
+                     f"MobileNetV2 point at least as fast and as accurate (points on each "
+                     f"family's front: {front})")
+    return "; ".join(parts) + "."
+
+
+# ------------------------------------------------------------------ the trained comparison
+
+def trained_comparison_configs(epochs: int | None = None) -> list:
+    """The CIFAR-10 runs of the trained comparison: MobileNetV2 and MobileNetV1 at matched
+    multiply-adds (32x32, ``small_input``), 3 seeds each, as the study runner defines and trains
+    them (:func:`mnv2lab.study.v1_vs_v2_configs`; ``epochs`` None or 0: the study's)."""
+    from . import study
+
+    return study.v1_vs_v2_configs(**({"epochs": int(epochs)} if epochs else {}))
+
+
+def matched_pairs() -> dict[float, float]:
+    """{MobileNetV2 width: MobileNetV1 width with about the same multiply-adds at 32x32}."""
+    from . import study
+
+    return dict(study.V1_MATCHED_WIDTHS)
+
+
+def trained_results(configs: Sequence, results: str | Path | None = None, *,
+                    train_missing: bool = False, progress: bool | None = None) -> pd.DataFrame:
+    """One row per configuration: model, width, MAdds (32x32), seed, test accuracy, whether it
+    was found, and its result file. Missing or unreadable runs are trained only if
+    ``train_missing``; otherwise their accuracy is NaN."""
+    import warnings
+
+    from .costs import model_costs
+    from .train import load_result, result_path, run_or_load
+
+    records = []
+    for cfg in configs:
+        path = result_path(cfg, results)
+        result, status = None, "missing"
+        if path.exists():
+            try:
+                result, status = load_result(path, cfg), "found"
+            except (ValueError, KeyError, TypeError) as e:
+                warnings.warn(f"{path} is unusable ({e})", stacklevel=2)
+                status = "corrupt"
+        if result is None and train_missing:
+            result, status = run_or_load(cfg, results, progress=progress), "trained now"
+        kw = dict(cfg.model_kwargs)
+        madds = model_costs(cfg.model, 32, num_classes=10, **{k: v for k, v in kw.items()
+                                                                if k != "dropout"})["madds"]
+        records.append({"family": FAMILIES[cfg.model], "model": cfg.model,
+                        "width": kw["width_mult"], "madds": madds, "seed": cfg.seed,
+                        "epochs": cfg.epochs, "test_acc": result.final["test_acc"]
+                        if result is not None else np.nan, "status": status,
+                        "path": str(path)})
+    return pd.DataFrame.from_records(records)
+
+
+def missing_message(trained: pd.DataFrame) -> str:
+    """Which CIFAR-10 runs are missing and how to produce them ('' when none is)."""
+    missing = trained[trained.test_acc.isna()]
+    if missing.empty:
+        return ""
+    runs = "; ".join(f"{fam} width {w:g}, seeds {', '.join(str(s) for s in g.seed)}"
+                     for (fam, w), g in missing.groupby(["family", "width"]))
+    folder = Path(missing.path.iloc[0]).parent
+    from .paths import repo_root
+    if folder.is_relative_to(repo_root()):
+        folder = folder.relative_to(repo_root())
+    return (f"{len(missing)} of {len(trained)} CIFAR-10 runs are missing from {folder} ({runs}). "
+            "Produce them with the study runner, `python -m mnv2lab.study run --only v1_vs_v2` "
+            "(each run goes through mnv2lab.train.run_or_load and is stored there), or run this "
+            "notebook with `-p train_missing True`; hours on a CPU.")
+
+
+def trained_summary(trained: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per model: n, mean test accuracy and 95% t-interval; per matched pair: the paired
+    difference V2 - V1 over the seeds both have, with its 95% interval)."""
+    from .stats import mean_ci, paired_difference
+
+    done = trained.dropna(subset=["test_acc"])
+    per_model = []
+    for (fam, w), g in done.groupby(["family", "width"]):
+        mean, lo, hi = mean_ci(g.test_acc.to_numpy())
+        per_model.append({"family": fam, "width": w, "madds": g.madds.iloc[0], "n": len(g),
+                          "mean_acc": mean, "ci_low": lo, "ci_high": hi})
+    pairs = []
+    v1 = done[done.model == "mobilenet_v1"]
+    v2 = done[done.model == "mobilenet_v2"]
+    partners = matched_pairs()
+    for w2, g2 in v2.groupby("width"):
+        w1 = partners.get(float(w2))
+        g1 = v1[np.isclose(v1.width, w1)] if w1 is not None else v1.iloc[:0]
+        both = sorted(set(g1.seed) & set(g2.seed))
+        if not both:
+            continue
+        a = g2.set_index("seed").loc[both, "test_acc"].to_numpy()
+        b = g1.set_index("seed").loc[both, "test_acc"].to_numpy()
+        d = paired_difference(a, b)
+        pairs.append({"V2 width": w2, "V1 width": w1, "V2 MAdds (M)": g2.madds.iloc[0] / 1e6,
+                      "V1 MAdds (M)": g1.madds.iloc[0] / 1e6, "seeds": len(both),
+                      "V2 - V1 (points)": 100 * d.mean, "ci_low": 100 * d.low,
+                      "ci_high": 100 * d.high, "excludes_zero": d.excludes_zero})
+    return pd.DataFrame.from_records(per_model), pd.DataFrame.from_records(pairs)
+
+
+# ------------------------------------------------------------------ findings
+
+def findings(ratio: pd.DataFrame, points: pd.DataFrame, memory: pd.DataFrame,
+             latency_slices: pd.DataFrame, pairs: pd.DataFrame, trained: pd.DataFrame
+             ) -> list[tuple[str, str, str]]:
+    """(paper item, verdict, one line with the numbers) for the README's reproduction table."""
+    out = []
+    if not ratio.empty:
+        r = ratio.set_index("threads")["V2/V1 here"]
+        worst = float(max(abs(v - PAPER_V2_V1_RATIO) for v in r))
+        verdict = ("reproduced" if worst <= 0.1 else "partly" if (r < 1).all() else "differs")
+        out.append(("Table 4 (CPU latency)", verdict,
+                    "V2/V1 latency " + ", ".join(f"{v:.2f} at {t} thr" for t, v in r.items())
+                    + f" on this CPU vs 75/113 = {PAPER_V2_V1_RATIO:.2f} on a Pixel 1"))
+    if not points.empty:
+        out.append(("Figure 5 vs latency", "beyond the paper", pareto_summary(points)[:300]))
+    item = section5_finding(memory, latency_slices)
+    if item is not None:
+        out.append(item)
+    if not pairs.empty:
+        p = pairs.iloc[0]
+        out.append(("Trained V1 vs V2 (CIFAR-10)", "beyond the paper",
+                    f"V2 {p['V2 width']:g} ({p['V2 MAdds (M)']:.0f}M MAdds) minus V1 "
+                    f"{p['V1 width']:g} ({p['V1 MAdds (M)']:.0f}M): {p['V2 - V1 (points)']:+.2f} "
+                    f"points [95% CI {p.ci_low:+.2f}, {p.ci_high:+.2f}], {int(p.seeds)} seeds"))
+    return out
+
+
+MEMORY_CUT, MAX_SLOWDOWN = 0.5, 1.25      # "cuts memory a lot", "keeps most of the speed"
+
+
+def section5_finding(memory: pd.DataFrame, latency_slices: pd.DataFrame,
+                     low: int = 2, high: int = 5) -> tuple[str, str, str] | None:
+    """Section 5's verdict: is there a t in [low, high] whose measured peak memory is at least
+    50% below the unsliced one at every resolution while its latency stays within 1.25x of the
+    unsliced one at every resolution and thread count?"""
+    if memory.empty or latency_slices.empty:
+        return None
+    mem = memory[memory.path == "sliced"].dropna(subset=["measured_mb"])
+    lat = latency_slices[latency_slices.path == "sliced"].dropna(subset=["median_ms"])
+    candidates = sorted(set(mem.n_slices) & set(lat.n_slices) & set(range(low, high + 1)))
+    if mem.empty or lat.empty or 1 not in set(mem.n_slices) or not candidates:
+        return None
+    summary = {}
+    for t in candidates:
+        cuts = [1 - g.set_index("n_slices").measured_mb[t] / g.set_index("n_slices").measured_mb[1]
+                for _, g in mem.groupby("resolution")]
+        slow = list(lat[lat.n_slices == t].slowdown)
+        summary[t] = (min(cuts), max(cuts), min(slow), max(slow))
+    good = [t for t, (c, _, _, s) in summary.items() if c >= MEMORY_CUT and s <= MAX_SLOWDOWN]
+    half = [t for t, (c, _, _, s) in summary.items() if c >= MEMORY_CUT or s <= MAX_SLOWDOWN]
+    verdict = "reproduced" if good else "partly" if half else "differs"
+    t = good[0] if good else (half[0] if half else candidates[-1])
+    c_lo, c_hi, s_lo, s_hi = summary[t]
+    return ("Section 5", verdict,
+            f"t={t} slices: peak activation memory {c_lo:.0%}-{c_hi:.0%} below unsliced "
+            f"(measured, fp32, {len(set(mem.resolution))} resolutions), time {s_lo:.2f}-"
+            f"{s_hi:.2f}x unsliced (criteria: >= 50% less memory, <= 1.25x time)")
+
+
+# ------------------------------------------------------------------ command line
+
+def default_params() -> dict[str, Any]:
+    """The notebook's default parameters (kept equal to its parameters cell by a test)."""
+    return {"smoke": False, "out_dir": "figures", "remeasure": False, "measure_missing": True,
+            "threads": [1, 2], "min_run_time": 2.0, "memory_resolutions": [224, 448, 896],
+            "slice_resolutions": [224, 448], "slices": [1, 2, 3, 4, 5, 8, 16],
+            "train_missing": False, "train_epochs": 0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m mnv2lab.v1_vs_v2", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=("measure", "list"))
+    ap.add_argument("--max-load", type=float, default=0.5,
+                    help="start only when the 1-minute load average is below this")
+    ap.add_argument("--max-foreign", type=float, default=0.15,
+                    help="time a configuration only while other processes use at most this "
+                         "many cores (measured before and during the timing)")
+    ap.add_argument("--hours", type=float, default=3.0, help="give up waiting after this long")
+    args = ap.parse_args(argv)
+    if args.command == "list":
+        for cfg in trained_comparison_configs():
+            print(json.dumps(cfg.to_dict(), sort_keys=True))
+        return 0
+    import time
+
+    from . import latency, section5
+
+    plan = make_plan(default_params())
+    print(section5.memory_table(plan.slices_memory)[["resolution", "path", "n_slices",
+                                                     "measured_mb", "analytic_mb"]].to_string())
+    deadline = time.monotonic() + args.hours * 3600
+    while (latency.load_average() or [0.0])[0] >= args.max_load and time.monotonic() < deadline:
+        print(f"waiting for the 1-minute load average to fall below {args.max_load}: "
+              f"{latency.load_average()}", flush=True)
+        time.sleep(60)
+    left = lambda: max(60.0, deadline - time.monotonic())  # noqa: E731
+    for configs, breakdown in ((plan.table4, False), (plan.slices_latency, False),
+                               (plan.figure5, False),
+                               ([c for _, c in breakdown_configs(plan)], True)):
+        print(latency.measure_quietly(configs, breakdown=breakdown, max_foreign=args.max_foreign,
+                                      max_seconds=left(),
+                                      log=lambda m: print(m, flush=True)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The V1-vs-V2 notebook's logic (mnv2lab.v1_vs_v2): what it measures, Table 4's ratio and its
+verdict, the Pareto front, and the trained comparison read through the study's definition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mnv2lab import v1_vs_v2
+from mnv2lab.params import ParameterError, validate
+
+
+def test_table4_and_figure5_configurations():
+    t4 = v1_vs_v2.table4_configs([1, 2], 2.0)
+    assert len(t4) == 2 * len(v1_vs_v2.TABLE4_MODELS) == 10
+    f5 = v1_vs_v2.figure5_configs([1], 2.0)
+    models = pd.Series([c.model for c in f5]).value_counts()
+    assert models["mobilenet_v2"] == 21 and models["mobilenet_v1"] == 7
+    assert models["shufflenet_v1"] == 5
+    # Table 4's networks are Figure 5 points too: one cache entry each, not two.
+    assert {c.key() for c in t4 if c.threads == 1 and c.model != "shufflenet_v1"} \
+        <= {c.key() for c in f5}
+
+
+def test_notebook_spec_defaults_and_cross_check():
+    params = v1_vs_v2.default_params()
+    assert validate(params, v1_vs_v2.SPEC_06) == params
+    with pytest.raises(ParameterError, match="slices"):
+        v1_vs_v2.check_params({**params, "slices": [2, 4]})
+
+
+def test_pareto_front():
+    cost = [1, 2, 3, 4, 2.5]
+    acc = [50, 60, 55, 70, 60]
+    assert list(v1_vs_v2.pareto_mask(cost, acc)) == [True, True, False, True, False]
+
+
+def test_trained_comparison_is_matched_and_paired():
+    configs = v1_vs_v2.trained_comparison_configs()
+    pairs = v1_vs_v2.matched_pairs()
+    assert len(configs) == 2 * 3 * len(pairs)
+    from mnv2lab.costs import model_costs
+    madds = {}
+    for c in configs:
+        assert c.dataset == "cifar10-jpeg" and c.model_kwargs["small_input"]
+        c.validate()
+        kw = {k: v for k, v in c.model_kwargs.items()
+              if k in ("width_mult", "small_input", "groups")}
+        madds[(c.model, kw["width_mult"])] = model_costs(c.model, 32, num_classes=10, **kw)["madds"]
+    for w2, w1 in pairs.items():    # "roughly matched": within 10% of each other
+        assert abs(madds[("mobilenet_v1", w1)] / madds[("mobilenet_v2", w2)] - 1) < 0.1
+    assert sorted({c.seed for c in configs}) == [0, 1, 2]
+    assert len({c.key() for c in configs}) == len(configs)
+
+
+def test_trained_results_missing_and_summary(tmp_path):
+    configs = v1_vs_v2.trained_comparison_configs()
+    table = v1_vs_v2.trained_results(configs, tmp_path)
+    assert table.test_acc.isna().all() and (table.status == "missing").all()
+    message = v1_vs_v2.missing_message(table)
+    assert f"{len(configs)} of {len(configs)}" in message
+    assert "python -m mnv2lab.study run --only v1_vs_v2" in message
+    rng = np.random.default_rng(0)
+    table["test_acc"] = np.where(table.model == "mobilenet_v2", 0.80, 0.78) \
+        + rng.normal(0, 0.002, len(table))
+    per_model, pairs = v1_vs_v2.trained_summary(table)
+    assert set(per_model.n) == {3}
+    assert (per_model.ci_low < per_model.mean_acc).all()
+    assert len(pairs) == len(v1_vs_v2.matched_pairs())
+    assert pairs["V2 - V1 (points)"].to_numpy() == pytest.approx(2.0, abs=0.6)
+    assert pairs.excludes_zero.all()
+    assert v1_vs_v2.missing_message(table) == ""
+
+
+def test_ratio_and_findings_from_a_latency_table():
+    lat = pd.DataFrame([
+        {"model": "mobilenet_v1", "width": 1.0, "groups": None, "resolution": 224, "threads": 1,
+         "path": "practitioner", "median_ms": 30.0, "iqr_ms": 1.0},
+        {"model": "mobilenet_v2", "width": 1.0, "groups": None, "resolution": 224, "threads": 1,
+         "path": "practitioner", "median_ms": 21.0, "iqr_ms": 1.0}])
+    ratio = v1_vs_v2.latency_ratio(lat)
+    assert ratio.iloc[0]["V2/V1 here"] == pytest.approx(0.7)
+    assert ratio.iloc[0]["V2/V1 paper (75/113 ms)"] == pytest.approx(75 / 113)
+    found = v1_vs_v2.findings(ratio, pd.DataFrame(), pd.DataFrame(columns=["path", "measured_mb"]),
+                              pd.DataFrame(columns=["path", "median_ms"]), pd.DataFrame(),
+                              pd.DataFrame())
+    assert found[0][:2] == ("Table 4 (CPU latency)", "reproduced")
+
+
+def test_notebook_parameters_cell_matches_the_package_defaults(repo_root):
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(repo_root / "notebooks" / "06_v1_vs_v2.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    values = {node.target.id: ast.literal_eval(node.value)
+              for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
+    assert values == v1_vs_v2.default_params()
+    assert set(values) == set(v1_vs_v2.SPEC_06)
+
+
+def test_smoke_plan_is_tiny_and_kept_out_of_results():
+    from mnv2lab.paths import results_dir
+
+    plan = v1_vs_v2.make_plan({**v1_vs_v2.default_params(), "smoke": True})
+    for root in (plan.latency_root, plan.memory_root, plan.train_root, plan.tables_dir):
+        assert root is not None and results_dir() not in root.parents
+    assert plan.table4_resolution == 32 and len(plan.figure5) <= 6
+    assert all(c.min_run_time <= 0.05 for c in plan.table4 + plan.figure5 + plan.slices_latency)
+    with pytest.raises(ParameterError, match="train_missing"):
+        v1_vs_v2.make_plan({**v1_vs_v2.default_params(), "smoke": True, "train_missing": True})
+
+
+def test_section5_verdict_needs_both_memory_and_speed():
+    memory = pd.DataFrame({"path": "sliced", "resolution": 224, "n_slices": [1, 2, 3, 5],
+                           "measured_mb": [8.0, 4.5, 3.5, 2.5]})
+    lat = pd.DataFrame({"path": "sliced", "resolution": 224, "threads": 1,
+                        "n_slices": [1, 2, 3, 5], "median_ms": [10.0, 11.0, 13.0, 20.0],
+                        "slowdown": [1.0, 1.1, 1.3, 2.0]})
+    # t=2 keeps the speed but saves 44%; t=3 and 5 save enough but are too slow.
+    assert v1_vs_v2.section5_finding(memory, lat)[1] == "partly"
+    lat.loc[2, "slowdown"] = 1.2
+    item, verdict, text = v1_vs_v2.section5_finding(memory, lat)
+    assert (item, verdict) == ("Section 5", "reproduced") and text.startswith("t=3 slices")
+    assert "56%-56%" in text
+    lat["slowdown"] = [1.0, 3.0, 3.0, 3.0]
+    memory["measured_mb"] = [8.0, 7.0, 7.0, 7.0]
+    assert v1_vs_v2.section5_finding(memory, lat)[1] == "differs"
