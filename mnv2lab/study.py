@@ -369,6 +369,44 @@ def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress
     return written
 
 
+def committed_runs(results: str | os.PathLike | None = None) -> list[tuple[StudyRun, Path]]:
+    """The study's runs whose result files exist (intact), in study order."""
+    return [(r, result_file(r, results)) for r in define_study() if is_done(r, results)]
+
+
+def replay_first_interval(result, *, test_subset: int = 200) -> dict:
+    """Re-run a stored run's first steps, up to its first evaluation after step 0, with the real
+    trainer (in a temporary folder; nothing stored) and return the stored and the replayed mean
+    training loss over those steps, and whether this machine is the one that produced the run.
+
+    Only the evaluation set is cut to ``test_subset`` images: the training trajectory (data
+    order, augmentation, initialization) does not depend on it."""
+    import tempfile
+
+    import torch
+
+    from .provenance import cpu_model
+    from .train import TrainingInterrupted, train
+
+    first = next(h for h in result.history if h["step"] > 0)
+    probe = TrainConfig.from_dict({**result.config.to_dict(), "test_subset": test_subset})
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            train(probe, progress=False, stop_after_steps=first["step"], run_directory=tmp)
+            history = None                       # the run was not longer than its first interval
+        except TrainingInterrupted:
+            history = torch.load(Path(tmp) / "checkpoint.pt", weights_only=True)["history"]
+    if history is None:
+        raise ValueError("the run ends at its first evaluation: nothing shorter to replay")
+    replayed = next(h for h in history if h["step"] == first["step"])
+    prov = result.provenance
+    import torch as _t
+    same = (prov.get("cpu_model") == cpu_model() and prov.get("torch") == _t.__version__
+            and result.final.get("threads") == (result.config.threads or os.cpu_count()))
+    return {"steps": first["step"], "stored": first["train_loss"],
+            "replayed": replayed["train_loss"], "same_machine": bool(same)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mnv2lab.study",
                                  description=__doc__.split("\n\n")[0])

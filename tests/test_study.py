@@ -116,3 +116,148 @@ def test_runner_trains_missing_runs_then_skips_them(tmp_path, monkeypatch):
     out2 = io.StringIO()
     assert study.run_study(runs, progress=False, results=tmp_path / "res", out=out2) == []
     assert "2/2 runs done" in out2.getvalue()
+
+
+# --- the analysis: paired statistics over fake histories -------------------------------------
+
+from mnv2lab import ablation  # noqa: E402
+from mnv2lab.stats import mean_ci, paired_difference  # noqa: E402
+from mnv2lab.train import RunResult  # noqa: E402
+
+PARAMS = {"smoke": False, "out_dir": "figures", "dataset": "cifar10-jpeg", "main_width": 0.5,
+          "widths": [0.25, 0.5], "seeds": [0, 1, 2], "epochs": 5, "train_missing": False,
+          "results_dir": "results"}
+STEPS = [0, 100, 200, 300, 400, 500]
+
+
+def _fake(run, accs):
+    history = [{"step": s, "epoch": s / 100, "test_acc": a, "train_loss": 1.0, "test_loss": 1.0}
+               for s, a in zip(STEPS, accs)]
+    return RunResult(config=run.config, key=run.key, history=history,
+                     final={"test_acc": accs[-1]}, cached=True)
+
+
+def _study(gaps, *, uses=("fig6a", "fig6b", "width_sweep"), seeds=(0, 1, 2)):
+    """Fake results: the paper's model climbs to 0.80 (+0.01 per seed); variant v at width w trails
+    it by gaps[(v, w)](step index, seed) accuracy points."""
+    plan = ablation.plan({**PARAMS, "seeds": list(seeds)}, list(uses))
+    st = ablation.StudyResults(plan)
+    for r in plan.runs:
+        base = [0.1 + 0.7 * min(1.0, i / 4) + 0.01 * r.seed for i in range(len(STEPS))]
+        g = gaps.get((r.variant, r.width), lambda i, s: 0.0)
+        st.results[r.name] = _fake(r, [b - g(i, r.seed) / 100 for i, b in enumerate(base)])
+    return st
+
+
+def _early_large(final):
+    return lambda i, s: (3.0 if i == 1 else final) + 0.2 * s
+
+
+def test_curves_and_paired_gaps_match_the_statistics_by_hand():
+    st = _study({("relu6", 0.5): _early_large(1.0), ("relu6", 0.25): _early_large(2.0)})
+    c = ablation.curves(st, 0.5, ["linear", "relu6"])
+    last = c[(c.variant == "relu6") & (c.step == 500)].iloc[0]
+    vals = [100 * (0.8 + 0.01 * s) - (1.0 + 0.2 * s) for s in (0, 1, 2)]
+    assert (last["mean"], last["low"], last["high"]) == pytest.approx(mean_ci(vals))
+    assert last.n == 3
+    d = ablation.paired_gap(st, "relu6", 0.5)
+    ref = paired_difference([100 * (0.8 + 0.01 * s) for s in (0, 1, 2)], vals)
+    assert (d.mean, d.low, d.high) == pytest.approx((ref.mean, ref.low, ref.high))
+    assert d.mean == pytest.approx(1.2) and d.excludes_zero
+    early = ablation.paired_gap(st, "relu6", 0.5, fraction=ablation.EARLY_FRACTION)
+    assert early.mean == pytest.approx(3.2)             # the evaluation nearest 20%: step 100
+    g = ablation.gap_curves(st, 0.5, ["linear", "relu6"])
+    assert g[g.step == 500]["mean"].iloc[0] == pytest.approx(1.2)
+    widths = ablation.width_gaps(st, [0.25, 0.5])
+    assert widths.gap.tolist() == pytest.approx([2.2, 1.2])
+    trend = ablation.gap_trend(st, [0.25, 0.5])
+    assert trend.mean == pytest.approx(1.0)
+
+
+def test_verdicts_follow_the_numbers():
+    good = _study({("relu6", 0.5): _early_large(1.0), ("expansion_shortcut", 0.5): _early_large(0.8),
+                   ("no_residual", 0.5): _early_large(1.5)})
+    v = ablation.verdict_fig6a(good)
+    assert v["verdict"] == "reproduced" and "PROVISIONAL" not in v["text"]
+    assert "+1.20 points" in v["text"] and "0.5 to 1.5" in v["text"]
+    assert ablation.verdict_fig6b(good)["verdict"] == "reproduced"
+    bad = _study({("relu6", 0.5): lambda i, s: -1.0 - 0.3 * s})
+    assert ablation.verdict_fig6a(bad)["verdict"] == "differs"
+    # ordering wrong: the expansion shortcut is worse than no residual
+    swapped = _study({("expansion_shortcut", 0.5): _early_large(2.0),
+                      ("no_residual", 0.5): _early_large(0.5)})
+    assert ablation.verdict_fig6b(swapped)["verdict"] == "partly"
+    noisy = _study({("relu6", 0.5): lambda i, s: [2.0, -2.5, 0.8][s]})
+    assert ablation.verdict_fig6a(noisy)["verdict"] == "partly"
+
+
+def test_an_incomplete_study_is_provisional():
+    st = _study({("relu6", 0.5): _early_large(1.0)}, seeds=(0, 1, 2))
+    for r in st.plan.runs:
+        if r.seed > 0:
+            del st.results[r.name]
+            st.missing.append(r)
+    v = ablation.verdict_fig6a(st)
+    assert v["text"].startswith("PROVISIONAL") and "n = 1: no interval" in v["text"]
+    assert v["finding"].startswith("provisional") and len(v["finding"]) <= 300
+    assert "mnv2lab.study run" in ablation.missing_message(st.plan, st.missing)
+
+
+def test_bad_notebook_parameters_are_named():
+    from mnv2lab.params import ParameterError
+    with pytest.raises(ParameterError, match="main_width"):
+        ablation.plan({**PARAMS, "widths": [0.25, 0.35]}, "width_sweep")
+    with pytest.raises(ParameterError, match="seeds"):
+        ablation.plan({**PARAMS, "seeds": [1, 1]}, "fig6a")
+
+
+# --- the result cache, through the notebooks' loader ------------------------------------------
+
+def test_results_round_trip_through_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+    params = {**PARAMS, "smoke": True, "seeds": [0], "widths": [0.5]}
+    plan = ablation.plan(params, "fig6a")
+    first = ablation.collect(plan, progress=False)          # smoke: trains into a temp folder
+    assert not first.missing and first.n_done == 2
+    plan.train_missing = False
+    again = ablation.collect(plan, progress=False)
+    for name, res in again.results.items():
+        assert res.cached and res.history == first.results[name].history
+    path = study.result_file(plan.runs[0], plan.results)
+    path.write_text(path.read_text()[:-40])                  # truncated
+    with pytest.warns(UserWarning, match="unusable"):
+        broken = ablation.collect(plan, progress=False)
+    assert [r.name for r in broken.missing] == [plan.runs[0].name]
+
+
+# --- the committed study --------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_committed_run_replays_its_first_steps(cifar_tarball):
+    """Re-run the first evaluation interval of the cheapest committed run: the mean training
+    loss matches the stored history exactly on the machine that produced it, and within 2%
+    elsewhere (float rounding differs between CPUs and grows over the steps)."""
+    from mnv2lab.train import load_result
+    done = study.committed_runs()
+    if not done:
+        pytest.skip("no committed result of the study yet (python -m mnv2lab.study run)")
+    run, path = min(done, key=lambda rp: (study.estimate_seconds(rp[0]) or 1e9))
+    result = load_result(path, run.config)
+    assert result.provenance.get("cpu_model") and result.provenance.get("git_commit")
+    assert result.config.to_dict() == run.config.to_dict()
+    out = study.replay_first_interval(result)
+    if out["same_machine"]:
+        assert out["replayed"] == out["stored"], out
+    else:
+        assert out["replayed"] == pytest.approx(out["stored"], rel=0.02), out
+
+
+def test_replay_of_a_fresh_tiny_run_is_exact(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+    from mnv2lab.train import run_or_load
+    cfg = study.make_config("mobilenet_v2", study.v2_kwargs("linear", 0.25), 1, dataset="digits",
+                            epochs=2, study="t", train_subset=512, test_subset=60)
+    result = run_or_load(cfg, tmp_path / "res", progress=False)
+    out = study.replay_first_interval(result, test_subset=30)
+    assert out["steps"] == 2 and out["same_machine"]
+    assert out["replayed"] == out["stored"]
