@@ -145,6 +145,46 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, ds: I
     return loss_sum, correct, len(labels)
 
 
+class BatchSource:
+    """The training batches of one rank, as a pure function of (seed, step): the epoch's shuffled
+    order, this rank's slice of the global batch, the step's crop/flip draws, normalization.
+    All of it batched tensor work on the device (the uint8 images live there)."""
+
+    def __init__(self, ds: ImageDataset, config: TrainConfig, device: torch.device,
+                 rank: int = 0, world_size: int = 1) -> None:
+        self.ds, self.config, self.rank = ds, config, rank
+        self.images, self.labels = ds.train_images.to(device), ds.train_labels.to(device)
+        self.steps_per_epoch = len(self.labels) // config.batch_size
+        self.per_rank = config.batch_size // world_size
+        self._order, self._epoch = None, -1
+
+    def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
+        epoch, position = divmod(step, self.steps_per_epoch)
+        if epoch != self._epoch:
+            self._order = epoch_order(len(self.labels), c.seed, epoch).to(self.images.device)
+            self._epoch = epoch
+        start = position * c.batch_size + self.rank * self.per_rank
+        idx = self._order[start:start + self.per_rank]
+        xb, yb = self.images[idx], self.labels[idx]
+        if c.augment:
+            xb = random_crop_flip(xb, padding=c.crop_padding,
+                                  generator=step_generator(c.seed, step, self.rank))
+        return to_model_input(xb, self.ds.mean, self.ds.std, channels_last=c.channels_last), yb
+
+
+def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.Module,
+               x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
+    """One optimizer step at learning rate ``lr``; returns the (graph-free) loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    loss = criterion(net(x), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def _finite(v: float | None) -> float | None:
     return v if v is None or math.isfinite(v) else None
 
@@ -206,8 +246,7 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
                              f"{n_train} training images")
     total = config.epochs * steps_per_epoch
     evals = eval_steps(config, steps_per_epoch, total)
-    per_rank = config.batch_size // ctx.world_size
-    train_x, train_y = ds.train_images.to(device), ds.train_labels.to(device)
+    batches = BatchSource(ds, config, device, ctx.rank, ctx.world_size)
     test_x = ds.test_images[ctx.rank::ctx.world_size].to(device)
     test_y = ds.test_labels[ctx.rank::ctx.world_size].to(device)
 
@@ -291,27 +330,12 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
     if 0 in evals and not history:
         record(0)
     last_ckpt = time.monotonic()
-    order, order_epoch = None, -1
     net.train()
     seg_start = time.perf_counter()
     while step < total:
-        epoch, position = divmod(step, steps_per_epoch)
-        if epoch != order_epoch:
-            order, order_epoch = epoch_order(n_train, config.seed, epoch).to(device), epoch
-        start = position * config.batch_size + ctx.rank * per_rank
-        idx = order[start:start + per_rank]
-        xb, yb = train_x[idx], train_y[idx]
-        if config.augment:
-            xb = random_crop_flip(xb, padding=config.crop_padding,
-                                  generator=step_generator(config.seed, step, ctx.rank))
-        x = to_model_input(xb, ds.mean, ds.std, channels_last=config.channels_last)
-        lr = lr_at(config, step, steps_per_epoch, total)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        loss = criterion(net(x), yb)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        x, y = batches.get(step)
+        loss = train_step(net, optimizer, criterion, x, y,
+                          lr_at(config, step, steps_per_epoch, total))
         loss_acc += loss.detach()
         loss_n += 1
         iv_images += config.batch_size
