@@ -175,6 +175,23 @@ def test_corrupt_checkpoint_is_reported_and_the_run_starts_over():
     assert same_history(ref.history, again.history)
 
 
+def test_time_based_checkpoints_resume_exactly():
+    """Checkpoints taken on a timer land on arbitrary steps; resuming from any of them is exact."""
+    cfg = tiny(epochs=1, checkpoint_seconds=1e-6, model_kwargs={"width": 8, "dropout": 0.2})
+    ref = train(cfg, progress=False, resume=False)
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, progress=False, stop_after_steps=13)
+    state = torch.load(run_dir(cfg.key()) / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 13 and state["position"] == 13 and state["epoch"] == 0
+    assert same_history(ref.history, train(cfg, progress=False).history)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_cuda_without_a_gpu_is_a_clear_error():
+    with pytest.raises(ParameterError, match="no CUDA device"):
+        train(tiny(device="cuda"))
+
+
 def test_mobilenet_v2_trains_channels_last_on_cpu():
     cfg = TrainConfig(model="mobilenet_v2", model_kwargs={"width_mult": 0.35, "small_input": True},
                       dataset="digits", train_subset=96, test_subset=64, batch_size=32, epochs=1,
