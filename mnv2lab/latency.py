@@ -168,34 +168,40 @@ def load_average() -> list[float] | None:
 
 class ForeignCpu:
     """CPU time other processes used while a block ran, in cores (0.0 = the machine was ours;
-    1.0 = one core busy elsewhere on average). Linux ``/proc/stat`` minus this process's own
-    CPU time (``os.times``); None elsewhere. A sharper measure of contamination than the load
-    average, which lags by a minute and counts our own threads."""
+    1.0 = one core busy elsewhere on average): ``cores`` for processes at normal priority,
+    ``nice_cores`` for niced (background) ones, which the scheduler lets run only when ours do
+    not need the CPU. Linux ``/proc/stat`` minus this process's own CPU time (``os.times``);
+    None elsewhere. A sharper measure of contamination than the load average, which lags by a
+    minute and counts our own threads and niced jobs alike."""
 
     def __enter__(self) -> "ForeignCpu":
         self._start = self._sample()
         self.cores: float | None = None
+        self.nice_cores: float | None = None
         return self
 
     def __exit__(self, *exc) -> None:
         end = self._sample()
         if self._start is not None and end is not None:
-            (busy0, own0, wall0), (busy1, own1, wall1) = self._start, end
-            self.cores = round(max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0), 3)
+            (busy0, nice0, own0, wall0), (busy1, nice1, own1, wall1) = self._start, end
+            wall = wall1 - wall0
+            self.cores = round(max(0.0, (busy1 - busy0) - (own1 - own0)) / wall, 3)
+            self.nice_cores = round(max(0.0, nice1 - nice0) / wall, 3)
 
     @staticmethod
-    def _sample() -> tuple[float, float, float] | None:
+    def _sample() -> tuple[float, float, float, float] | None:
         import time
 
         try:
             with open("/proc/stat") as f:
-                fields = [int(v) for v in f.readline().split()[1:]]
+                user, nice, system, _idle, _iowait, irq, softirq, steal = (
+                    int(v) for v in f.readline().split()[1:9])
         except (OSError, ValueError):
             return None
         hz = os.sysconf("SC_CLK_TCK")
-        busy = (sum(fields[:8]) - fields[3] - fields[4]) / hz     # all but idle and iowait
         t = os.times()
-        return busy, t.user + t.system, time.perf_counter()
+        return ((user + system + irq + softirq + steal) / hz, nice / hz, t.user + t.system,
+                time.perf_counter())
 
 
 def foreign_cpu(seconds: float = 2.0) -> float | None:
@@ -252,7 +258,7 @@ def measure(config: LatencyConfig) -> dict:
     result = {**summarize(times), "number_per_run": int(m.number_per_run),
               "times_ms": [round(t * 1e3, 4) for t in times]}
     prov = measurement_provenance(config.threads, load_before)
-    prov["foreign_cpu_cores"] = foreign.cores
+    prov["foreign_cpu_cores"], prov["foreign_nice_cores"] = foreign.cores, foreign.nice_cores
     return {"result": result, "provenance": prov}
 
 
@@ -373,7 +379,8 @@ def measure_all(configs: Iterable[LatencyConfig], root: str | os.PathLike | None
                      "timestamp": prov.get("timestamp"),
                      "load_1min_before": (prov.get("load_average_before") or [np.nan])[0],
                      "load_1min_after": (prov.get("load_average_after") or [np.nan])[0],
-                     "foreign_cpu_cores": prov.get("foreign_cpu_cores", np.nan)})
+                     "foreign_cpu_cores": prov.get("foreign_cpu_cores", np.nan),
+                     "foreign_nice_cores": prov.get("foreign_nice_cores", np.nan)})
     table = pd.DataFrame.from_records(rows)
     table["n_slices"] = table["n_slices"].astype("Int64")
     return table
@@ -433,7 +440,7 @@ def op_breakdown(config: LatencyConfig, repeats: int = 20) -> dict:
     shares = {k: v / wall for k, v in spent.items()}
     shares["other"] = max(0.0, 1.0 - sum(shares.values()))
     prov = measurement_provenance(config.threads, load_before)
-    prov["foreign_cpu_cores"] = foreign.cores
+    prov["foreign_cpu_cores"], prov["foreign_nice_cores"] = foreign.cores, foreign.nice_cores
     return {"result": {"shares": shares, "ms_per_pass_with_hooks": wall / repeats * 1e3,
                        "repeats": repeats}, "provenance": prov}
 
@@ -527,5 +534,8 @@ def describe_conditions(table: pd.DataFrame) -> str:
     if len(foreign):
         load += (f", other processes using {foreign.min():.2f}-{foreign.max():.2f} cores "
                  "while timing")
+    nice = table["foreign_nice_cores"].dropna() if "foreign_nice_cores" in table else []
+    if len(nice) and nice.max() > 0.05:
+        load += f" (+ niced background jobs {nice.min():.2f}-{nice.max():.2f} cores)"
     return (f"{cpus} ({cores} cores), torch {torches}, {threads} thread(s), batch 1, fp32, "
             f"eval; {load}")

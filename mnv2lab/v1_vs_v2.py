@@ -653,7 +653,9 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=("measure", "list"))
     ap.add_argument("--max-load", type=float, default=0.5,
-                    help="start only when the 1-minute load average is below this")
+                    help="start when the 1-minute load average is below this ...")
+    ap.add_argument("--load-wait-minutes", type=float, default=30.0,
+                    help="... or after waiting this long for it (the load is recorded anyway)")
     ap.add_argument("--max-foreign", type=float, default=0.15,
                     help="time a configuration only while other processes use at most this "
                          "many cores (measured before and during the timing)")
@@ -671,7 +673,9 @@ def main(argv: list[str] | None = None) -> int:
     print(section5.memory_table(plan.slices_memory)[["resolution", "path", "n_slices",
                                                      "measured_mb", "analytic_mb"]].to_string())
     deadline = time.monotonic() + args.hours * 3600
-    while (latency.load_average() or [0.0])[0] >= args.max_load and time.monotonic() < deadline:
+    load_deadline = time.monotonic() + args.load_wait_minutes * 60
+    while ((latency.load_average() or [0.0])[0] >= args.max_load
+           and time.monotonic() < min(deadline, load_deadline)):
         print(f"waiting for the 1-minute load average to fall below {args.max_load}: "
               f"{latency.load_average()}", flush=True)
         time.sleep(60)
