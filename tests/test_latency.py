@@ -124,7 +124,7 @@ def test_quiet_measurement_waits_and_retries(tmp_path, monkeypatch):
             return self
 
         def __exit__(self, *exc):
-            self.cores = next(busy)
+            self.cores, self.nice_cores = next(busy), 0.0
 
     monkeypatch.setattr(latency, "ForeignCpu", FakeMeter)
     idle = iter([0.5, 0.0, 0.0, 0.0])                 # samples before each measurement
