@@ -29,19 +29,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+# mnv2lab.train (through .study) must be imported before torch: it sets OMP_WAIT_POLICY=PASSIVE,
+# without which 2-thread training runs several times slower on a busy machine.
+from . import study as S  # noqa: I001
+from . import atomic
+
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from . import atomic
-from . import study as S
 from .notebook import COMMON
 from .params import Param, ParameterError
 from .paths import resolve
 from .stats import mean_ci
 
 STAGES = ("init", "trained")
+N_IMAGES = 500                  # test images counted by the study runner and notebook 05
+STABLE_PROVENANCE = ("mnv2lab_version", "python", "cpu_model", "torch")
 STAT_COLUMNS = ("min", "p5", "mean", "p95", "max", "std")
 FORMAT = 1
 
@@ -204,13 +209,16 @@ class WeightsMissing(RuntimeError):
 
 
 def run_patterns(config, stage: str, n_images: int, results: str | os.PathLike, *,
-                 train_missing: bool = False, images=None, progress: bool | None = None
-                 ) -> pd.DataFrame:
+                 train_missing: bool = False, images=None, progress: bool | None = None,
+                 model: nn.Module | None = None) -> pd.DataFrame:
     """Activation statistics of one study run's model at ``stage`` ("init" or "trained"), from
     the cache ``<results>/activations/<key>.<stage>.n<N>.json`` when present, else computed (and
-    cached). Trained weights come from the trainer's saved final weights; without them
-    :class:`WeightsMissing` is raised unless ``train_missing`` (then the run is retrained
-    deterministically for its weights)."""
+    cached). Trained weights come from ``model`` if given (the trained network in memory), else
+    from the trainer's saved final weights; without them :class:`WeightsMissing` is raised unless
+    ``train_missing`` (then the run is retrained deterministically for its weights).
+
+    The cache file holds no git commit or time, so the same run counted twice on one machine
+    writes the same bytes (two checkouts can commit it without a conflict)."""
     if stage not in STAGES:
         raise ParameterError(f"parameter 'stage': got {stage!r}; allowed: {list(STAGES)}")
     results = resolve(results)
@@ -222,19 +230,34 @@ def run_patterns(config, stage: str, n_images: int, results: str | os.PathLike, 
             return cached
     if stage == "init":
         model = initial_model(config)
-    else:
+    elif model is None:
         model = trained_model(config, results, train_missing=train_missing, progress=progress)
     if images is None:
         images = probe_images(config.dataset, n_images, config.dataset_kwargs)
     table = activation_patterns(model, *images)
     from .provenance import provenance
+    prov = {k: v for k, v in provenance().items() if k in STABLE_PROVENANCE}
     record = {"format": FORMAT, "key": key, "stage": stage, "n_images": n_images,
               "config": config.to_dict(), "image_subset": "test split, torch.randperm seed 0",
-              "provenance": provenance(), "columns": list(table.columns),
+              "provenance": prov, "columns": list(table.columns),
               "layers": table.to_dict(orient="records")}
     record["sha256"] = _digest(record)
     atomic.write_json(path, record)
     return table
+
+
+def store_run_statistics(config, results: str | os.PathLike, model: nn.Module | None = None,
+                         n_images: int = N_IMAGES) -> list[Path]:
+    """Count and cache a finished run's activation patterns at init and trained (the study
+    runner calls this right after training the paper's model, while its weights are at hand).
+    Returns the cache files."""
+    images = probe_images(config.dataset, n_images, config.dataset_kwargs)
+    paths = []
+    for stage in STAGES:
+        run_patterns(config, stage, n_images, results, images=images,
+                     model=model if stage == "trained" else None)
+        paths.append(cache_path(resolve(results), config.key(), stage, n_images))
+    return paths
 
 
 def trained_model(config, results: Path, *, train_missing: bool = False,
@@ -270,6 +293,8 @@ class ActivationPlan:
     main_width: float
     widths: list[float]
     dataset: str
+    epochs: int
+    seeds: list[int]
 
 
 def plan(params: Mapping[str, Any]) -> ActivationPlan:
@@ -281,11 +306,15 @@ def plan(params: Mapping[str, Any]) -> ActivationPlan:
         raise ParameterError(f"parameters 'main_width' and 'widths': got {p['main_width']!r} and "
                              f"{widths!r}; allowed: main_width among the widths")
     base = ablation.plan({**p, "widths": widths}, "width_sweep")
-    runs = [r for r in base.runs if r.variant == S.PAPER_VARIANT]
+    runs = [r for r in base.runs if r.variant == S.PAPER_VARIANT
+            and (not base.smoke or r.width == base.main_width)]     # smoke: 2 tiny runs
     n_images = min(int(p["n_images"]), 64) if p["smoke"] else int(p["n_images"])
     return ActivationPlan(runs=runs, results=base.results, n_images=n_images,
                           train_missing=base.train_missing, smoke=base.smoke,
-                          main_width=base.main_width, widths=base.widths, dataset=base.dataset)
+                          main_width=base.main_width,
+                          widths=[base.main_width] if base.smoke else base.widths,
+                          dataset=base.dataset,
+                          epochs=base.epochs, seeds=base.seeds)
 
 
 def collect(plan: ActivationPlan, progress: bool | None = None) -> tuple[pd.DataFrame, list[str]]:

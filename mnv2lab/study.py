@@ -283,8 +283,8 @@ def measure_epoch_seconds(config: TrainConfig, steps: int = 3, intervals: int = 
 def estimate_seconds(run: StudyRun) -> float | None:
     """Estimated wall time of one run from the measured table (None if not measured)."""
     k = (run.model, run.width)
-    if k not in SECONDS_PER_EPOCH:
-        return None
+    if k not in SECONDS_PER_EPOCH or run.config.dataset != DATASET or run.config.train_subset:
+        return None                      # measured for the full CIFAR-10 training set only
     cfg = run.config
     n_evals = int(cfg.epochs / (cfg.eval_every_epochs or 1.0)) + int(cfg.eval_at_start)
     return cfg.epochs * SECONDS_PER_EPOCH[k] + n_evals * SECONDS_PER_EVAL.get(k, 0.0)
@@ -357,8 +357,9 @@ def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress
     written = []
     for i, r in enumerate(todo, 1):
         est = estimate_seconds(r)
+        about = "" if est is None else f", about {est / 60:.0f} min"
         print(f"[{i}/{len(todo)}] {r.name} ({r.config.label()}, {r.config.epochs} epochs, key "
-              f"{r.key}, about {(est or 0) / 60:.0f} min)", file=out, flush=True)
+              f"{r.key}{about})", file=out, flush=True)
         start = time.perf_counter()
         result = run_or_load(r.config, results, progress=progress)
         path = result_file(r, results)
@@ -366,7 +367,25 @@ def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress
               f"{(time.perf_counter() - start) / 60:.1f} min", file=out, flush=True)
         print(f"result: {path}", file=out, flush=True)
         written.append(path)
+        if r.model == "mobilenet_v2" and r.variant == PAPER_VARIANT:
+            written += _store_activation_statistics(r, result, path.parent, out)
     return written
+
+
+def _store_activation_statistics(run: StudyRun, result, folder: Path, out) -> list[Path]:
+    """Figure 7's counts for a freshly trained paper's model, while its weights are in memory
+    (they are not committed; the small statistics files are). A failure here never costs the
+    training result."""
+    try:
+        from .activations import store_run_statistics
+        paths = store_run_statistics(run.config, folder, model=result.model)
+    except Exception as e:  # noqa: BLE001: report and carry on with the next run
+        print(f"  activation statistics not stored ({type(e).__name__}: {e}); notebook 05 "
+              "computes them later from the saved weights", file=out, flush=True)
+        return []
+    for p in paths:
+        print(f"result: {p}", file=out, flush=True)
+    return paths
 
 
 def committed_runs(results: str | os.PathLike | None = None) -> list[tuple[StudyRun, Path]]:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import warnings
 
-import numpy as np
-import pandas as pd
-import pytest
-import torch
-
-from mnv2lab import activations as A
+from mnv2lab import activations as A  # first: sets OMP_WAIT_POLICY before torch loads
 from mnv2lab.models import mobilenet_v2
 from mnv2lab.train import TrainConfig, run_or_load
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 def test_positive_counts_and_statistics_on_a_hand_made_tensor():

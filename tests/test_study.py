@@ -110,9 +110,19 @@ def test_runner_trains_missing_runs_then_skips_them(tmp_path, monkeypatch):
                               train_subset=256, test_subset=64)[:2]
     out = io.StringIO()
     paths = study.run_study(runs, progress=False, results=tmp_path / "res", out=out)
-    assert len(paths) == 2 and all(p.exists() for p in paths)
-    assert out.getvalue().count("result: ") == 2
+    # two results, plus Figure 7's statistics of the paper's model (init and trained)
+    assert [r.variant for r in runs] == ["linear", "relu6"]
+    assert len(paths) == 4 and all(p.exists() for p in paths)
+    assert paths[2].name.endswith(".trained.n500.json")
+    assert out.getvalue().count("result: ") == 4
     assert all(study.is_done(r, tmp_path / "res") for r in runs)
+    from mnv2lab import activations
+    stored = activations.run_patterns(runs[0].config, "trained", activations.N_IMAGES,
+                                      tmp_path / "res")      # read from the cache
+    paths[2].unlink()                                        # the trained statistics
+    recounted = activations.run_patterns(runs[0].config, "trained", activations.N_IMAGES,
+                                         tmp_path / "res")   # from the saved final weights
+    assert stored["mean"].tolist() == pytest.approx(recounted["mean"].tolist())
     out2 = io.StringIO()
     assert study.run_study(runs, progress=False, results=tmp_path / "res", out=out2) == []
     assert "2/2 runs done" in out2.getvalue()
