@@ -386,6 +386,9 @@ def provisional_note(study: StudyResults) -> str:
     n_seeds = _min_seeds(study)
     if study.plan.smoke:
         return "SMOKE RUN (tiny digits runs): the numbers test the code, they are not a result. "
+    if study.n_done == 0:
+        return (f"NO RESULTS YET: 0 of {len(study.plan.runs)} runs done; the figures fill in as "
+                "the study's runs land. ")
     if study.missing or n_seeds < MIN_SEEDS_FOR_VERDICT:
         return (f"PROVISIONAL: {study.n_done} of {len(study.plan.runs)} runs done, as few as "
                 f"{n_seeds} seed(s) per variant; the verdict may change. ")
@@ -489,9 +492,9 @@ def verdict_width(study: StudyResults) -> dict:
     text = (f"{note}Linear minus ReLU6 bottleneck, final test accuracy, per width: {per_width}. "
             f"Gap at width {min(widths):g} minus gap at width {max(widths):g}: {_fmt(trend)}. "
             f"Does the gap grow as the bottleneck narrows (the theory's prediction)? {answer}.")
-    finding = (f"{short_note(study)}linear - ReLU6 gap by width: "
-               + ", ".join(f"{r.width:g}: {r.gap:+.2f}" for r in table.itertuples() if r.pairs)
-               + f"; narrowest - widest {_short(trend)} (not in the paper)")
+    by_width = ", ".join(f"{r.width:g}: {r.gap:+.2f}" for r in table.itertuples() if r.pairs)
+    finding = (f"{short_note(study)}linear - ReLU6 gap by width: {by_width or 'no pairs yet'}; "
+               f"narrowest - widest {_short(trend)} (not in the paper)")
     # "beyond the paper" is what the README table shows for an item the paper does not test.
     return {"verdict": "beyond the paper", "trend_verdict": verdict, "text": text,
             "finding": finding[:300]}

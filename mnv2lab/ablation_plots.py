@@ -45,24 +45,18 @@ def plot_fig6(curves: pd.DataFrame, gaps: pd.DataFrame, *, panel_title: str,
               f"{SHORT_LABELS[v]}, n={n}")
     ax.set_xlabel("training step (batches of 128 images)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(panel_title)
+    ax.set_title(panel_title, fontsize="medium")
     if not curves.empty:
-        late = curves[curves.step >= 0.3 * curves.step.max()]
-        lo = np.nanmin(np.concatenate([late["low"].to_numpy(), late["mean"].to_numpy()]))
-        hi = np.nanmax(np.concatenate([late["high"].to_numpy(), late["mean"].to_numpy()]))
-        ax.set_ylim(max(0.0, lo - 0.6 * (hi - lo) - 1), min(100.0, hi + 0.1 * (hi - lo) + 0.5))
-        ax.legend(loc="lower right", fontsize="x-small")
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2,
+                   fontsize="x-small")
     for v in [v for v in _ORDER if v in set(gaps.variant)]:
         g = gaps[gaps.variant == v].sort_values("step")
         g = g[g.step > 0]
-        _band(axg, g.step, g["mean"], g.low, g.high, variant_color(v),
-              f"minus {SHORT_LABELS[v]}")
+        _band(axg, g.step, g["mean"], g.low, g.high, variant_color(v), None)
     axg.axhline(0, color="black", lw=1)
     axg.set_xlabel("training step")
-    axg.set_ylabel("paired gap (accuracy points)")
-    axg.set_title("Paired gap: paper's model minus variant")
-    if not gaps.empty:
-        axg.legend(loc="best", fontsize="x-small")
+    axg.set_ylabel("paper's model minus variant (points)")
+    axg.set_title("Paired gap to the paper's model", fontsize="medium")
     if note:
         fig.suptitle(note, fontsize="small", color="firebrick")
     return fig

@@ -10,7 +10,7 @@ import pandas as pd
 from . import plotting
 from .activations import pooled
 
-STAGE_TITLES = {"init": "(a) at initialization (step 0)", "trained": "(b) trained"}
+STAGE_TITLES = {"init": "(a) step 0", "trained": "(b) trained"}
 
 
 def plot_fig7(table: pd.DataFrame, width: float, *, note: str = ""):
@@ -38,7 +38,8 @@ def plot_fig7(table: pd.DataFrame, width: float, *, note: str = ""):
                 ok = ~np.isnan(p[f"{pre}mean_low"].to_numpy(dtype=float))
                 if ok.any():
                     ax.fill_between(x[ok], p[f"{pre}mean_low"][ok], p[f"{pre}mean_high"][ok],
-                                    color=colors[0], alpha=0.45, lw=0)
+                                    color=colors[0], alpha=0.45, lw=0,
+                                    label="95% CI of the mean (seeds)")
                 ax.plot(x, p[f"{pre}min"], "v-", color=colors[3], lw=1.5, ms=5, label="min")
                 thr = (p.threshold / p.channels) if frac else p.threshold
                 ax.step(x, thr, where="mid", color="black", ls="--", lw=1.5,
@@ -47,9 +48,10 @@ def plot_fig7(table: pd.DataFrame, width: float, *, note: str = ""):
                 if not below.empty:
                     ax.plot(below.layer, below[f"{pre}min"], "o", mfc="none", mec="firebrick",
                             ms=12, mew=2, label="min under threshold")
-            ax.set_title(f"{STAGE_TITLES[stage]}: {'fraction' if frac else 'number'} of positive "
-                         "channels", fontsize="small")
-            ax.set_ylabel("fraction of expanded channels" if frac else "positive channels")
+            ax.set_title(f"{STAGE_TITLES[stage]}: {'fraction' if frac else 'number'} positive",
+                         fontsize="small")
+            ax.set_ylabel("fraction of channels" if frac else "positive channels")
+            ax.set_xticks(range(1, 17, 3) if p.empty else p.layer.to_numpy()[::3])
             if frac:
                 ax.set_ylim(-0.02, 1.02)
             if row == 1:
@@ -58,7 +60,7 @@ def plot_fig7(table: pd.DataFrame, width: float, *, note: str = ""):
     if not handles:
         handles, labels = axes[0, 1].get_legend_handles_labels()
     if handles:
-        axes[0, 1].legend(handles, labels, loc="upper right", fontsize="xx-small", ncol=2)
+        fig.legend(handles, labels, loc="outside lower center", fontsize="x-small", ncol=4)
     if note:
         fig.suptitle(note, fontsize="small", color="firebrick")
     return fig
@@ -86,7 +88,9 @@ def plot_layers_below(below: pd.DataFrame):
     ax.set_xticks(range(len(widths)), [f"{w:g}" for w in widths])
     ax.set_xlabel("width multiplier")
     ax.set_ylabel("layers with a pixel under 1/t")
-    ax.set_title("Expansion layers that cannot be inverted somewhere", fontsize="small")
+    ax.set_title("Layers with pixels under 1/t", fontsize="small")
+    from matplotlib.ticker import MaxNLocator
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if widths:
         ax.legend(fontsize="x-small")
     return fig

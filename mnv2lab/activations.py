@@ -397,14 +397,25 @@ def verdict(table: pd.DataFrame, plan: ActivationPlan) -> dict:
     init, trained = pooled(table, w, "init"), pooled(table, w, "trained")
     prefix = ("smoke run, not a result: " if plan.smoke else "")
     if init.empty or trained.empty:
-        n = 0 if trained.empty else int(trained.seeds.max())
+        init_text = "nothing counted at initialization either."
+        f0 = "n/a"
+        if not init.empty:
+            below0 = layers_below(table[(table.width == w) & (table.stage == "init")])
+            where = init[init.seeds_min_below > 0].layer.tolist()
+            f0 = f"{init.frac_mean.mean():.2f}"
+            init_text = (f"at initialization ({int(init.seeds.min())} seeds, {plan.n_images} test "
+                         f"images) the mean fraction of positive channels per pixel, averaged over "
+                         f"the {len(init)} layers, is {init.frac_mean.mean():.3f} (per layer "
+                         f"{init.frac_mean.min():.3f} to {init.frac_mean.max():.3f}); the lowest "
+                         f"pixel count of a layer is {init.frac_min.min():.3f} of its channels; "
+                         f"layers with a pixel under 1/t: {_range(below0.layers_below)} per seed"
+                         + (f" (layer {', '.join(map(str, where))})" if where else "") + ".")
         return {"verdict": "partly",
-                "text": f"{prefix}PROVISIONAL: no trained model counted yet at width {w:g} "
-                        f"({n} seeds); only initialization can be compared with the paper.",
+                "text": f"{prefix}PROVISIONAL: no trained model counted yet at width {w:g}; only "
+                        f"initialization can be compared with the paper: {init_text} "
+                        f"Paper: {PAPER_FIG7}.",
                 "finding": f"{prefix}provisional: trained models missing; at init the mean "
-                           f"positive fraction is "
-                           + (f"{init.frac_mean.mean():.2f}" if not init.empty else "n/a")
-                           + " (paper: about 0.5)"}
+                           f"positive fraction is {f0} (paper: about 0.5)"}
     n_seeds = int(trained.seeds.min())
     if n_seeds < 3 and not plan.smoke:
         prefix += f"PROVISIONAL ({n_seeds} seed(s)): "
