@@ -326,20 +326,33 @@ def _hours(seconds: float | None) -> str:
 
 
 def status_lines(runs: Sequence[StudyRun], results: str | os.PathLike | None = None) -> list[str]:
-    lines, left = [], 0.0
-    unknown = 0
+    """One line per run (done/missing, key, minutes, uses) and a total of the time left.
+
+    Minutes of a missing run: the mean wall time of the finished runs with the same model and
+    width when there are some (they include this machine's current load), else the measured
+    table (:data:`SECONDS_PER_EPOCH`)."""
+    from .train import load_result
+    done = {r.name: is_done(r, results) for r in runs}
+    walls: dict[tuple, list[float]] = {}
+    for r in runs:
+        if done[r.name]:
+            res = load_result(result_file(r, results), r.config)
+            wall = res.provenance.get("wall_time_s") or res.final.get("wall_time_s")
+            if wall:
+                walls.setdefault((r.model, r.width), []).append(float(wall))
+    lines, left, unknown = [], 0.0, 0
     for i, r in enumerate(runs, 1):
-        done = is_done(r, results)
-        est = estimate_seconds(r)
-        if not done:
+        seen = walls.get((r.model, r.width))
+        est = sum(seen) / len(seen) if seen else estimate_seconds(r)
+        if not done[r.name]:
             if est is None:
                 unknown += 1
             else:
                 left += est
-        lines.append(f"{i:3d}  {'done   ' if done else 'missing'}  {r.name:34s} "
-                     f"{r.key}  {'   ?' if est is None else f'{est / 60:4.0f}'} min  {','.join(r.uses)}")
-    n_done = sum(l[5:12] == "done   " for l in lines)
-    lines.append(f"{n_done}/{len(runs)} done; estimated time left {_hours(left)}"
+        minutes = "   ?" if est is None else f"{est / 60:4.0f}"
+        lines.append(f"{i:3d}  {'done   ' if done[r.name] else 'missing'}  {r.name:34s} "
+                     f"{r.key}  {minutes} min  {','.join(r.uses)}")
+    lines.append(f"{sum(done.values())}/{len(runs)} done; estimated time left {_hours(left)}"
                  + (f" (+{unknown} runs without a timing)" if unknown else ""))
     return lines
 

@@ -271,3 +271,18 @@ def test_replay_of_a_fresh_tiny_run_is_exact(tmp_path, monkeypatch):
     out = study.replay_first_interval(result, test_subset=30)
     assert out["steps"] == 2 and out["same_machine"]
     assert out["replayed"] == out["stored"]
+
+
+def test_status_lists_done_and_missing_runs_with_time_left(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+    runs = study.define_study(seeds=[0], widths=[0.35], main_width=0.35, epochs=1,
+                              dataset="digits", include_v1=False, study="smoke",
+                              train_subset=256, test_subset=64)[:2]
+    before = study.status_lines(runs, tmp_path / "res")
+    assert "0/2 done" in before[-1] and "+2 runs without a timing" in before[-1]
+    study.run_study(runs[:1], progress=False, results=tmp_path / "res", out=io.StringIO())
+    after = study.status_lines(runs, tmp_path / "res")
+    assert after[0].split()[1] == "done" and after[1].split()[1] == "missing"
+    assert "1/2 done" in after[-1] and "without a timing" not in after[-1]   # timed by run 1
+    full = study.status_lines(study.define_study())
+    assert len(full) == len(study.define_study()) + 1 and "estimated time left" in full[-1]
