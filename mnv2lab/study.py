@@ -5,6 +5,7 @@ and the trained MobileNetV1-vs-V2 comparison, with one recipe for all of them, a
     python -m mnv2lab.study run                 # train every missing run, most informative first
     python -m mnv2lab.study run --only seed0 --max-runs 2
     python -m mnv2lab.study time                # measure seconds per epoch of the trainer here
+    python -m mnv2lab.study activations         # Fig. 7 statistics of finished runs lacking them
 
 Every run is a :class:`~mnv2lab.train.TrainConfig`; its result lands in the trainer's cache,
 ``results/<STUDY>/<key>.json`` (config, history, provenance, SHA-256). A run interrupted half-way
@@ -439,12 +440,45 @@ def replay_first_interval(result, *, test_subset: int = 200) -> dict:
             "replayed": replayed["train_loss"], "same_machine": bool(same)}
 
 
+def store_missing_activation_statistics(runs: Sequence[StudyRun],
+                                        results: str | os.PathLike | None = None,
+                                        out=sys.stdout) -> list[Path]:
+    """Figure 7's statistics for every finished paper's-model run that lacks them and whose final
+    weights are on this machine (runs trained before the runner stored them); prints each file
+    as ``result: <path>``."""
+    from .activations import N_IMAGES, WeightsMissing, cache_path, store_run_statistics
+    from .train import load_result
+    written = []
+    for r in runs:
+        if r.model != "mobilenet_v2" or r.variant != PAPER_VARIANT or not is_done(r, results):
+            continue
+        folder = result_file(r, results).parent
+        if all(cache_path(folder, r.key, s, N_IMAGES).exists() for s in ("init", "trained")):
+            continue
+        result = load_result(result_file(r, results), r.config)
+        if not Path(result.weights_path).exists():
+            print(f"{r.name}: final weights not on this machine ({result.weights_path}); skipped",
+                  file=out, flush=True)
+            continue
+        try:
+            paths = store_run_statistics(r.config, folder, model=result.load_model())
+        except WeightsMissing as e:
+            print(f"{r.name}: {e}", file=out, flush=True)
+            continue
+        for p in paths:
+            print(f"result: {p}", file=out, flush=True)
+        written += paths
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mnv2lab.study",
                                  description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     for name, help_ in (("run", "train every missing run"), ("status", "list done/missing runs"),
-                        ("time", "measure seconds per epoch of the trainer here")):
+                        ("time", "measure seconds per epoch of the trainer here"),
+                        ("activations", "store Figure 7 statistics of finished runs that lack "
+                                        "them (needs their final weights)")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("--only", help="only runs whose name contains this (shell pattern), or "
                                       "used by this figure (fig6a, fig6b, width_sweep, v1_vs_v2)")
@@ -461,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
                  f"{define_study()[0].name!r}")
     if args.command == "status":
         print("\n".join(status_lines(runs)))
+    elif args.command == "activations":
+        written = store_missing_activation_statistics(runs)
+        print(f"{len(written)} statistics files written")
     elif args.command == "run":
         if args.max_runs is not None and args.max_runs < 1:
             ap.error(f"--max-runs: got {args.max_runs}; allowed: an integer >= 1")

@@ -286,3 +286,18 @@ def test_status_lists_done_and_missing_runs_with_time_left(tmp_path, monkeypatch
     assert "1/2 done" in after[-1] and "without a timing" not in after[-1]   # timed by run 1
     full = study.status_lines(study.define_study())
     assert len(full) == len(study.define_study()) + 1 and "estimated time left" in full[-1]
+
+
+def test_activation_statistics_are_filled_in_for_runs_that_lack_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+    from mnv2lab.train import run_or_load
+    runs = study.define_study(seeds=[0], widths=[0.35], main_width=0.35, epochs=1,
+                              dataset="digits", include_v1=False, study="smoke",
+                              train_subset=256, test_subset=64)[:2]
+    for r in runs:                      # trained without the runner: no statistics stored
+        run_or_load(r.config, tmp_path / "res", progress=False)
+    out = io.StringIO()
+    written = study.store_missing_activation_statistics(runs, tmp_path / "res", out=out)
+    assert [p.name.split(".")[1] for p in written] == ["init", "trained"]   # the linear run only
+    assert out.getvalue().count("result: ") == 2
+    assert study.store_missing_activation_statistics(runs, tmp_path / "res", out=out) == []
