@@ -389,6 +389,9 @@ def provisional_note(study: StudyResults) -> str:
     if study.n_done == 0:
         return (f"NO RESULTS YET: 0 of {len(study.plan.runs)} runs done; the figures fill in as "
                 "the study's runs land. ")
+    if n_seeds == 0:
+        return (f"PROVISIONAL: {study.n_done} of {len(study.plan.runs)} runs done; some variants "
+                "have no run yet. ")
     if study.missing or n_seeds < MIN_SEEDS_FOR_VERDICT:
         return (f"PROVISIONAL: {study.n_done} of {len(study.plan.runs)} runs done, as few as "
                 f"{n_seeds} seed(s) per variant; the verdict may change. ")
@@ -469,7 +472,7 @@ def _worst_variant(study: StudyResults, width: float) -> str | None:
         runs = study.runs(v, width)
         if runs:
             means[v] = np.mean([r.final["test_acc"] for r in runs.values()])
-    return min(means, key=means.get) if means else None
+    return min(means, key=means.get) if len(means) >= 2 else None
 
 
 def verdict_width(study: StudyResults) -> dict:

@@ -53,6 +53,9 @@ def plot_fig6(curves: pd.DataFrame, gaps: pd.DataFrame, *, panel_title: str,
         g = gaps[gaps.variant == v].sort_values("step")
         g = g[g.step > 0]
         _band(axg, g.step, g["mean"], g.low, g.high, variant_color(v), None)
+    if gaps.empty and not curves.empty:
+        axg.text(0.5, 0.5, "no complete pair of runs yet", ha="center", va="center",
+                 transform=axg.transAxes)
     axg.axhline(0, color="black", lw=1)
     axg.set_xlabel("training step")
     axg.set_ylabel("paper's model minus variant (points)")

@@ -34,7 +34,7 @@ def plot_fig7(table: pd.DataFrame, width: float, *, note: str = ""):
                                 lw=0, label="5th-95th percentile of pixels")
                 ax.plot(x, p[f"{pre}max"], "^-", color=colors[1], lw=1.5, ms=5, label="max")
                 ax.plot(x, p[f"{pre}mean"], "o-", color=colors[0], lw=2.2, ms=5,
-                        label=f"mean (n={int(p.seeds.min())} seeds)")
+                        label="mean over pixels and images")
                 ok = ~np.isnan(p[f"{pre}mean_low"].to_numpy(dtype=float))
                 if ok.any():
                     ax.fill_between(x[ok], p[f"{pre}mean_low"][ok], p[f"{pre}mean_high"][ok],
@@ -48,7 +48,8 @@ def plot_fig7(table: pd.DataFrame, width: float, *, note: str = ""):
                 if not below.empty:
                     ax.plot(below.layer, below[f"{pre}min"], "o", mfc="none", mec="firebrick",
                             ms=12, mew=2, label="min under threshold")
-            ax.set_title(f"{STAGE_TITLES[stage]}: {'fraction' if frac else 'number'} positive",
+            n = "" if p.empty else f" (n={int(p.seeds.min())} seed{'s' if p.seeds.min() > 1 else ''})"
+            ax.set_title(f"{STAGE_TITLES[stage]}{n}: {'fraction' if frac else 'number'} positive",
                          fontsize="small")
             ax.set_ylabel("fraction of channels" if frac else "positive channels")
             ax.set_xticks(range(1, 17, 3) if p.empty else p.layer.to_numpy()[::3])
@@ -56,9 +57,11 @@ def plot_fig7(table: pd.DataFrame, width: float, *, note: str = ""):
                 ax.set_ylim(-0.02, 1.02)
             if row == 1:
                 ax.set_xlabel("expansion layer (network order)")
-    handles, labels = axes[1, 1].get_legend_handles_labels()
-    if not handles:
-        handles, labels = axes[0, 1].get_legend_handles_labels()
+    unique: dict = {}
+    for ax in axes.flat:                       # every entry once, from whichever panel has it
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            unique.setdefault(label, h)
+    handles, labels = list(unique.values()), list(unique)
     if handles:
         fig.legend(handles, labels, loc="outside lower center", fontsize="x-small", ncol=4)
     if note:

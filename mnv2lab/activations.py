@@ -384,6 +384,19 @@ def layers_below(table: pd.DataFrame) -> pd.DataFrame:
                  mean_share_below=("share_below", "mean")).reset_index()
 
 
+def figure_note(table: pd.DataFrame, plan: ActivationPlan) -> str:
+    """The warning over Figure 7 when it is incomplete (smoke run, trained models missing)."""
+    if plan.smoke:
+        return "smoke run (tiny digits models): not a result"
+    n_main = sum(1 for r in plan.runs if r.width == plan.main_width)
+    done = 0 if table.empty else table[(table.width == plan.main_width)
+                                       & (table.stage == "trained")].seed.nunique()
+    if done < n_main:
+        return (f"PROVISIONAL: {done} of {n_main} trained models at width {plan.main_width:g} "
+                "counted so far")
+    return ""
+
+
 PAPER_FIG7 = ("step 0: counts concentrate around half the channels; trained: the average is about "
               "the same, the spread grows, and the minimum of a few of the 16 layers falls under "
               "the threshold (1/6 of the channels)")
@@ -396,6 +409,10 @@ def verdict(table: pd.DataFrame, plan: ActivationPlan) -> dict:
     w = plan.main_width
     init, trained = pooled(table, w, "init"), pooled(table, w, "trained")
     prefix = ("smoke run, not a result: " if plan.smoke else "")
+    if not trained.empty:            # compare the same seeds at both stages (paired)
+        seeds = set(table[(table.width == w) & (table.stage == "trained")].seed)
+        table = table[table.seed.isin(seeds)]
+        init = pooled(table, w, "init")
     if init.empty or trained.empty:
         init_text = "nothing counted at initialization either."
         f0 = "n/a"

@@ -127,3 +127,36 @@ def test_run_patterns_cache_round_trip_and_corruption(tmp_path, monkeypatch):
     np.testing.assert_allclose(recomputed["mean"], trained["mean"])
     with pytest.raises(Exception, match="stage"):
         A.run_patterns(cfg, "final", 20, res)
+
+
+def _fake_table(trained_seeds, below_layers=(3, 9)):
+    rows = []
+    for seed in (0, 1, 2):
+        for stage in ("init", "trained"):
+            if stage == "trained" and seed not in trained_seeds:
+                continue
+            for layer in range(1, 17):
+                ch, thr = 96, 16
+                spread = 4.0 if stage == "init" else 9.0
+                low = 40.0 if stage == "init" else (10.0 if layer in below_layers else 25.0)
+                rows.append({"layer": layer, "channels": ch, "threshold": thr, "min": low,
+                             "p5": 42.0, "mean": 48.0 + seed, "p95": 54.0, "max": 60.0,
+                             "std": spread, "share_below": 0.01 if low < thr else 0.0,
+                             "min_below": low < thr, "seed": seed, "width": 0.5, "stage": stage,
+                             "run": f"s{seed}"})
+    return pd.DataFrame(rows)
+
+
+def test_figure7_verdict_follows_the_numbers():
+    plan = A.ActivationPlan(runs=[], results=None, n_images=10, train_missing=False, smoke=False,
+                            main_width=0.5, widths=[0.5], dataset="digits", epochs=1,
+                            seeds=[0, 1, 2])
+    v = A.verdict(_fake_table({0, 1, 2}), plan)
+    assert v["verdict"] == "reproduced", v["text"]
+    assert "16 of 16 layers" in v["text"] and "2 trained" in v["text"]
+    assert A.verdict(_fake_table({0, 1, 2}, below_layers=()), plan)["verdict"] == "partly"
+    one = A.verdict(_fake_table({1}), plan)
+    assert one["text"].startswith("PROVISIONAL (1 seed(s))")
+    assert "0.510 at initialization" in one["text"]        # init of the same seed (mean 49/96)
+    none = A.verdict(_fake_table(set()), plan)
+    assert none["verdict"] == "partly" and "no trained model" in none["text"]
