@@ -170,47 +170,62 @@ class ForeignCpu:
     """CPU time other processes used while a block ran, in cores (0.0 = the machine was ours;
     1.0 = one core busy elsewhere on average): ``cores`` for processes at normal priority,
     ``nice_cores`` for niced (background) ones, which the scheduler lets run only when ours do
-    not need the CPU. Linux ``/proc/stat`` minus this process's own CPU time (``os.times``);
-    None elsewhere. A sharper measure of contamination than the load average, which lags by a
-    minute and counts our own threads and niced jobs alike."""
+    not need the CPU. Summed over ``/proc/<pid>/stat`` (Linux; None elsewhere); processes that
+    end inside the block are missed. A sharper measure of contamination than the load average,
+    which lags by a minute and counts our own threads and niced jobs alike."""
 
     def __enter__(self) -> "ForeignCpu":
-        self._start = self._sample()
+        import time
+
+        self._start, self._t0 = self._sample(), time.perf_counter()
         self.cores: float | None = None
         self.nice_cores: float | None = None
         return self
 
     def __exit__(self, *exc) -> None:
-        end = self._sample()
-        if self._start is not None and end is not None:
-            (busy0, nice0, own0, wall0), (busy1, nice1, own1, wall1) = self._start, end
-            wall = wall1 - wall0
-            self.cores = round(max(0.0, (busy1 - busy0) - (own1 - own0)) / wall, 3)
-            self.nice_cores = round(max(0.0, nice1 - nice0) / wall, 3)
-
-    @staticmethod
-    def _sample() -> tuple[float, float, float, float] | None:
         import time
 
-        try:
-            with open("/proc/stat") as f:
-                user, nice, system, _idle, _iowait, irq, softirq, steal = (
-                    int(v) for v in f.readline().split()[1:9])
-        except (OSError, ValueError):
-            return None
+        end, wall = self._sample(), time.perf_counter() - self._t0
+        if self._start is None or end is None or wall <= 0:
+            return
         hz = os.sysconf("SC_CLK_TCK")
-        t = os.times()
-        return ((user + system + irq + softirq + steal) / hz, nice / hz, t.user + t.system,
-                time.perf_counter())
+        normal = niced = 0
+        for pid, (ticks, nice) in end.items():
+            used = ticks - self._start.get(pid, (0, nice))[0]
+            if nice > 0:
+                niced += used
+            else:
+                normal += used
+        self.cores = round(normal / hz / wall, 3)
+        self.nice_cores = round(niced / hz / wall, 3)
+
+    @staticmethod
+    def _sample() -> dict[int, tuple[int, int]] | None:
+        """{pid: (user + system ticks, nice)} of every other process."""
+        if not os.path.isdir("/proc/self"):
+            return None
+        me, out = os.getpid(), {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or int(name) == me:
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue                     # ended meanwhile
+            # after "(comm)": state is field 3, utime 14, stime 15, nice 19 (1-based, proc(5))
+            out[int(name)] = (int(fields[11]) + int(fields[12]), int(fields[16]))
+        return out
 
 
-def foreign_cpu(seconds: float = 2.0) -> float | None:
-    """Cores other processes keep busy, sampled over ``seconds`` while we sleep."""
+def foreign_cpu(seconds: float = 2.0) -> tuple[float, float] | None:
+    """(normal-priority, niced) cores other processes keep busy, sampled over ``seconds``
+    while we sleep; None where it cannot be measured."""
     import time
 
     with ForeignCpu() as meter:
         time.sleep(seconds)
-    return meter.cores
+    return None if meter.cores is None else (meter.cores, meter.nice_cores)
 
 
 def build_forward(config: LatencyConfig):
@@ -471,51 +486,66 @@ def breakdown_or_load(config: LatencyConfig, root: str | os.PathLike | None = No
 
 def contaminated(record: dict | None, max_foreign: float) -> bool:
     """Whether a cache entry is missing, or was timed while other processes used more than
-    ``max_foreign`` cores (or without that being known)."""
+    ``max_foreign`` cores (or without that being known). Niced processes count only against
+    multi-threaded timings: they yield a core to a single thread, but every OpenMP barrier
+    waits for the thread they delay."""
     if record is None:
         return True
-    foreign = record["provenance"].get("foreign_cpu_cores")
-    return foreign is None or foreign > max_foreign
+    prov = record["provenance"]
+    foreign = prov.get("foreign_cpu_cores")
+    if foreign is None or foreign > max_foreign:
+        return True
+    return record["config"]["threads"] > 1 and (prov.get("foreign_nice_cores") or 0) > max_foreign
 
 
 def measure_quietly(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
-                    breakdown: bool = False, max_foreign: float = 0.15,
+                    breakdown_configs: Sequence[LatencyConfig] = (), max_foreign: float = 0.15,
                     max_seconds: float = 3 * 3600, poll_seconds: float = 20.0,
                     log: Callable[[str], None] = print) -> dict:
-    """Fill the cache for ``configs`` with timings taken when the machine is quiet: each
-    configuration whose entry is missing, outdated or contaminated is measured only after other
-    processes used at most ``max_foreign`` cores for 2 s, and again (later) if they used more
-    while it was being timed. Gives up after ``max_seconds``, leaving the last measurement (with
-    its recorded contamination) in the cache. ``breakdown``: the time breakdowns instead."""
+    """Fill the cache with timings taken when the machine is quiet: every configuration whose
+    entry is missing, outdated or contaminated (:func:`contaminated`) is measured when other
+    processes have used at most ``max_foreign`` cores for 2 s (niced ones included for
+    multi-threaded configurations), and again later if they used more while it was timed.
+    ``breakdown_configs`` get their time breakdown (:func:`breakdown_or_load`) the same way.
+    Gives up after ``max_seconds``, leaving the last measurement (with its recorded
+    contamination) in the cache."""
     import time
 
-    get = breakdown_or_load if breakdown else measure_or_load
     pending = []
-    for c in dict.fromkeys(configs):           # unique, in order
+    items = [(c, False) for c in dict.fromkeys(configs)]
+    items += [(c, True) for c in dict.fromkeys(breakdown_configs)]
+    for c, is_breakdown in items:
+        get = breakdown_or_load if is_breakdown else measure_or_load
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LatencyCacheWarning)
             if contaminated(get(c, root, allow_measure=False), max_foreign):
-                pending.append(c)
+                pending.append((c, is_breakdown))
     deadline = time.monotonic() + max_seconds
     clean = retries = 0
     total = len(pending)
     while pending and time.monotonic() < deadline:
-        foreign = foreign_cpu(2.0)
-        if foreign is not None and foreign > max_foreign:
-            log(f"waiting: other processes use {foreign:.2f} cores "
-                f"(load {load_average()}); {len(pending)} left")
+        normal, nice = foreign_cpu(2.0) or (0.0, 0.0)
+        ready = [item for item in pending if normal <= max_foreign
+                 and (item[0].threads == 1 or nice <= max_foreign)]
+        if not ready:
+            log(f"waiting: other processes use {normal:.2f} cores (+{nice:.2f} niced; load "
+                f"{load_average()}); {len(pending)} left")
             time.sleep(poll_seconds)
             continue
-        config = pending.pop(0)
+        config, is_breakdown = item = ready[0]
+        pending.remove(item)
+        get = breakdown_or_load if is_breakdown else measure_or_load
         record = get(config, root, remeasure=True)
+        prov = record["provenance"]
+        note = (f"{record['result']['median_ms']:.2f} ms" if not is_breakdown else "breakdown")
+        note += f" (others {prov['foreign_cpu_cores']} cores, +{prov['foreign_nice_cores']} niced)"
         if contaminated(record, max_foreign):
-            pending.append(config)
+            pending.append(item)
             retries += 1
+            log(f"contaminated, again later: {config.label()}: {note}")
         else:
             clean += 1
-            log(f"{clean}/{total} {config.label()}: "
-                + (f"{record['result']['median_ms']:.2f} ms" if not breakdown else "done")
-                + f" (foreign {record['provenance']['foreign_cpu_cores']} cores)")
+            log(f"{clean}/{total} {config.label()}: {note}")
     return {"clean": clean, "left": len(pending), "retries": retries}
 
 

@@ -679,13 +679,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"waiting for the 1-minute load average to fall below {args.max_load}: "
               f"{latency.load_average()}", flush=True)
         time.sleep(60)
-    left = lambda: max(60.0, deadline - time.monotonic())  # noqa: E731
-    for configs, breakdown in ((plan.table4, False), (plan.slices_latency, False),
-                               (plan.figure5, False),
-                               ([c for _, c in breakdown_configs(plan)], True)):
-        print(latency.measure_quietly(configs, breakdown=breakdown, max_foreign=args.max_foreign,
-                                      max_seconds=left(),
-                                      log=lambda m: print(m, flush=True)), flush=True)
+    configs = plan.table4 + plan.slices_latency + plan.figure5
+    print(latency.measure_quietly(configs, breakdown_configs=[c for _, c in breakdown_configs(plan)],
+                                  max_foreign=args.max_foreign,
+                                  max_seconds=max(60.0, deadline - time.monotonic()),
+                                  log=lambda m: print(m, flush=True)), flush=True)
     return 0
 
 

@@ -127,7 +127,7 @@ def test_quiet_measurement_waits_and_retries(tmp_path, monkeypatch):
             self.cores, self.nice_cores = next(busy), 0.0
 
     monkeypatch.setattr(latency, "ForeignCpu", FakeMeter)
-    idle = iter([0.5, 0.0, 0.0, 0.0])                 # samples before each measurement
+    idle = iter([(0.5, 0.0), (0.0, 0.9), (0.0, 0.0), (0.0, 0.0)])  # samples before each timing
     monkeypatch.setattr(latency, "foreign_cpu", lambda seconds=2.0: next(idle))
     monkeypatch.setattr("time.sleep", lambda s: waits.append(s))
     configs = [TINY, TINY]                             # duplicates are measured once
@@ -137,5 +137,9 @@ def test_quiet_measurement_waits_and_retries(tmp_path, monkeypatch):
     assert record["cached"] and record["provenance"]["foreign_cpu_cores"] == 0.0
     assert latency.measure_quietly(configs, tmp_path, log=lambda s: None)["clean"] == 0
     assert latency.contaminated(None, 0.1)
-    assert latency.contaminated({"provenance": {"foreign_cpu_cores": 0.3}}, 0.1)
-    assert not latency.contaminated({"provenance": {"foreign_cpu_cores": 0.05}}, 0.1)
+    one, two = {"threads": 1}, {"threads": 2}
+    busy = {"foreign_cpu_cores": 0.3, "foreign_nice_cores": 0.0}
+    niced = {"foreign_cpu_cores": 0.05, "foreign_nice_cores": 0.9}
+    assert latency.contaminated({"config": one, "provenance": busy}, 0.1)
+    assert not latency.contaminated({"config": one, "provenance": niced}, 0.1)
+    assert latency.contaminated({"config": two, "provenance": niced}, 0.1)
