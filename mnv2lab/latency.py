@@ -384,11 +384,14 @@ def measure_all(configs: Iterable[LatencyConfig], root: str | os.PathLike | None
                "threads": config.threads, "path": config.path, "n_slices": config.n_slices,
                "key": config.key(), "label": config.label()}
         if record is None:
-            rows.append({**row, "median_ms": np.nan, "iqr_ms": np.nan, "cached": False})
+            rows.append({**row, "median_ms": np.nan, "iqr_ms": np.nan, "cached": False,
+                         "usable": False, "quiet": False})
             continue
         prov = record["provenance"]
         rows.append({**row, **{k: v for k, v in record["result"].items() if k != "times_ms"},
-                     "cached": record["cached"], "cpu_model": prov.get("cpu_model"),
+                     "cached": record["cached"],
+                     "usable": not contaminated(record, strict=False),
+                     "quiet": not contaminated(record), "cpu_model": prov.get("cpu_model"),
                      "cpu_count": prov.get("cpu_count"),
                      "torch": prov.get("torch"), "git_commit": prov.get("git_commit"),
                      "timestamp": prov.get("timestamp"),
@@ -484,28 +487,34 @@ def breakdown_or_load(config: LatencyConfig, root: str | os.PathLike | None = No
 
 # ------------------------------------------------------------------ measuring on a shared machine
 
-def contaminated(record: dict | None, max_foreign: float) -> bool:
+MAX_FOREIGN = 0.15     # cores other processes may use while we time, for a timing to count
+
+
+def contaminated(record: dict | None, max_foreign: float = MAX_FOREIGN, *,
+                 strict: bool = True) -> bool:
     """Whether a cache entry is missing, or was timed while other processes used more than
-    ``max_foreign`` cores (or without that being known). Niced processes count only against
-    multi-threaded timings: they yield a core to a single thread, but every OpenMP barrier
-    waits for the thread they delay."""
+    ``max_foreign`` cores (or without that being known). Niced (background) processes count
+    too when ``strict``; otherwise only against multi-threaded timings, which they ruin (every
+    OpenMP barrier waits for the thread they delay) while a single thread keeps its core."""
     if record is None:
         return True
     prov = record["provenance"]
     foreign = prov.get("foreign_cpu_cores")
     if foreign is None or foreign > max_foreign:
         return True
-    return record["config"]["threads"] > 1 and (prov.get("foreign_nice_cores") or 0) > max_foreign
+    nice_counts = strict or record["config"]["threads"] > 1
+    return nice_counts and (prov.get("foreign_nice_cores") or 0) > max_foreign
 
 
 def measure_quietly(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
-                    breakdown_configs: Sequence[LatencyConfig] = (), max_foreign: float = 0.15,
+                    breakdown_configs: Sequence[LatencyConfig] = (),
+                    max_foreign: float = MAX_FOREIGN,
                     max_seconds: float = 3 * 3600, poll_seconds: float = 20.0,
                     log: Callable[[str], None] = print) -> dict:
     """Fill the cache with timings taken when the machine is quiet: every configuration whose
-    entry is missing, outdated or contaminated (:func:`contaminated`) is measured when other
-    processes have used at most ``max_foreign`` cores for 2 s (niced ones included for
-    multi-threaded configurations), and again later if they used more while it was timed.
+    entry is missing, outdated or contaminated (:func:`contaminated`, niced processes included)
+    is measured when other processes have used at most ``max_foreign`` cores for 2 s, and
+    again later if they used more while it was timed.
     ``breakdown_configs`` get their time breakdown (:func:`breakdown_or_load`) the same way.
     Gives up after ``max_seconds``, leaving the last measurement (with its recorded
     contamination) in the cache."""
@@ -525,8 +534,7 @@ def measure_quietly(configs: Sequence[LatencyConfig], root: str | os.PathLike | 
     total = len(pending)
     while pending and time.monotonic() < deadline:
         normal, nice = foreign_cpu(2.0) or (0.0, 0.0)
-        ready = [item for item in pending if normal <= max_foreign
-                 and (item[0].threads == 1 or nice <= max_foreign)]
+        ready = pending if normal <= max_foreign and nice <= max_foreign else []
         if not ready:
             log(f"waiting: other processes use {normal:.2f} cores (+{nice:.2f} niced; load "
                 f"{load_average()}); {len(pending)} left")
@@ -547,6 +555,25 @@ def measure_quietly(configs: Sequence[LatencyConfig], root: str | os.PathLike | 
             clean += 1
             log(f"{clean}/{total} {config.label()}: {note}")
     return {"clean": clean, "left": len(pending), "retries": retries}
+
+
+def usable(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a :func:`measure_all` table whose timing counts (:func:`contaminated` with
+    ``strict=False``); the others are reported by :func:`excluded_text`."""
+    return table[table["usable"]] if "usable" in table else table
+
+
+def excluded_text(table: pd.DataFrame) -> str:
+    """Which measured configurations were left out as contaminated, and by how much."""
+    if "usable" not in table:
+        return ""
+    bad = table[~table["usable"] & table["median_ms"].notna()]
+    if bad.empty:
+        return "no timing left out as contaminated"
+    items = "; ".join(f"{r.label} ({r.median_ms:.1f} ms, others {r.foreign_cpu_cores:.2f} cores "
+                      f"+ {r.foreign_nice_cores:.2f} niced)" for r in bad.itertuples())
+    return (f"{len(bad)} timing(s) left out, taken while other processes used more than "
+            f"{MAX_FOREIGN} cores: {items}")
 
 
 def describe_conditions(table: pd.DataFrame) -> str:

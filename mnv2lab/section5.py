@@ -137,9 +137,11 @@ def latency_table(configs: Sequence[LatencyConfig], root: str | os.PathLike | No
                   remeasure: bool = False, allow_measure: bool = True,
                   progress: bool | None = None) -> pd.DataFrame:
     """Latency per config, with ``slowdown``: the median over the same executor unsliced
-    (n_slices = 1) at the same resolution and threads."""
+    (n_slices = 1) at the same resolution and threads. Contaminated timings
+    (:func:`mnv2lab.latency.usable`) are blanked (NaN)."""
     table = measure_all(configs, root, remeasure=remeasure, allow_measure=allow_measure,
                         progress=progress)
+    table.loc[~table["usable"], "median_ms"] = np.nan      # contaminated: left out
     sliced = table[table.path == "sliced"]
     one = sliced[sliced.n_slices == 1].set_index(["resolution", "threads"]).median_ms
     table["slowdown"] = [row.median_ms / one.get((row.resolution, row.threads), np.nan)

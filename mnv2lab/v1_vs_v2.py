@@ -238,6 +238,10 @@ def write_table(table: pd.DataFrame, name: str, folder: Path, conditions: str) -
 
 def _select(table: pd.DataFrame, model: str, width: float, resolution: int, threads: int,
             groups: int | None = None):
+    """The row of one measured configuration, or None (absent, or left out as contaminated:
+    see :func:`mnv2lab.latency.usable`)."""
+    if "usable" in table:
+        table = table[table["usable"]]
     mask = ((table.model == model) & np.isclose(table.width.astype(float), width)
             & (table.resolution == resolution) & (table.threads == threads))
     if groups is not None:
@@ -460,22 +464,21 @@ def accuracy_latency_points(latency: pd.DataFrame, points: pd.DataFrame | None =
 
 
 def pareto_summary(points: pd.DataFrame) -> str:
-    """Who is fastest at a given accuracy: per thread count, the families' fronts compared."""
+    """Per thread count: how many MobileNetV1 points some MobileNetV2 point matches or beats in
+    both latency and accuracy, and how many points of each family are on its front."""
     if points.empty:
         return "Accuracy vs latency: nothing measured."
+    short = {"MobileNetV1": "V1", "MobileNetV2": "V2", "ShuffleNet (g=3)": "ShuffleNet"}
     parts = []
     for th, group in points.groupby("threads"):
         v1 = group[group.family == "MobileNetV1"]
         v2 = group[group.family == "MobileNetV2"]
-        beaten = 0
-        for r in v1.itertuples():
-            faster = v2[(v2.median_ms <= r.median_ms) & (v2.top1 >= r.top1)]
-            beaten += int(not faster.empty)
-        front = ", ".join(f"{fam} {int(g.pareto.sum())}/{len(g)}"
-                          for fam, g in group.groupby("family"))
-        parts.append(f"{th} thread(s): {beaten} of {len(v1)} MobileNetV1 points have a "
-                     f"MobileNetV2 point at least as fast and as accurate (points on each "
-                     f"family's front: {front})")
+        beaten = sum(int(((v2.median_ms <= r.median_ms) & (v2.top1 >= r.top1)).any())
+                     for r in v1.itertuples())
+        front = ", ".join(f"{short.get(f, f)} {int(g.pareto.sum())}/{len(g)}"
+                          for f, g in group.groupby("family"))
+        parts.append(f"{th} thread(s): {beaten} of {len(v1)} V1 points have a V2 point at "
+                     f"least as fast and accurate; on their family's front: {front}")
     return "; ".join(parts) + "."
 
 
