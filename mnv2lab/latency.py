@@ -576,6 +576,15 @@ def excluded_text(table: pd.DataFrame) -> str:
             f"{MAX_FOREIGN} cores: {items}")
 
 
+def machine_text(table: pd.DataFrame) -> str:
+    """"CPU (n cores), torch x.y" of the measurements in ``table`` (for figure titles)."""
+    if table.empty or "cpu_model" not in table or table["cpu_model"].isna().all():
+        return ""
+    cpus = ", ".join(sorted(set(table["cpu_model"].dropna())))
+    cores = ", ".join(str(int(c)) for c in sorted(set(table["cpu_count"].dropna())))
+    return f"{cpus} ({cores} cores), torch {', '.join(sorted(set(table['torch'].dropna())))}"
+
+
 def describe_conditions(table: pd.DataFrame) -> str:
     """One sentence for captions: machine, torch, threads, batch and the load while measuring."""
     if table.empty or "cpu_model" not in table or table["cpu_model"].isna().all():

@@ -94,7 +94,7 @@ def plot_table4_latency(t4: pd.DataFrame, resolution: int = 224) -> Figure:
     return fig
 
 
-def plot_accuracy_latency(points: pd.DataFrame, conditions: str = "") -> Figure:
+def plot_accuracy_latency(points: pd.DataFrame, machine: str = "") -> Figure:
     """Published top-1 against latency measured here (log x), one panel per thread count; each
     family's Pareto front (nothing faster is as accurate) drawn as a step line."""
     threads = sorted(points.threads.unique()) if not points.empty else [1]
@@ -125,8 +125,8 @@ def plot_accuracy_latency(points: pd.DataFrame, conditions: str = "") -> Figure:
     axes[0][0].set_ylabel("ImageNet top-1 (%), published")
     axes[0][0].legend(fontsize="x-small", loc="lower right",
                       title="family (points); line = Pareto front", title_fontsize="x-small")
-    if conditions:
-        fig.suptitle(textwrap.shorten(conditions, 150), fontsize="x-small")
+    if machine:
+        fig.suptitle(f"measured on {machine}", fontsize="x-small")
     return fig
 
 
@@ -154,10 +154,16 @@ def plot_section5(memory: pd.DataFrame, latency: pd.DataFrame) -> Figure:
     ax_a.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     _plain_log_axis(ax_a, "y")
     ax_a.axvspan(2, 5, color="0.9", zorder=0)
+    ticks = sorted(int(t) for t in set(sliced.n_slices.dropna()) | set(
+        latency.loc[latency.path == "sliced", "n_slices"].dropna()))
+    for ax in (ax_a, ax_b):
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([str(t) for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax_a.set(xlabel="t = number of slices of each expanded tensor (log)",
              ylabel="peak activation memory (MB, fp32, log)",
              title="(a) Memory of one forward pass")
-    ax_a.legend(fontsize="x-small", loc="upper right")
+    ax_a.legend(fontsize="x-small", loc="upper right", frameon=True, framealpha=0.9)
 
     sl = latency[latency.path == "sliced"]
     styles = {th: ls for th, ls in zip(sorted(sl.threads.unique()), ("-", "--", ":", "-."))}
@@ -176,7 +182,9 @@ def plot_section5(memory: pd.DataFrame, latency: pd.DataFrame) -> Figure:
     ax_b.axhline(1.0, color="0.5", lw=1)
     ax_b.axvspan(2, 5, color="0.9", zorder=0)
     ax_b.set_xscale("log", base=2)
-    ax_b.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax_b.set_xticks(ticks)
+    ax_b.set_xticklabels([str(t) for t in ticks])
+    ax_b.xaxis.set_minor_formatter(NullFormatter())
     ax_b.set(xlabel="t = number of slices (log)",
              ylabel="latency / unsliced latency (median)",
              title="(b) Time of one forward pass")
