@@ -124,14 +124,15 @@ def main(argv=None) -> int:
     if args.wait_quiet is not None:
         import time
         for _ in range(180):
-            busy = foreign_cpu(2.0)
-            if busy is None or busy <= args.wait_quiet:
+            busy = foreign_cpu(2.0)            # (normal, niced) cores of other processes
+            if busy is None or max(busy) <= args.wait_quiet:
                 break
-            print(f"waiting: other processes use {busy:.2f} cores", flush=True)
+            print(f"waiting: other processes use {busy[0]:.2f} cores (+{busy[1]:.2f} niced)",
+                  flush=True)
             time.sleep(18)
     header = (f"{'threads':>7} | {'practitioner ms':>15} | {'naive ms':>12} | {'speed-up':>8} | "
               f"{'per-round':>9} | {'GFLOP/s':>7} | {'sgemm peak':>10} | {'of peak':>7} | "
-              f"{'others':>6} | load")
+              f"{'others':>6} | {'niced':>5} | load")
     print(header)
     print("-" * len(header))
     results = []
@@ -154,16 +155,18 @@ def main(argv=None) -> int:
                "speedup_per_round_median": per_round, "practitioner_gflops": gflops,
                "naive_gflops": naive_gflops, "sgemm_peak_gflops": peak,
                "fraction_of_peak": gflops / peak, "load_before": load_before,
-               "load_after": load_after, "foreign_cpu_cores": others.cores}
+               "load_after": load_after, "foreign_cpu_cores": others.cores,
+               "foreign_nice_cores": others.nice_cores}
         results.append(row)
         print(f"{threads:>7} | {p_med * 1e3:8.2f} ±{p_iqr * 1e3:5.2f} | "
               f"{n_med * 1e3:6.2f} ±{n_iqr * 1e3:4.1f} | {n_med / p_med:7.2f}x | "
               f"{per_round:8.2f}x | {gflops:7.1f} | {peak:10.1f} | {gflops / peak:6.1%} | "
               f"{others.cores if others.cores is not None else '?':>6} | "
+              f"{others.nice_cores if others.nice_cores is not None else '?':>5} | "
               f"{load_before[0] if load_before else '?'} -> "
               f"{load_after[0] if load_after else '?'}")
     print("\n(± = interquartile range of the per-call times; GFLOP/s and 'of peak' are the "
-          "practitioner path's; 'others' = cores other processes kept busy meanwhile)")
+          "practitioner path's; 'others'/'niced' = cores other processes kept busy meanwhile)")
     target = [r for r in results if r["threads"] == 2]
     if target:
         r = target[0]
