@@ -277,6 +277,80 @@ def measure(config: LatencyConfig) -> dict:
     return {"result": result, "provenance": prov}
 
 
+def measure_interleaved(configs: Sequence[LatencyConfig], rounds: int = 20) -> list[dict]:
+    """Time several configurations (same thread count) in alternating rounds (A B C, C B A,
+    ...), so that a slow spell of the machine hits all of them alike: the right protocol when
+    their *ratios* matter (latency against the number of slices). Each gets about its
+    ``min_run_time`` of timed calls over ``rounds`` rounds. Returns one measured dict per
+    configuration, as :func:`measure` does, marked ``interleaved_with``."""
+    from torch.utils.benchmark import Timer
+
+    configs = [c.validate() for c in configs]
+    threads = {c.threads for c in configs}
+    if len(threads) != 1:
+        raise ParameterError(f"configs: got thread counts {sorted(threads)}; allowed: one")
+    (n_threads,) = threads
+    load_before = load_average()
+    timers, numbers = [], []
+    with torch_threads(n_threads):
+        for c in configs:
+            forward, x = build_forward(c)
+            for _ in range(max(c.warmup, 1)):
+                forward(x)
+            timer = Timer("forward(x)", globals={"forward": forward, "x": x},
+                          num_threads=n_threads, label=c.label())
+            once = timer.timeit(1).median
+            timers.append(timer)
+            numbers.append(max(1, round(c.min_run_time / rounds / max(once, 1e-6))))
+        times: list[list[float]] = [[] for _ in configs]
+        order = list(range(len(configs)))
+        with ForeignCpu() as foreign:
+            for r in range(rounds):
+                for i in (order if r % 2 == 0 else order[::-1]):
+                    times[i].append(timers[i].timeit(numbers[i]).median)
+    out = []
+    for c, t, number in zip(configs, times, numbers):
+        prov = measurement_provenance(n_threads, load_before)
+        prov["foreign_cpu_cores"], prov["foreign_nice_cores"] = foreign.cores, foreign.nice_cores
+        out.append({"result": {**summarize(t), "number_per_run": number,
+                               "times_ms": [round(v * 1e3, 4) for v in t],
+                               "interleaved_with": len(configs), "rounds": rounds},
+                    "provenance": prov})
+    return out
+
+
+def series_or_load(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
+                   remeasure: bool = False, allow_measure: bool = True,
+                   rounds: int = 20) -> list[dict | None]:
+    """The cached entries of a series of configurations if every one is intact, current and was
+    measured interleaved with the others; otherwise the whole series measured again with
+    :func:`measure_interleaved` (stored atomically, one file per configuration)."""
+    configs = [c.validate() for c in configs]
+    fingerprints = [code_fingerprint(FINGERPRINT_FILES[c.path]) for c in configs]
+    records = []
+    for c, fp in zip(configs, fingerprints):
+        try:
+            record = read_entry(entry_path(c, root), c, fp)
+            if record["result"].get("interleaved_with") != len(configs):
+                raise ValueError("not measured interleaved with this series")
+            record["cached"] = True
+            records.append(record)
+        except ValueError as e:
+            records.append(None)
+            if entry_path(c, root).exists() and not remeasure:
+                warnings.warn(f"cache entry {entry_path(c, root).name} ({c.label()}) is "
+                              f"unusable: {e}; measuring the series again", LatencyCacheWarning,
+                              stacklevel=2)
+    if (remeasure or any(r is None for r in records)) and allow_measure:
+        measured = measure_interleaved(configs, rounds)
+        records = []
+        for c, fp, m in zip(configs, fingerprints, measured):
+            record = write_entry(entry_path(c, root), c, fp, m)
+            record["cached"] = False
+            records.append(record)
+    return records
+
+
 def measurement_provenance(threads: int, load_before: list[float] | None) -> dict:
     """:func:`mnv2lab.provenance.provenance` plus what a timing depends on: threads used, the
     load average before and after, the OpenMP wait policy and a UTC timestamp."""
@@ -506,54 +580,69 @@ def contaminated(record: dict | None, max_foreign: float = MAX_FOREIGN, *,
     return nice_counts and (prov.get("foreign_nice_cores") or 0) > max_foreign
 
 
+def _wait_until_quiet(max_foreign: float, deadline: float, poll_seconds: float,
+                      log: Callable[[str], None], left: int) -> bool:
+    """Sleep until other processes (niced ones included) use at most ``max_foreign`` cores
+    for 2 s; False if the deadline passes first."""
+    import time
+
+    while time.monotonic() < deadline:
+        normal, nice = foreign_cpu(2.0) or (0.0, 0.0)
+        if normal <= max_foreign and nice <= max_foreign:
+            return True
+        log(f"waiting: other processes use {normal:.2f} cores (+{nice:.2f} niced; load "
+            f"{load_average()}); {left} left")
+        time.sleep(poll_seconds)
+    return False
+
+
 def measure_quietly(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
                     breakdown_configs: Sequence[LatencyConfig] = (),
-                    max_foreign: float = MAX_FOREIGN,
-                    max_seconds: float = 3 * 3600, poll_seconds: float = 20.0,
-                    log: Callable[[str], None] = print) -> dict:
+                    series: Sequence[Sequence[LatencyConfig]] = (),
+                    max_foreign: float = MAX_FOREIGN, max_seconds: float = 3 * 3600,
+                    poll_seconds: float = 20.0, log: Callable[[str], None] = print) -> dict:
     """Fill the cache with timings taken when the machine is quiet: every configuration whose
     entry is missing, outdated or contaminated (:func:`contaminated`, niced processes included)
     is measured when other processes have used at most ``max_foreign`` cores for 2 s, and
-    again later if they used more while it was timed.
-    ``breakdown_configs`` get their time breakdown (:func:`breakdown_or_load`) the same way.
-    Gives up after ``max_seconds``, leaving the last measurement (with its recorded
-    contamination) in the cache."""
+    again later if they used more while it was timed. ``breakdown_configs`` get their time
+    breakdown (:func:`breakdown_or_load`) the same way, and each of ``series`` is measured
+    interleaved (:func:`series_or_load`). Gives up after ``max_seconds``, leaving the last
+    measurement (with its recorded contamination) in the cache."""
     import time
 
-    pending = []
-    items = [(c, False) for c in dict.fromkeys(configs)]
-    items += [(c, True) for c in dict.fromkeys(breakdown_configs)]
-    for c, is_breakdown in items:
-        get = breakdown_or_load if is_breakdown else measure_or_load
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", LatencyCacheWarning)
-            if contaminated(get(c, root, allow_measure=False), max_foreign):
-                pending.append((c, is_breakdown))
+    jobs = []          # (label, needs it?, measure it -> records)
+    for c in dict.fromkeys(configs):
+        jobs.append((c.label(), lambda c=c: [measure_or_load(c, root, allow_measure=False)],
+                     lambda c=c: [measure_or_load(c, root, remeasure=True)]))
+    for c in dict.fromkeys(breakdown_configs):
+        jobs.append((c.label() + " (breakdown)",
+                     lambda c=c: [breakdown_or_load(c, root, allow_measure=False)],
+                     lambda c=c: [breakdown_or_load(c, root, remeasure=True)]))
+    for group in series:
+        group = list(group)
+        jobs.append((f"series of {len(group)}: {group[0].label()} ...",
+                     lambda g=group: series_or_load(g, root, allow_measure=False),
+                     lambda g=group: series_or_load(g, root, remeasure=True)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LatencyCacheWarning)
+        pending = [j for j in jobs if any(contaminated(r, max_foreign) for r in j[1]())]
     deadline = time.monotonic() + max_seconds
     clean = retries = 0
     total = len(pending)
-    while pending and time.monotonic() < deadline:
-        normal, nice = foreign_cpu(2.0) or (0.0, 0.0)
-        ready = pending if normal <= max_foreign and nice <= max_foreign else []
-        if not ready:
-            log(f"waiting: other processes use {normal:.2f} cores (+{nice:.2f} niced; load "
-                f"{load_average()}); {len(pending)} left")
-            time.sleep(poll_seconds)
-            continue
-        config, is_breakdown = item = ready[0]
-        pending.remove(item)
-        get = breakdown_or_load if is_breakdown else measure_or_load
-        record = get(config, root, remeasure=True)
-        prov = record["provenance"]
-        note = (f"{record['result']['median_ms']:.2f} ms" if not is_breakdown else "breakdown")
-        note += f" (others {prov['foreign_cpu_cores']} cores, +{prov['foreign_nice_cores']} niced)"
-        if contaminated(record, max_foreign):
-            pending.append(item)
+    while pending and _wait_until_quiet(max_foreign, deadline, poll_seconds, log, len(pending)):
+        job = pending.pop(0)
+        records = job[2]()
+        prov = records[0]["provenance"]
+        note = f"others {prov['foreign_cpu_cores']} cores, +{prov['foreign_nice_cores']} niced"
+        if "median_ms" in records[0]["result"]:
+            note = ", ".join(f"{r['result']['median_ms']:.2f}" for r in records) + f" ms ({note})"
+        if any(contaminated(r, max_foreign) for r in records):
+            pending.append(job)
             retries += 1
-            log(f"contaminated, again later: {config.label()}: {note}")
+            log(f"contaminated, again later: {job[0]}: {note}")
         else:
             clean += 1
-            log(f"{clean}/{total} {config.label()}: {note}")
+            log(f"{clean}/{total} {job[0]}: {note}")
     return {"clean": clean, "left": len(pending), "retries": retries}
 
 

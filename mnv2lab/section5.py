@@ -22,7 +22,8 @@ import pandas as pd
 import torch
 
 from .latency import (LatencyCacheWarning, LatencyConfig, code_fingerprint, load_average,
-                      measure_all, measurement_provenance, read_entry, write_entry)
+                      measure_all, measurement_provenance, read_entry, series_or_load,
+                      write_entry)
 from .memory_efficient import SLICES, analytic_peak_bytes
 from .memory_probe import MemoryConfig, measure_peaks
 from .models import mobilenet_v2
@@ -133,14 +134,25 @@ def latency_configs(resolutions: Sequence[int], slices: Sequence[int] = SLICES,
     return out
 
 
+def series(configs: Sequence[LatencyConfig]) -> list[list[LatencyConfig]]:
+    """The configurations grouped by (resolution, threads, width): each group is timed
+    interleaved."""
+    groups: dict[tuple, list[LatencyConfig]] = {}
+    for c in configs:
+        groups.setdefault((c.resolution, c.threads, c.kwargs.get("width_mult")), []).append(c)
+    return list(groups.values())
+
+
 def latency_table(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
                   remeasure: bool = False, allow_measure: bool = True,
                   progress: bool | None = None) -> pd.DataFrame:
     """Latency per config, with ``slowdown``: the median over the same executor unsliced
-    (n_slices = 1) at the same resolution and threads. Contaminated timings
-    (:func:`mnv2lab.latency.usable`) are blanked (NaN)."""
-    table = measure_all(configs, root, remeasure=remeasure, allow_measure=allow_measure,
-                        progress=progress)
+    (n_slices = 1) at the same resolution and threads. The configurations of one (resolution,
+    threads) are timed interleaved (:func:`series`), so that their ratios do not depend on
+    when each was timed. Contaminated timings (:func:`mnv2lab.latency.usable`) are blanked."""
+    for group in progress_bar(series(configs), enabled=progress, desc="latency vs slices"):
+        series_or_load(group, root, remeasure=remeasure, allow_measure=allow_measure)
+    table = measure_all(configs, root, allow_measure=False, progress=False)
     table.loc[~table["usable"], "median_ms"] = np.nan      # contaminated: left out
     sliced = table[table.path == "sliced"]
     one = sliced[sliced.n_slices == 1].set_index(["resolution", "threads"]).median_ms

@@ -682,8 +682,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"waiting for the 1-minute load average to fall below {args.max_load}: "
               f"{latency.load_average()}", flush=True)
         time.sleep(60)
-    configs = plan.table4 + plan.slices_latency + plan.figure5
-    print(latency.measure_quietly(configs, breakdown_configs=[c for _, c in breakdown_configs(plan)],
+    print(latency.measure_quietly(plan.table4 + plan.figure5,
+                                  breakdown_configs=[c for _, c in breakdown_configs(plan)],
+                                  series=section5.series(plan.slices_latency),
                                   max_foreign=args.max_foreign,
                                   max_seconds=max(60.0, deadline - time.monotonic()),
                                   log=lambda m: print(m, flush=True)), flush=True)

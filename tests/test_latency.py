@@ -75,7 +75,8 @@ def test_table_and_conditions(tmp_path):
     assert list(table.path) == ["practitioner", "sliced"] and table.median_ms.notna().all()
     text = describe_conditions(table)
     assert "torch" in text and "1 thread(s)" in text and "load average" in text
-    table.loc[0, ["foreign_cpu_cores", "usable"]] = [1.5, False]
+    table["usable"] = [False, True]         # as if others had used 1.5 cores during the first
+    table.loc[0, "foreign_cpu_cores"] = 1.5
     assert len(latency.usable(table)) == 1
     assert "1 timing(s) left out" in latency.excluded_text(table)
 
@@ -147,3 +148,21 @@ def test_quiet_measurement_waits_and_retries(tmp_path, monkeypatch):
     assert latency.contaminated({"config": one, "provenance": niced}, 0.1)
     assert not latency.contaminated({"config": one, "provenance": niced}, 0.1, strict=False)
     assert latency.contaminated({"config": two, "provenance": niced}, 0.1, strict=False)
+
+
+def test_series_are_timed_interleaved_and_cached_together(tmp_path):
+    series = [LatencyConfig("mobilenet_v2", {"width_mult": 0.35}, 32, 1, "sliced", n,
+                            min_run_time=0.01, warmup=1) for n in (1, 4)]
+    first = latency.series_or_load(series, tmp_path, rounds=3)
+    assert [r["cached"] for r in first] == [False, False]
+    assert all(r["result"]["interleaved_with"] == 2 and r["result"]["n_runs"] == 3
+               for r in first)
+    again = latency.series_or_load(series, tmp_path, rounds=3)
+    assert [r["cached"] for r in again] == [True, True]
+    measure_or_load(series[0], tmp_path, remeasure=True)      # timed alone: not a series entry
+    with pytest.warns(LatencyCacheWarning, match="interleaved"):
+        redone = latency.series_or_load(series, tmp_path, rounds=3)
+    assert [r["cached"] for r in redone] == [False, False]
+    with pytest.raises(ParameterError, match="thread"):
+        latency.measure_interleaved([series[0], LatencyConfig(
+            "mobilenet_v2", {"width_mult": 0.35}, 32, 2, min_run_time=0.01)])
