@@ -79,6 +79,7 @@ class LatencyConfig:
     batch: int = 1
     min_run_time: float = 2.0                 # seconds of timed calls (after warm-up)
     warmup: int = 5                           # untimed calls first
+    series: str = ""                          # timed interleaved with the same series+threads
 
     def validate(self) -> "LatencyConfig":
         from .models import model_names
@@ -95,6 +96,8 @@ class LatencyConfig:
                                  "allowed: an integer >= 1 for path 'sliced', None otherwise")
         if self.n_slices is not None and (not isinstance(self.n_slices, int) or self.n_slices < 1):
             raise ParameterError(f"n_slices: got {self.n_slices!r}; allowed: an integer >= 1")
+        if not isinstance(self.series, str):
+            raise ParameterError(f"series: got {self.series!r}; allowed: a string")
         if not isinstance(self.min_run_time, (int, float)) or not self.min_run_time > 0:
             raise ParameterError(f"min_run_time: got {self.min_run_time!r}; allowed: seconds > 0")
         return self
@@ -115,6 +118,11 @@ class LatencyConfig:
         extra = f", {self.n_slices} slices" if self.n_slices is not None else ""
         return (f"{self.model}({kw}) @{self.resolution}, {self.threads} thread(s), "
                 f"{self.path}{extra}")
+
+    @property
+    def group(self) -> tuple[str, int]:
+        """Configurations with the same (series, threads) are timed together, interleaved."""
+        return self.series, self.threads
 
 
 # ------------------------------------------------------------------ code fingerprint
@@ -349,6 +357,30 @@ def series_or_load(configs: Sequence[LatencyConfig], root: str | os.PathLike | N
             record["cached"] = False
             records.append(record)
     return records
+
+
+def series_groups(configs: Iterable[LatencyConfig]) -> list[list[LatencyConfig]]:
+    """``configs`` (each with a ``series`` name) grouped by (series, threads), in order: each
+    group is one interleaved series."""
+    groups: dict[tuple[str, int], list[LatencyConfig]] = {}
+    for c in dict.fromkeys(configs):
+        if not c.series:
+            raise ParameterError(f"series: got '' for {c.label()}; allowed: a series name")
+        groups.setdefault(c.group, []).append(c)
+    return list(groups.values())
+
+
+def series_table(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
+                 remeasure: bool = False, allow_measure: bool = True,
+                 progress: bool | None = None, rounds: int = 20) -> pd.DataFrame:
+    """:func:`measure_all`'s table for configurations timed as interleaved series
+    (:func:`series_groups`, :func:`series_or_load`): ratios within a series do not depend on
+    when it was timed."""
+    configs = [c.validate() for c in configs]
+    for group in progress_bar(series_groups(configs), enabled=progress, desc="latency series"):
+        series_or_load(group, root, remeasure=remeasure, allow_measure=allow_measure,
+                       rounds=rounds)
+    return measure_all(configs, root, allow_measure=False, progress=False)
 
 
 def measurement_provenance(threads: int, load_before: list[float] | None) -> dict:
@@ -598,15 +630,16 @@ def _wait_until_quiet(max_foreign: float, deadline: float, poll_seconds: float,
 
 def measure_quietly(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
                     breakdown_configs: Sequence[LatencyConfig] = (),
-                    series: Sequence[Sequence[LatencyConfig]] = (),
+                    series: Sequence[LatencyConfig] = (),
                     max_foreign: float = MAX_FOREIGN, max_seconds: float = 3 * 3600,
                     poll_seconds: float = 20.0, log: Callable[[str], None] = print) -> dict:
     """Fill the cache with timings taken when the machine is quiet: every configuration whose
     entry is missing, outdated or contaminated (:func:`contaminated`, niced processes included)
     is measured when other processes have used at most ``max_foreign`` cores for 2 s, and
     again later if they used more while it was timed. ``breakdown_configs`` get their time
-    breakdown (:func:`breakdown_or_load`) the same way, and each of ``series`` is measured
-    interleaved (:func:`series_or_load`). Gives up after ``max_seconds``, leaving the last
+    breakdown (:func:`breakdown_or_load`) the same way, and ``series`` (configurations with
+    a series name) are measured interleaved, one (series, threads) group at a time
+    (:func:`series_or_load`). Gives up after ``max_seconds``, leaving the last
     measurement (with its recorded contamination) in the cache."""
     import time
 
@@ -618,8 +651,7 @@ def measure_quietly(configs: Sequence[LatencyConfig], root: str | os.PathLike | 
         jobs.append((c.label() + " (breakdown)",
                      lambda c=c: [breakdown_or_load(c, root, allow_measure=False)],
                      lambda c=c: [breakdown_or_load(c, root, remeasure=True)]))
-    for group in series:
-        group = list(group)
+    for group in series_groups(series):
         jobs.append((f"series of {len(group)}: {group[0].label()} ...",
                      lambda g=group: series_or_load(g, root, allow_measure=False),
                      lambda g=group: series_or_load(g, root, remeasure=True)))

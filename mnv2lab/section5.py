@@ -22,8 +22,7 @@ import pandas as pd
 import torch
 
 from .latency import (LatencyCacheWarning, LatencyConfig, code_fingerprint, load_average,
-                      measure_all, measurement_provenance, read_entry, series_or_load,
-                      write_entry)
+                      measurement_provenance, read_entry, series_table, write_entry)
 from .memory_efficient import SLICES, analytic_peak_bytes
 from .memory_probe import MemoryConfig, measure_peaks
 from .models import mobilenet_v2
@@ -122,25 +121,18 @@ def _unusable(config: MemoryConfig, path: Path, fingerprint: str) -> bool:
 def latency_configs(resolutions: Sequence[int], slices: Sequence[int] = SLICES,
                     threads: Sequence[int] = (1, 2), width: float = 1.0,
                     min_run_time: float = 2.0) -> list[LatencyConfig]:
-    """The sliced executor at every (resolution, threads, n_slices) plus the practitioner path."""
+    """The sliced executor at every (resolution, threads, n_slices) plus the practitioner path;
+    one interleaved series per (resolution, threads)."""
     kwargs = {"width_mult": float(width)}
     out = []
     for r in resolutions:
         for th in threads:
+            name = f"slices@{r}"
             out.append(LatencyConfig("mobilenet_v2", kwargs, r, th, "practitioner",
-                                     min_run_time=min_run_time))
+                                     min_run_time=min_run_time, series=name))
             out += [LatencyConfig("mobilenet_v2", kwargs, r, th, "sliced", n,
-                                  min_run_time=min_run_time) for n in slices]
+                                  min_run_time=min_run_time, series=name) for n in slices]
     return out
-
-
-def series(configs: Sequence[LatencyConfig]) -> list[list[LatencyConfig]]:
-    """The configurations grouped by (resolution, threads, width): each group is timed
-    interleaved."""
-    groups: dict[tuple, list[LatencyConfig]] = {}
-    for c in configs:
-        groups.setdefault((c.resolution, c.threads, c.kwargs.get("width_mult")), []).append(c)
-    return list(groups.values())
 
 
 def latency_table(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
@@ -148,11 +140,11 @@ def latency_table(configs: Sequence[LatencyConfig], root: str | os.PathLike | No
                   progress: bool | None = None) -> pd.DataFrame:
     """Latency per config, with ``slowdown``: the median over the same executor unsliced
     (n_slices = 1) at the same resolution and threads. The configurations of one (resolution,
-    threads) are timed interleaved (:func:`series`), so that their ratios do not depend on
-    when each was timed. Contaminated timings (:func:`mnv2lab.latency.usable`) are blanked."""
-    for group in progress_bar(series(configs), enabled=progress, desc="latency vs slices"):
-        series_or_load(group, root, remeasure=remeasure, allow_measure=allow_measure)
-    table = measure_all(configs, root, allow_measure=False, progress=False)
+    threads) are one series, timed interleaved (:func:`mnv2lab.latency.series_table`), so that
+    their ratios do not depend on when each was timed. Contaminated timings
+    (:func:`mnv2lab.latency.usable`) are blanked."""
+    table = series_table(configs, root, remeasure=remeasure, allow_measure=allow_measure,
+                         progress=progress)
     table.loc[~table["usable"], "median_ms"] = np.nan      # contaminated: left out
     sliced = table[table.path == "sliced"]
     one = sliced[sliced.n_slices == 1].set_index(["resolution", "threads"]).median_ms

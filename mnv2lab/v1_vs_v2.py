@@ -84,16 +84,21 @@ def check_params(params: dict[str, Any]) -> None:
 
 # ------------------------------------------------------------------ what to measure
 
+SERIES = "figure5"     # every network of Table 4 and Figure 5, timed interleaved per thread count
+
+
 def latency_config(model: str, width: float, resolution: int, threads: int,
                    groups: int | None = None, *, min_run_time: float = 2.0,
                    warmup: int = 5) -> LatencyConfig:
-    """A practitioner-path latency configuration with normalized builder arguments (so the same
-    network asked for by Table 4 and by Figure 5 is one cache entry)."""
+    """A practitioner-path latency configuration with normalized builder arguments, in the one
+    series (:data:`SERIES`) that holds Table 4's and Figure 5's networks, so that a network both
+    ask for is one cache entry and all of them are timed interleaved."""
     kwargs: dict[str, Any] = {"width_mult": float(width)}
     if groups is not None:
         kwargs["groups"] = int(groups)
     return LatencyConfig(model, kwargs, int(resolution), int(threads), "practitioner",
-                         min_run_time=float(min_run_time), warmup=warmup).validate()
+                         min_run_time=float(min_run_time), warmup=warmup,
+                         series=SERIES).validate()
 
 
 def table4_configs(threads: Sequence[int], min_run_time: float, resolution: int = 224,
@@ -131,8 +136,8 @@ class Plan:
     memory_root: Path | None           # None: results/memory_efficient
     train_root: Path | None            # None: results/<study>
     tables_dir: Path
-    table4: list[LatencyConfig]
-    figure5: list[LatencyConfig]
+    table4: list[LatencyConfig]        # Table 4's networks: a subset of ``latency``
+    latency: list[LatencyConfig]       # one interleaved series per thread count
     slices_latency: list[LatencyConfig]
     slices_memory: list[MemoryConfig]
     trained: list = field(default_factory=list)
@@ -147,7 +152,7 @@ class Plan:
 
     def describe(self) -> str:
         where = "a temporary folder (smoke)" if self.smoke else "results/"
-        n_lat = len({c.key() for c in self.table4 + self.figure5 + self.slices_latency})
+        n_lat = len({c.key() for c in self.latency + self.slices_latency})
         return (f"{n_lat} latency and {len(self.slices_memory)} memory configurations, cached in "
                 f"{where}; {len(self.trained)} CIFAR-10 runs read from the trainer's cache")
 
@@ -167,7 +172,9 @@ def make_plan(params: dict[str, Any]) -> Plan:
             smoke=True, latency_root=tmp / "latency", memory_root=tmp / "memory",
             train_root=tmp / "trained", tables_dir=tmp / "tables",
             table4=table4_configs(threads, run_time, resolution=32, warmup=warmup),
-            figure5=figure5_configs(threads, run_time, smoke=True, warmup=warmup),
+            latency=list(dict.fromkeys(
+                figure5_configs(threads, run_time, smoke=True, warmup=warmup)
+                + table4_configs(threads, run_time, resolution=32, warmup=warmup))),
             slices_latency=[_smoke(c) for c in section5.latency_configs(
                 [64], [1, 4], threads, min_run_time=run_time)],
             slices_memory=section5.memory_configs([128], [1, 4], repeats=1, plain=False),
@@ -177,7 +184,9 @@ def make_plan(params: dict[str, Any]) -> Plan:
     return Plan(
         smoke=False, latency_root=None, memory_root=None, train_root=None,
         tables_dir=results_dir() / "tables",
-        table4=table4_configs(threads, run_time), figure5=figure5_configs(threads, run_time),
+        table4=table4_configs(threads, run_time),
+        latency=list(dict.fromkeys(figure5_configs(threads, run_time)
+                                   + table4_configs(threads, run_time))),
         slices_latency=section5.latency_configs(params["slice_resolutions"], params["slices"],
                                                 threads, min_run_time=run_time),
         slices_memory=section5.memory_configs(params["memory_resolutions"], params["slices"]),
@@ -682,9 +691,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"waiting for the 1-minute load average to fall below {args.max_load}: "
               f"{latency.load_average()}", flush=True)
         time.sleep(60)
-    print(latency.measure_quietly(plan.table4 + plan.figure5,
-                                  breakdown_configs=[c for _, c in breakdown_configs(plan)],
-                                  series=section5.series(plan.slices_latency),
+    print(latency.measure_quietly((), breakdown_configs=[c for _, c in breakdown_configs(plan)],
+                                  series=plan.latency + plan.slices_latency,
                                   max_foreign=args.max_foreign,
                                   max_seconds=max(60.0, deadline - time.monotonic()),
                                   log=lambda m: print(m, flush=True)), flush=True)

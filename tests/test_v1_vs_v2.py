@@ -18,9 +18,10 @@ def test_table4_and_figure5_configurations():
     models = pd.Series([c.model for c in f5]).value_counts()
     assert models["mobilenet_v2"] == 21 and models["mobilenet_v1"] == 7
     assert models["shufflenet_v1"] == 5
-    # Table 4's networks are Figure 5 points too: one cache entry each, not two.
-    assert {c.key() for c in t4 if c.threads == 1 and c.model != "shufflenet_v1"} \
-        <= {c.key() for c in f5}
+    # Table 4's networks are Figure 5 points too: one cache entry each, in the same series.
+    assert {c.key() for c in t4 if c.threads == 1} <= {c.key() for c in f5}
+    plan = v1_vs_v2.make_plan(v1_vs_v2.default_params())
+    assert set(plan.table4) <= set(plan.latency) and len(plan.latency) == 2 * 33
 
 
 def test_notebook_spec_defaults_and_cross_check():
@@ -107,8 +108,9 @@ def test_smoke_plan_is_tiny_and_kept_out_of_results():
     plan = v1_vs_v2.make_plan({**v1_vs_v2.default_params(), "smoke": True})
     for root in (plan.latency_root, plan.memory_root, plan.train_root, plan.tables_dir):
         assert root is not None and results_dir() not in root.parents
-    assert plan.table4_resolution == 32 and len(plan.figure5) <= 6
-    assert all(c.min_run_time <= 0.05 for c in plan.table4 + plan.figure5 + plan.slices_latency)
+    assert plan.table4_resolution == 32 and len(plan.latency) <= 11
+    assert set(plan.table4) <= set(plan.latency)
+    assert all(c.min_run_time <= 0.05 for c in plan.latency + plan.slices_latency)
     with pytest.raises(ParameterError, match="train_missing"):
         v1_vs_v2.make_plan({**v1_vs_v2.default_params(), "smoke": True, "train_missing": True})
 
