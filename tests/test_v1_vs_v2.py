@@ -94,7 +94,10 @@ def test_notebook_parameters_cell_matches_the_package_defaults(repo_root):
 
     import nbformat
 
-    nb = nbformat.read(repo_root / "notebooks" / "06_v1_vs_v2.ipynb", as_version=4)
+    path = repo_root / "notebooks" / "06_v1_vs_v2.ipynb"
+    if not path.exists():
+        pytest.skip("notebook 06 has not landed yet")
+    nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     values = {node.target.id: ast.literal_eval(node.value)
               for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
