@@ -221,12 +221,14 @@ def plot_trained(trained: pd.DataFrame, per_model: pd.DataFrame, pairs: pd.DataF
                           xytext=(8, 6), textcoords="offset points", fontsize="x-small")
     ax_a.set(xlabel="multiply-adds per 32x32 image (millions)",
              ylabel="CIFAR-10 test accuracy (%)", title="(a) CIFAR-10 accuracy vs multiply-adds")
-    ax_a.legend(fontsize="x-small", loc="lower right")
-    if message:
-        ax_a.text(0.02, 0.02, "\n".join(textwrap.wrap(message, 70)), transform=ax_a.transAxes,
-                  fontsize="xx-small", color="firebrick", va="bottom")
+    ax_a.legend(fontsize="x-small", loc="best")
+    missing = int(trained.test_acc.isna().sum())
+    if missing:
+        fig.suptitle(f"{missing} of {len(trained)} runs missing (see the caption)",
+                     fontsize="small", color="firebrick")
     if pairs.empty:
-        _no_data(ax_b, "no matched pair has both models on a shared seed yet")
+        _no_data(ax_b, "no matched pair has both models trained on a shared seed yet",
+                 width=35)
     else:
         y = np.arange(len(pairs))
         err = np.nan_to_num(np.vstack([pairs["V2 - V1 (points)"] - pairs.ci_low,
@@ -237,8 +239,8 @@ def plot_trained(trained: pd.DataFrame, per_model: pd.DataFrame, pairs: pd.DataF
         ax_b.set_yticks(y)
         ax_b.set_yticklabels([f"V2 {r['V2 width']:g} vs V1 {r['V1 width']:g}\n"
                               f"({r['V2 MAdds (M)']:.0f}M vs {r['V1 MAdds (M)']:.0f}M MAdds, "
-                              f"{int(r.seeds)} seeds)" for _, r in pairs.iterrows()],
+                              f"{int(r.seeds)} seed(s))" for _, r in pairs.iterrows()],
                              fontsize="x-small")
-    ax_b.set(xlabel="test accuracy V2 - V1 (points, paired by seed; 95% CI)",
+    ax_b.set(xlabel="V2 - V1 (points, 95% CI)",
              title="(b) V2 - V1, paired by seed")
     return fig
