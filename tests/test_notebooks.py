@@ -27,6 +27,10 @@ def test_notebook_is_committed_clean(path):
     nbformat.validate(nb)
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
     assert "papermill" not in nb.metadata
+    assert set(nb.metadata) <= {"kernelspec", "language_info", "mnv2lab"}, \
+        f"unexpected notebook metadata {sorted(nb.metadata)}: run `make clean-notebooks`"
+    assert nb.metadata.get("language_info", {"name": "python"}) == {"name": "python"}, \
+        "language_info carries machine details (JupyterLab adds them): run `make clean-notebooks`"
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             assert cell.outputs == [], f"cell {i} has outputs: run `make clean-notebooks`"

@@ -1,5 +1,8 @@
 """Strip outputs, execution counts and papermill metadata from notebooks before committing.
 
+Also resets ``language_info`` to ``{"name": "python"}``: JupyterLab fills in the Python version
+and more when a notebook is opened, which would otherwise show up as a diff on every machine.
+
 Usage: python tools/clean_notebooks.py notebooks/*.ipynb   (``--check`` only reports)
 """
 
@@ -11,12 +14,14 @@ from pathlib import Path
 import nbformat
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+LANGUAGE_INFO = {"name": "python"}
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = dict(LANGUAGE_INFO)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
