@@ -44,7 +44,7 @@ def test_findings_are_computed_with_numbers():
     assert found["Table 2"][0] == "reproduced" and "3,504,872" in found["Table 2"][1]
     assert found["Table 3"][0] == "partly" and "11 of 21" in found["Table 3"][1]
     assert "6 of 10" in found["Table 4"][1]
-    assert found["Figure 5"][0] == "reproduced" and "9 of 9" in found["Figure 5"][1]
+    assert found["Figure 5"][0] == "reproduced" and "22 of 22" in found["Figure 5"][1]
     assert "3562 kB unsliced" in found["Section 5"][1]
     assert all(len(text) <= 300 for _, text in found.values())
 
