@@ -1,8 +1,8 @@
 """Training throughput: the mnv2lab trainer vs a naive PyTorch baseline, side by side in one run.
 
-Both sides train the same MobileNetV2 (same width, ``small_input``, seed, batch size and SGD with
-momentum 0.9 and weight decay 4e-5) on the real CIFAR-10 (shared JPEG tarball, 32x32) with the
-same thread count:
+All sides train the same MobileNetV2 (same width, ``small_input``, seed, global batch size and SGD
+with momentum 0.9 and weight decay 4e-5) on the real CIFAR-10 (shared JPEG tarball, 32x32) on the
+same cores:
 
 * trainer: ``mnv2lab.train.train`` as the studies call it: uint8 data in memory, batched crop/flip
   and normalization on tensors, channels_last model and input, foreach optimizer.
@@ -10,13 +10,23 @@ same thread count:
   (PIL image -> pad 4 + random crop + random flip -> tensor -> normalize, as torchvision's
   CIFAR10 + transforms do) behind a ``DataLoader(shuffle=True, num_workers=0)``, and
   ``torch.optim.SGD(model.parameters(), ...)`` with its defaults.
+* trainer DDP (``--no-ddp`` skips it): the trainer's scale-out mode, what ``torchrun
+  --nproc_per_node 2 -m mnv2lab.train`` runs: 2 rank processes x 1 thread, DistributedDataParallel
+  over gloo, each rank 64 of the 128 images of a step (``mnv2lab.train.lockstep`` builds it with
+  the trainer's own functions). BatchNorm statistics are per rank (64 images), so its numerics
+  differ from the single-process sides; for small tensors 1 thread per process scales better than
+  2 threads in one process.
 
-The machine may be shared, so the two sides live in one process and alternate single training
-steps (A B, B A, A B, ...): load from other users hits both alike. images/s = timed images / summed
-wall-clock seconds of that side's steps (warm-up excluded); the ratio per CPU-second (process CPU
-time) is printed too, as it is less sensitive to other users. The trainer side runs the trainer's
-own per-step code (``BatchSource`` + ``train_step``, as ``train()`` does); a short run through the
-public ``train()`` is printed as a cross-check.
+The machine may be shared, so the sides alternate single training steps, the order cycling
+through the rotations and reversed rotations (A B, B A, A B, ...; with three sides ABC, BCA, CAB,
+CBA, ACB, BAC): load from other users hits all alike. The DDP ranks are child processes that block on a pipe until the parent
+asks for a step, and the parent blocks while they run, so only one side computes at a time.
+images/s = timed images / summed wall-clock seconds of that side's steps (warm-up excluded); a DDP
+step's wall time is the parent's clock from sending "step" to the last rank's answer (both ranks'
+work plus a pipe round trip, about a millisecond). The ratio per CPU-second (process CPU time;
+for DDP summed over the ranks) is printed too, as it is less sensitive to other users. The
+trainer side runs the trainer's own per-step code (``BatchSource`` + ``train_step``, as
+``train()`` does); a short run through the public ``train()`` is printed as a cross-check.
 
 FLOP convention: a training step costs 3x the forward multiply-adds (forward, backward w.r.t.
 inputs, backward w.r.t. weights), and one multiply-add is 2 FLOPs, so FLOP/image = 6 x MAdds.
@@ -25,11 +35,15 @@ achieved GFLOP/s understates the work done. The peak is a float32 matrix multipl
 best of several, at the same thread count.
 
 Usage: python benchmarks/train_throughput.py [--widths 0.35 0.5] [--pairs 24] [--threads N]
+       [--no-ddp] [--ddp-ranks 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import itertools
 import os
 import random
 import statistics
@@ -54,6 +68,7 @@ from mnv2lab.provenance import provenance  # noqa: E402
 from mnv2lab.train import TrainConfig, evaluate, train  # noqa: E402
 from mnv2lab.train import build as train_build  # noqa: E402
 from mnv2lab.train.engine import BatchSource, _execution_settings, train_step  # noqa: E402
+from mnv2lab.train.lockstep import LockstepRanks  # noqa: E402
 from mnv2lab.train.optim import make_optimizer  # noqa: E402
 
 LR, MOMENTUM, WEIGHT_DECAY = 0.05, 0.9, 4e-5
@@ -146,6 +161,40 @@ class TrainerSide:
         self.i += 1
 
 
+class DDPSide:
+    """The trainer under DDP: ``ranks`` child processes x 1 thread, gloo, stepping on command
+    (``mnv2lab.train.lockstep``). Wall time: the parent's round trip; CPU time: summed over ranks."""
+
+    name = "ddp"
+
+    def __init__(self, width: float, small_input: bool, batch: int, seed: int, ranks: int) -> None:
+        cfg = trainer_config(width, small_input, batch, 1, 1, seed, threads=1)
+        cfg = dataclasses.replace(cfg, train_subset=None)     # all 50,000, as the trainer side
+        self.ranks = LockstepRanks(cfg, world_size=ranks)
+        self.rank_max_wall: list[float] = []
+
+    def __enter__(self) -> "DDPSide":
+        self.ranks.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.ranks.close()
+
+    def timed_step(self) -> tuple[float, float]:
+        t = self.ranks.run(1)
+        self.rank_max_wall.append(max(t.rank_wall_s))
+        return t.wall_s, t.cpu_s
+
+
+def timed_step(side) -> tuple[float, float]:
+    """(wall, CPU) seconds of one training step of ``side``."""
+    if hasattr(side, "timed_step"):
+        return side.timed_step()
+    w, c = time.perf_counter(), time.process_time()
+    side.step()
+    return time.perf_counter() - w, time.process_time() - c
+
+
 def trainer_images_per_s(cfg: TrainConfig, run_dir: Path) -> float:
     """Cross-check through the public ``train()`` (timed intervals after the first)."""
     res = train(cfg, progress=False, resume=False, run_directory=run_dir)
@@ -156,18 +205,23 @@ def trainer_images_per_s(cfg: TrainConfig, run_dir: Path) -> float:
 
 
 def interleaved(sides: list, warmup: int, pairs: int) -> dict[str, dict[str, list[float]]]:
-    """Alternate single steps of the sides (A B, B A, A B, ...) so that load from other users
-    of the machine hits both alike; return per-step wall and CPU seconds of each side."""
+    """Alternate single steps of the sides, the order cycling through the rotations and then the
+    reversed rotations (A B, B A; A B C, B C A, C A B, C B A, A C B, B A C), so that load from
+    other users of the machine hits all alike; return per-step wall and CPU seconds of each side."""
     times = {s.name: {"wall": [], "cpu": []} for s in sides}
     for s in sides:
         for _ in range(warmup):
-            s.step()
+            timed_step(s)
+    orders: list[list] = []
+    for reverse, k in itertools.product((False, True), range(len(sides))):
+        order = sides[k:] + sides[:k]
+        if (order := order[::-1] if reverse else order) not in orders:
+            orders.append(order)
     for i in range(pairs):
-        for s in (sides if i % 2 == 0 else sides[::-1]):
-            w, c = time.perf_counter(), time.process_time()
-            s.step()
-            times[s.name]["wall"].append(time.perf_counter() - w)
-            times[s.name]["cpu"].append(time.process_time() - c)
+        for s in orders[i % len(orders)]:
+            wall, cpu = timed_step(s)
+            times[s.name]["wall"].append(wall)
+            times[s.name]["cpu"].append(cpu)
     return times
 
 
@@ -222,6 +276,36 @@ def matmul_peak_gflops(threads: int, n: int = 1536, reps: int = 6) -> float:
 
 # --- main ---------------------------------------------------------------------------------------
 
+def side_labels(threads: int, ranks: int) -> dict[str, str]:
+    return {"trainer": f"trainer, 1 process x {threads} threads",
+            "ddp": f"trainer, {ranks} ranks x 1 thread (DDP, gloo)",
+            "baseline": f"baseline (eager NCHW, DataLoader), {threads} threads"}
+
+
+def summarize(t: dict[str, dict[str, list[float]]], batch: int, madds: int) -> dict:
+    """images/s, images per CPU-second and GFLOP/s per side; ratios vs the baseline."""
+    row: dict = {"madds": madds}
+    for name, tt in t.items():
+        n = len(tt["wall"]) * batch
+        row[name] = {"images_per_s": n / sum(tt["wall"]),
+                     "images_per_cpu_s": n / sum(tt["cpu"]),
+                     "gflops": n / sum(tt["wall"]) * 6 * madds / 1e9}
+    if "baseline" in t:
+        base = row["baseline"]
+        for name in t:
+            if name == "baseline":
+                continue
+            r = row[name]
+            pair = [b / a for a, b in zip(t[name]["wall"], t["baseline"]["wall"])]
+            q = statistics.quantiles(pair, n=10) if len(pair) > 1 else pair * 9
+            r["ratio"] = r["images_per_s"] / base["images_per_s"]
+            r["ratio_cpu"] = r["images_per_cpu_s"] / base["images_per_cpu_s"]
+            r["pair_ratio_median"], r["pair_ratio_p10_p90"] = statistics.median(pair), (q[0], q[-1])
+        for key in ("ratio", "ratio_cpu", "pair_ratio_median", "pair_ratio_p10_p90"):
+            row[key] = row["trainer"][key]      # top level: the single-process trainer (as before)
+    return row
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--widths", type=float, nargs="+", default=[0.35, 0.5])
@@ -229,13 +313,22 @@ def main() -> int:
                     help="extra widths measured on the trainer side only, for epoch-time estimates")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps per side")
-    ap.add_argument("--pairs", type=int, default=24, help="timed steps per side (alternating)")
+    ap.add_argument("--pairs", type=int, default=24,
+                    help="timed steps per side (alternating rounds; a multiple of 6 balances the "
+                         "order of three sides)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--no-ddp", dest="ddp", action="store_false",
+                    help="skip the trainer's DDP side (ranks x 1 thread)")
+    ap.add_argument("--ddp-ranks", type=int, default=2, help="ranks of the DDP side (1 thread each)")
     ap.add_argument("--no-small-input", dest="small_input", action="store_false")
     ap.add_argument("--no-train-check", dest="train_check", action="store_false",
                     help="skip the cross-check through the public train()")
     ap.add_argument("--json", help="also write the numbers to this JSON file")
     args = ap.parse_args()
+    if args.ddp and (args.ddp_ranks < 2 or args.batch % args.ddp_ranks):
+        ap.error(f"--ddp-ranks: got {args.ddp_ranks}; allowed: >= 2 and dividing --batch "
+                 f"{args.batch}")
+    labels = side_labels(args.threads, args.ddp_ranks)
 
     prov = provenance()
     print(f"# {prov['cpu_model']} x{prov['cpu_count']}, torch {prov.get('torch')}, "
@@ -243,6 +336,12 @@ def main() -> int:
           f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}), batch {args.batch}, "
           f"small_input={args.small_input}, {args.warmup} warm-up + {args.pairs} timed steps per "
           f"side, single steps alternating")
+    if args.ddp:
+        per_rank = args.batch // args.ddp_ranks
+        print(f"# DDP side: {labels['ddp']}, global batch {args.batch} = {per_rank} per rank. "
+              f"BatchNorm statistics are computed per rank ({per_rank} images), so its numerics "
+              f"differ from the single-process sides. Its step time is the parent's wall clock "
+              f"from sending 'step' to the last rank's answer; its CPU time is summed over ranks.")
     ds = load_dataset("cifar10-jpeg", progress=False)
     peaks = [matmul_peak_gflops(args.threads)]
     print(f"matmul peak (float32, {args.threads} threads): {peaks[0]:.1f} GFLOP/s", flush=True)
@@ -250,25 +349,20 @@ def main() -> int:
     summary: dict[str, dict] = {}
     torch.set_num_threads(args.threads)
     for w in list(args.widths) + [w for w in args.epoch_widths if w not in args.widths]:
-        with _execution_settings(torch.device("cpu"), args.threads):
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_execution_settings(torch.device("cpu"), args.threads))
             sides = [TrainerSide(ds, w, args.small_input, args.batch, 0)]
             if w in args.widths:
+                if args.ddp:
+                    sides.append(stack.enter_context(
+                        DDPSide(w, args.small_input, args.batch, 0, args.ddp_ranks)))
                 sides.append(BaselineSide(ds, w, args.small_input, args.batch, 0))
             t = interleaved(sides, args.warmup, args.pairs)
-        madds = forward_madds(w, args.small_input)
-        row = {"madds": madds}
-        for name, tt in t.items():
-            n = len(tt["wall"]) * args.batch
-            row[name] = {"images_per_s": n / sum(tt["wall"]),
-                         "images_per_cpu_s": n / sum(tt["cpu"]),
-                         "gflops": n / sum(tt["wall"]) * 6 * madds / 1e9}
-        if "baseline" in t:
-            ratios = [b / a for a, b in zip(t["trainer"]["wall"], t["baseline"]["wall"])]
-            row["ratio"] = row["trainer"]["images_per_s"] / row["baseline"]["images_per_s"]
-            row["ratio_cpu"] = (row["trainer"]["images_per_cpu_s"]
-                                / row["baseline"]["images_per_cpu_s"])
-            q = statistics.quantiles(ratios, n=10)
-            row["pair_ratio_median"], row["pair_ratio_p10_p90"] = statistics.median(ratios), (q[0], q[-1])
+        row = summarize(t, args.batch, forward_madds(w, args.small_input))
+        ddp = next((s for s in sides if s.name == "ddp"), None)
+        if ddp is not None:     # what the round trip adds to the slowest rank's own step
+            row["ddp"]["round_trip_overhead_ms"] = 1000 * (
+                sum(t["ddp"]["wall"]) - sum(ddp.rank_max_wall[args.warmup:])) / args.pairs
         row["eval_images_per_s"] = eval_images_per_s(ds, w, args.small_input, args.threads)
         row["epoch_minutes_estimate"] = (50000 / row["trainer"]["images_per_s"]
                                          + 10000 / row["eval_images_per_s"]) / 60
@@ -278,43 +372,50 @@ def main() -> int:
                                      args.threads)
                 row["train_check_images_per_s"] = trainer_images_per_s(cfg, Path(tmp))
         summary[str(w)] = row
-        tr = row["trainer"]
-        msg = f"  width {w:<5} trainer {tr['images_per_s']:7.1f} img/s"
-        if "baseline" in row:
-            msg += (f", baseline {row['baseline']['images_per_s']:7.1f} img/s, "
-                    f"ratio {row['ratio']:.2f}x")
-        print(msg, flush=True)
+        msg = [f"{name} {row[name]['images_per_s']:.1f} img/s"
+               + (f" ({row[name]['ratio']:.2f}x)" if "ratio" in row[name] else "")
+               for name in t]
+        print(f"  width {w:<5} " + ", ".join(msg), flush=True)
     peaks.append(matmul_peak_gflops(args.threads))
     peak = max(peaks)
 
     print(f"\nmatmul peak: {peak:.1f} GFLOP/s (best of start/end: "
           f"{', '.join(f'{p:.1f}' for p in peaks)})")
-    print(f"{'width':>5} {'MAdds/img':>10} {'trainer img/s':>14} {'baseline img/s':>15} "
-          f"{'ratio':>6} {'pair ratio p50 [p10,p90]':>25} {'ratio per CPU-s':>16} "
-          f"{'trainer GFLOP/s':>16} {'% peak':>7} {'baseline GFLOP/s':>17} {'train() img/s':>14} "
-          f"{'eval img/s':>11} {'epoch (min)':>12}")
+    lw = max(len(v) for v in labels.values())
+    print(f"{'width':>5}  {'side':<{lw}} {'img/s':>8} {'vs baseline':>12} "
+          f"{'pair ratio p50 [p10,p90]':>25} {'per CPU-s':>10} {'GFLOP/s':>8} {'% peak':>7}")
     for w, r in summary.items():
-        tr, bl = r["trainer"], r.get("baseline")
-        if bl:
-            p10, p90 = r["pair_ratio_p10_p90"]
-            b_ips, ratio = f"{bl['images_per_s']:.1f}", f"{r['ratio']:.2f}x"
-            pair = f"{r['pair_ratio_median']:.2f} [{p10:.2f},{p90:.2f}]"
-            cpu_ratio, b_gf = f"{r['ratio_cpu']:.2f}x", f"{bl['gflops']:.1f}"
-        else:
-            b_ips = ratio = pair = cpu_ratio = b_gf = "-"
-        print(f"{float(w):>5} {r['madds'] / 1e6:>9.1f}M {tr['images_per_s']:>14.1f} {b_ips:>15} "
-              f"{ratio:>6} {pair:>25} {cpu_ratio:>16} {tr['gflops']:>16.1f} "
-              f"{100 * tr['gflops'] / peak:>6.1f}% {b_gf:>17} "
+        for i, name in enumerate(n for n in ("trainer", "ddp", "baseline") if n in r):
+            sr = r[name]
+            ratio = pair = cpu_ratio = "-"
+            if "ratio" in sr:
+                p10, p90 = sr["pair_ratio_p10_p90"]
+                ratio, cpu_ratio = f"{sr['ratio']:.2f}x", f"{sr['ratio_cpu']:.2f}x"
+                pair = f"{sr['pair_ratio_median']:.2f} [{p10:.2f},{p90:.2f}]"
+            print(f"{float(w) if i == 0 else '':>5}  {labels[name]:<{lw}} "
+                  f"{sr['images_per_s']:>8.1f} {ratio:>12} {pair:>25} {cpu_ratio:>10} "
+                  f"{sr['gflops']:>8.1f} {100 * sr['gflops'] / peak:>6.1f}%")
+    print(f"\n{'width':>5} {'MAdds/img':>10} {'train() img/s':>14} {'eval img/s':>11} "
+          f"{'epoch (min)':>12} {'DDP round trip - slowest rank (ms/step)':>40}")
+    for w, r in summary.items():
+        rt = r.get("ddp", {}).get("round_trip_overhead_ms")
+        print(f"{float(w):>5} {r['madds'] / 1e6:>9.1f}M "
               f"{r.get('train_check_images_per_s', float('nan')):>14.1f} "
-              f"{r['eval_images_per_s']:>11.1f} {r['epoch_minutes_estimate']:>12.1f}")
-    print("\nratio = trainer/baseline images per wall-clock second; per CPU-s = per process CPU "
-          "second (less sensitive to other users of the machine). train() img/s: the same "
-          "trainer through train() (8 steps, not interleaved). Epoch estimate = 50,000 training "
-          "images at the trainer's rate + 10,000 test images at the eval rate.")
-    ratios = {w: r["ratio"] for w, r in summary.items() if "ratio" in r}
-    verdict = "met" if ratios and min(ratios.values()) >= 2 else "NOT met"
-    listed = ", ".join(f"width {w}: {r:.2f}x" for w, r in ratios.items())
-    print(f"target >= 2x: {verdict} ({listed})")
+              f"{r['eval_images_per_s']:>11.1f} {r['epoch_minutes_estimate']:>12.1f} "
+              f"{'-' if rt is None else f'{rt:.2f}':>40}")
+    print("\nvs baseline = images per wall-clock second / the baseline's; pair ratio = baseline "
+          "step time / this side's step time in the same round; per CPU-s = per process CPU "
+          "second (DDP: summed over ranks; less sensitive to other users of the machine). "
+          "train() img/s: the single-process trainer through train() (8 steps, not interleaved). "
+          "Epoch estimate = 50,000 training images at the single-process trainer's rate + "
+          "10,000 test images at the eval rate.")
+    for name in ("trainer", "ddp"):
+        ratios = {w: r[name]["ratio"] for w, r in summary.items()
+                  if name in r and "ratio" in r[name]}
+        if ratios:
+            verdict = "met" if min(ratios.values()) >= 2 else "NOT met"
+            listed = ", ".join(f"width {w}: {v:.2f}x" for w, v in ratios.items())
+            print(f"target >= 2x ({labels[name]}): {verdict} ({listed})")
     if args.json:
         write_json(args.json, {"args": vars(args), "provenance": prov, "matmul_peak_gflops": peak,
                                "widths": summary})

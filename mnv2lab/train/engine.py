@@ -173,6 +173,48 @@ class BatchSource:
         return to_model_input(xb, self.ds.mean, self.ds.std, channels_last=c.channels_last), yb
 
 
+def load_training_data(config: TrainConfig, ctx: distributed.DistContext,
+                       progress: bool = False) -> ImageDataset:
+    """The run's data set (subset applied), as every rank of ``train()`` loads it: rank 0 first
+    (it may build the decode cache), then the others read the cache."""
+    if not ctx.is_main:
+        ctx.barrier()
+    ds = load_dataset(config.dataset, progress=progress, **config.dataset_kwargs)
+    if ctx.is_main:
+        ctx.barrier()
+    if config.train_subset is not None or config.test_subset is not None:
+        ds = ds.subset(config.train_subset, config.test_subset, seed=config.subset_seed)
+    return ds
+
+
+def build_for_training(config: TrainConfig, num_classes: int, device: torch.device, rank: int = 0
+                       ) -> tuple[nn.Module, torch.optim.Optimizer, nn.Module]:
+    """(model, optimizer, loss) of one rank as ``train()`` builds them: the same initialization on
+    every rank (seeded by ``config.seed``), channels_last if configured, then a per-rank RNG
+    stream (dropout)."""
+    torch.manual_seed(config.seed)
+    model = build(config.model, num_classes, config.model_kwargs).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    torch.manual_seed(_mix(config.seed, rank, 0xD0))     # per-rank dropout stream
+    optimizer = make_optimizer(config, model)
+    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    return model, optimizer, criterion
+
+
+def wrap_for_training(model: nn.Module, config: TrainConfig, ctx: distributed.DistContext,
+                      device: torch.device) -> nn.Module:
+    """The module the training steps call: DistributedDataParallel when there are several ranks,
+    compiled when ``config.compile``; ``model`` itself otherwise."""
+    net: nn.Module = model
+    if ctx.enabled:
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    if config.compile:
+        net = torch.compile(net)
+    return net
+
+
 def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.Module,
                x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
     """One optimizer step at learning rate ``lr``; returns the (graph-free) loss."""
@@ -231,14 +273,7 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
             stale.unlink(missing_ok=True)
     show = (enabled_by_default() if progress is None else bool(progress)) and ctx.is_main
 
-    # Data: rank 0 first (it may build the decode cache), then the others read the cache.
-    if not ctx.is_main:
-        ctx.barrier()
-    ds = load_dataset(config.dataset, progress=show, **config.dataset_kwargs)
-    if ctx.is_main:
-        ctx.barrier()
-    if config.train_subset is not None or config.test_subset is not None:
-        ds = ds.subset(config.train_subset, config.test_subset, seed=config.subset_seed)
+    ds = load_training_data(config, ctx, show)
     n_train = len(ds.train_labels)
     steps_per_epoch = n_train // config.batch_size
     if steps_per_epoch == 0:
@@ -250,14 +285,7 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
     test_x = ds.test_images[ctx.rank::ctx.world_size].to(device)
     test_y = ds.test_labels[ctx.rank::ctx.world_size].to(device)
 
-    # Model and optimizer: identical initialization on every rank.
-    torch.manual_seed(config.seed)
-    model = build(config.model, ds.num_classes, config.model_kwargs).to(device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    torch.manual_seed(_mix(config.seed, ctx.rank, 0xD0))     # per-rank dropout stream
-    optimizer = make_optimizer(config, model)
-    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    model, optimizer, criterion = build_for_training(config, ds.num_classes, device, ctx.rank)
 
     step, history = 0, []
     loss_acc = torch.zeros((), dtype=torch.float64, device=device)
@@ -278,12 +306,7 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
         if device.type == "cuda" and rng.get("cuda"):
             torch.cuda.set_rng_state(rng["cuda"][ctx.rank])
 
-    net: nn.Module = model
-    if ctx.enabled:
-        net = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
-    if config.compile:
-        net = torch.compile(net)
+    net = wrap_for_training(model, config, ctx, device)
 
     session_start = time.perf_counter()
 
