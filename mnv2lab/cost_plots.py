@@ -61,7 +61,7 @@ def plot_cost_grid(grid: pd.DataFrame) -> Figure:
     return fig
 
 
-FIG5_STYLE = {"MobileNetV2": ("o", 0), "MobileNetV1": ("s", 1), "ShuffleNet (g=3)": ("^", 2),
+FIG5_STYLE = {"MobileNetV2": ("o", 0), "MobileNetV1": ("s", 1), "ShuffleNet": ("^", 2),
               "NasNet-A (published MAdds)": ("*", 3)}
 
 
@@ -91,11 +91,11 @@ def plot_figure5(points: pd.DataFrame) -> Figure:
         ax.plot(line.madds / 1e6, line.top1, color=colours[1], alpha=0.5, lw=1.2, ls="--")
     ax.scatter(v1.madds / 1e6, v1.top1, marker="s", s=80, color=colours[1], zorder=3,
                label="MobileNetV1 (its paper)", edgecolor="white", linewidth=0.6)
-    sh = points[points.family == "ShuffleNet (g=3)"]
+    sh = points[points.family == "ShuffleNet"]
     ax.scatter(sh.madds / 1e6, sh.top1, marker="^", s=100, color=colours[2], zorder=3,
-               label="ShuffleNet g=3 (0.25x to 2x)", edgecolor="white", linewidth=0.6)
+               label="ShuffleNet (0.25x to 2x)", edgecolor="white", linewidth=0.6)
     for r in sh.itertuples():
-        ax.annotate(f"{r.width:g}x", (r.madds / 1e6, r.top1), fontsize="xx-small",
+        ax.annotate(f"{r.width:g}x g={int(r.groups)}", (r.madds / 1e6, r.top1), fontsize="xx-small",
                     textcoords="offset points", xytext=(6, -10), color="0.3")
     nas = points[points.family.str.startswith("NasNet")]
     ax.scatter(nas.madds / 1e6, nas.top1, marker="*", s=260, color=colours[3], zorder=3,

@@ -73,7 +73,7 @@ TABLE4_MODELS: dict[str, tuple[str, float, int | None]] = {
     "MobileNetV2 (1.4)": ("mobilenet_v2", 1.4, None),
 }
 FAMILIES = {"mobilenet_v2": "MobileNetV2", "mobilenet_v1": "MobileNetV1",
-            "shufflenet_v1": "ShuffleNet (g=3)"}
+            "shufflenet_v1": "ShuffleNet"}
 
 
 
@@ -114,10 +114,13 @@ def table4_configs(threads: Sequence[int], min_run_time: float, resolution: int 
 
 def figure5_networks(smoke: bool = False) -> list[tuple[str, float, int, int | None]]:
     """(model, width, resolution, groups) of every point of Figure 5 we can build: 21
-    MobileNetV2, 7 MobileNetV1 and 5 ShuffleNet (g=3) configurations (a handful in smoke mode)."""
+    MobileNetV2, 7 MobileNetV1 and 5 ShuffleNet configurations (a handful in smoke mode). Each
+    ShuffleNet is built with the groups of the network whose top-1 is quoted (g = 8, 4, 8, 3, 3 for
+    0.25x to 2x: :data:`mnv2lab.published.SHUFFLENET_TOP1_GROUPS`)."""
     nets = ([("mobilenet_v2", w, r, None) for (w, r) in published.V2_TOP1]
             + [("mobilenet_v1", w, r, None) for (w, r) in published.V1_TOP1]
-            + [("shufflenet_v1", w, 224, 3) for w in published.SHUFFLENET_TOP1])
+            + [("shufflenet_v1", w, 224, published.SHUFFLENET_TOP1_GROUPS[w])
+               for w in published.SHUFFLENET_TOP1])
     if smoke:
         keep = {("mobilenet_v2", 0.35, 96), ("mobilenet_v2", 0.5, 128),
                 ("mobilenet_v1", 0.25, 224), ("mobilenet_v1", 0.5, 224),
@@ -480,7 +483,7 @@ def accuracy_latency_points(latency: pd.DataFrame, points: pd.DataFrame | None =
             continue
         for th in sorted(lat.threads.unique()):
             hit = _select(lat, model, p.width, p.resolution, th,
-                          3 if model == "shufflenet_v1" else None)
+                          int(p.groups) if model == "shufflenet_v1" else None)
             if hit is None:
                 continue
             records.append({"family": p.family, "width": p.width, "resolution": p.resolution,
@@ -501,7 +504,7 @@ def pareto_summary(points: pd.DataFrame) -> str:
     both latency and accuracy, and how many points of each family are on its front."""
     if points.empty:
         return "Accuracy vs latency: nothing measured."
-    short = {"MobileNetV1": "V1", "MobileNetV2": "V2", "ShuffleNet (g=3)": "ShuffleNet"}
+    short = {"MobileNetV1": "V1", "MobileNetV2": "V2", "ShuffleNet": "ShuffleNet"}
     parts = []
     for th, group in points.groupby("threads"):
         v1 = group[group.family == "MobileNetV1"]

@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from .plotting import new_figure, palette
 from .v1_vs_v2 import PAPER_V2_V1_RATIO
 
-FAMILY_STYLE = {"MobileNetV2": ("o", 0), "MobileNetV1": ("s", 1), "ShuffleNet (g=3)": ("^", 2)}
+FAMILY_STYLE = {"MobileNetV2": ("o", 0), "MobileNetV1": ("s", 1), "ShuffleNet": ("^", 2)}
 
 
 def _plain_log_axis(ax, axis: str = "x") -> None:

@@ -73,8 +73,10 @@ def test_figure5_points_use_computed_madds():
     pts = cost_report.figure5_points([1.0], [224])
     v2 = pts[pts.family == "MobileNetV2"]
     assert list(v2.madds) == [300_774_272] and list(v2.top1) == [published.V2_TOP1[(1.0, 224)]]
-    sh = pts[pts.family == "ShuffleNet (g=3)"].set_index("width")
+    sh = pts[pts.family == "ShuffleNet"].set_index("width")
     assert (abs(sh.madds / 1e6 - sh.printed_madds / 1e6) < 3).all()     # 1x: 137.5 vs "140"
+    # each point is built with the groups of the network whose top-1 is quoted (g=8 at 0.25x)
+    assert sh.groups.to_dict() == published.SHUFFLENET_TOP1_GROUPS
 
 
 def test_figures_build():

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnv2lab import v1_vs_v2
+from mnv2lab import cost_report, published, v1_vs_v2
 from mnv2lab.params import ParameterError, validate
 
 
@@ -18,6 +18,8 @@ def test_table4_and_figure5_configurations():
     models = pd.Series([c.model for c in f5]).value_counts()
     assert models["mobilenet_v2"] == 21 and models["mobilenet_v1"] == 7
     assert models["shufflenet_v1"] == 5
+    groups = {c.kwargs["width_mult"]: c.kwargs["groups"] for c in f5 if c.model == "shufflenet_v1"}
+    assert groups == published.SHUFFLENET_TOP1_GROUPS      # the networks whose top-1 is quoted
     # Table 4's networks are Figure 5 points too: one cache entry each, in the same series.
     assert {c.key() for c in t4 if c.threads == 1} <= {c.key() for c in f5}
     plan = v1_vs_v2.make_plan(v1_vs_v2.default_params())
@@ -144,3 +146,14 @@ def test_notebook_promises_the_package_figures(repo_root):
 
     nb = nbformat.read(repo_root / "notebooks" / "06_v1_vs_v2.ipynb", as_version=4)
     assert nb.metadata["mnv2lab"]["figures"] == list(v1_vs_v2.FIGURES.values())
+
+
+def test_accuracy_latency_joins_each_shufflenet_point_with_its_groups():
+    # Two timings of ShuffleNet 0.25x: the quoted top-1 belongs to g=8, so g=8's time must be used.
+    lat = pd.DataFrame([
+        {"path": "practitioner", "model": "shufflenet_v1", "width": 0.25, "resolution": 224,
+         "threads": 1, "groups": g, "median_ms": ms, "q25_ms": ms, "q75_ms": ms}
+        for g, ms in ((3, 1.0), (8, 2.0))])
+    points = cost_report.figure5_points([1.0], [224])
+    out = v1_vs_v2.accuracy_latency_points(lat, points)
+    assert list(out.family) == ["ShuffleNet"] and list(out.median_ms) == [2.0]
