@@ -240,16 +240,17 @@ def table4_latency(latency: pd.DataFrame, resolution: int = 224) -> pd.DataFrame
 
 
 def write_table(table: pd.DataFrame, name: str, folder: Path, conditions: str) -> Path:
-    """Store a result table as JSON (records, the measuring conditions, provenance of the
-    writing code) atomically in ``folder``: the notebook's tables as files."""
+    """Store a result table as JSON (records, the measuring conditions, the package version)
+    atomically in ``folder``: the notebook's tables as files. The git commit is left out on
+    purpose: the table is derived from cached measurements (each with its own provenance), and a
+    commit stamp would rewrite the file, and re-run every notebook, on every commit."""
+    from . import __version__
     from .atomic import write_json
-    from .provenance import provenance
 
     path = Path(folder) / f"{name}.json"
     records = json.loads(table.to_json(orient="records"))
     write_json(path, {"table": name, "conditions": conditions, "records": records,
-                      "written_by": {k: provenance()[k] for k in ("mnv2lab_version",
-                                                                  "git_commit")}})
+                      "written_by": {"mnv2lab_version": __version__}})
     return path
 
 
@@ -643,13 +644,29 @@ def findings(ratio: pd.DataFrame, points: pd.DataFrame, memory: pd.DataFrame,
     if item is not None:
         out.append((*item, [FIGURES["section5"]]))
     if not pairs.empty:
-        p = pairs.iloc[0]
-        out.append(("Trained V1 vs V2 (CIFAR-10)", "beyond the paper",
-                    f"V2 {p['V2 width']:g} ({p['V2 MAdds (M)']:.0f}M MAdds) minus V1 "
-                    f"{p['V1 width']:g} ({p['V1 MAdds (M)']:.0f}M): {p['V2 - V1 (points)']:+.2f} "
-                    f"points [95% CI {p.ci_low:+.2f}, {p.ci_high:+.2f}], {int(p.seeds)} seeds",
+        out.append(("Trained V1 vs V2 (CIFAR-10)", "beyond the paper", trained_text(pairs),
                     [FIGURES["trained"]]))
     return out
+
+
+def paired_text(p: pd.Series) -> str:
+    """One row of :func:`trained_summary`'s pairs table in words: the paired difference with its
+    95% interval, or a plain "no interval yet" while fewer than two seeds are paired."""
+    n, diff = int(p.seeds), p["V2 - V1 (points)"]
+    if n < 2 or not (np.isfinite(p.ci_low) and np.isfinite(p.ci_high)):
+        return f"{diff:+.2f} points ({n} seed, no interval yet)"
+    side = "excludes" if p.excludes_zero else "includes"
+    return (f"{diff:+.2f} points (95% CI {p.ci_low:+.2f} to {p.ci_high:+.2f}, {n} paired seeds; "
+            f"the interval {side} zero)")
+
+
+def trained_text(pairs: pd.DataFrame) -> str:
+    """Every matched pair's paired difference V2 - V1, for captions and the findings table."""
+    if pairs.empty:
+        return "results not produced yet."
+    return "; ".join(f"V2 {p['V2 width']:g} ({p['V2 MAdds (M)']:.0f}M MAdds) minus V1 "
+                     f"{p['V1 width']:g} ({p['V1 MAdds (M)']:.0f}M): {paired_text(p)}"
+                     for _, p in pairs.iterrows())
 
 
 MEMORY_CUT, MAX_SLOWDOWN = 0.5, 1.25      # "cuts memory a lot", "keeps most of the speed"

@@ -157,3 +157,15 @@ def test_accuracy_latency_joins_each_shufflenet_point_with_its_groups():
     points = cost_report.figure5_points([1.0], [224])
     out = v1_vs_v2.accuracy_latency_points(lat, points)
     assert list(out.family) == ["ShuffleNet"] and list(out.median_ms) == [2.0]
+
+
+def test_trained_text_states_the_interval_only_when_there_is_one():
+    row = {"V2 width": 0.5, "V1 width": 0.4, "V2 MAdds (M)": 28.0, "V1 MAdds (M)": 29.2}
+    one = pd.DataFrame([{**row, "seeds": 1, "V2 - V1 (points)": -6.0, "ci_low": np.nan,
+                         "ci_high": np.nan, "excludes_zero": False}])
+    assert "no interval yet" in v1_vs_v2.trained_text(one) and "nan" not in v1_vs_v2.trained_text(one)
+    three = pd.DataFrame([{**row, "seeds": 3, "V2 - V1 (points)": -6.0, "ci_low": -9.0,
+                           "ci_high": -3.0, "excludes_zero": True}])
+    text = v1_vs_v2.trained_text(three)
+    assert "95% CI -9.00 to -3.00, 3 paired seeds; the interval excludes zero" in text
+    assert v1_vs_v2.trained_text(three.iloc[:0]) == "results not produced yet."
