@@ -481,8 +481,11 @@ def verdict_width(study: StudyResults) -> dict:
     table = width_gaps(study, widths)
     trend = gap_trend(study, widths)
     per_width = "; ".join(
+        f"width {r.width:g}: no pair" if not r.pairs else
+        f"width {r.width:g}: {r.gap:+.2f} (n = {r.pairs}: no interval)"
+        if not (np.isfinite(r.low) and np.isfinite(r.high)) else
         f"width {r.width:g}: {r.gap:+.2f} [{r.low:+.2f}, {r.high:+.2f}] (n = {r.pairs})"
-        if r.pairs else f"width {r.width:g}: no pair" for r in table.itertuples())
+        for r in table.itertuples())
     if trend is None:
         answer, verdict = "not yet measurable (needs both ends of the sweep)", "partly"
     elif trend.excludes_zero and trend.mean > 0:

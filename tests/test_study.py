@@ -209,6 +209,8 @@ def test_an_incomplete_study_is_provisional():
             st.missing.append(r)
     v = ablation.verdict_fig6a(st)
     assert v["text"].startswith("PROVISIONAL") and "n = 1: no interval" in v["text"]
+    w = ablation.verdict_width(st)["text"]
+    assert "width 0.5: +1.00 (n = 1: no interval)" in w and "nan" not in w
     assert v["finding"].startswith("provisional") and len(v["finding"]) <= 300
     assert "mnv2lab.study run" in ablation.missing_message(st.plan, st.missing)
 
