@@ -29,6 +29,7 @@ The recipe (:func:`recipe`) and the reasons it differs from the paper's are in :
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import json
 import os
@@ -359,9 +360,14 @@ def status_lines(runs: Sequence[StudyRun], results: str | os.PathLike | None = N
 
 
 def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress: bool = True,
-              results: str | os.PathLike | None = None, out=sys.stdout) -> list[Path]:
+              results: str | os.PathLike | None = None, threads: int | None = None,
+              out=sys.stdout) -> list[Path]:
     """Train every missing run of ``runs`` in order (resuming from checkpoints) and store its
-    result; print progress and, after each finished run, ``result: <path>``."""
+    result; print progress and, after each finished run, ``result: <path>``.
+
+    ``threads`` sets the CPU threads of each run (default: all cores). It is not part of a run's
+    key: two runners with ``threads=1`` side by side on a 2-core machine train the same runs,
+    about 1.5-2x faster in total than one runner with two threads."""
     from .train import run_or_load
     todo = [r for r in runs if not is_done(r, results)]
     if max_runs is not None:
@@ -375,7 +381,8 @@ def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress
         print(f"[{i}/{len(todo)}] {r.name} ({r.config.label()}, {r.config.epochs} epochs, key "
               f"{r.key}{about})", file=out, flush=True)
         start = time.perf_counter()
-        result = run_or_load(r.config, results, progress=progress)
+        config = r.config if threads is None else dataclasses.replace(r.config, threads=threads)
+        result = run_or_load(config, results, progress=progress)
         path = result_file(r, results)
         print(f"  test accuracy {result.final['test_acc']:.4f} after "
               f"{(time.perf_counter() - start) / 60:.1f} min", file=out, flush=True)
@@ -485,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "run":
             p.add_argument("--max-runs", type=int, help="stop after training this many runs")
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
+            p.add_argument("--threads", type=int, help="CPU threads per run (default: all cores;"
+                           " not part of the result key)")
         if name == "time":
             p.add_argument("--steps", type=int, default=3, help="steps per timed interval")
             p.add_argument("--intervals", type=int, default=6, help="timed intervals per model")
@@ -501,7 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "run":
         if args.max_runs is not None and args.max_runs < 1:
             ap.error(f"--max-runs: got {args.max_runs}; allowed: an integer >= 1")
-        run_study(runs, max_runs=args.max_runs, progress=not args.no_progress)
+        if args.threads is not None and args.threads < 1:
+            ap.error(f"--threads: got {args.threads}; allowed: an integer >= 1")
+        run_study(runs, max_runs=args.max_runs, progress=not args.no_progress,
+                  threads=args.threads)
     else:
         seen = set()
         print(f"cpu: {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)

@@ -4,6 +4,7 @@ bookkeeping, and the committed results (one run's first steps re-run against its
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -127,6 +128,20 @@ def test_runner_trains_missing_runs_then_skips_them(tmp_path, monkeypatch):
     assert study.run_study(runs, progress=False, results=tmp_path / "res", out=out2) == []
     assert "2/2 runs done" in out2.getvalue()
 
+
+
+def test_runner_threads_do_not_change_the_run_key(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+    run = study.define_study(seeds=[0], widths=[0.35], main_width=0.35, epochs=1,
+                             dataset="digits", include_v1=False, study="smoke",
+                             train_subset=128, test_subset=64)[1]           # relu6: no Fig. 7 step
+    [path] = study.run_study([run], progress=False, results=tmp_path / "res", threads=1,
+                             out=io.StringIO())
+    assert path == study.result_file(run, tmp_path / "res") and study.is_done(run, tmp_path / "res")
+    assert json.loads(path.read_text())["final"]["threads"] == 1
+    with pytest.raises(SystemExit):
+        study.main(["run", "--threads", "0"])
+    assert "--threads: got 0; allowed: an integer >= 1" in capsys.readouterr().err
 
 # --- the analysis: paired statistics over fake histories -------------------------------------
 
