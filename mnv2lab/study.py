@@ -366,8 +366,9 @@ def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress
     result; print progress and, after each finished run, ``result: <path>``.
 
     ``threads`` sets the CPU threads of each run (default: all cores). It is not part of a run's
-    key: two runners with ``threads=1`` side by side on a 2-core machine train the same runs,
-    about 1.5-2x faster in total than one runner with two threads."""
+    key, so runners on a bigger machine can split the cores. On this 2-core machine two 1-thread
+    runners side by side were slower in total (2 x 102 images/s) than one 2-thread runner
+    (230-280 images/s): keep one runner per machine here."""
     from .train import run_or_load
     todo = [r for r in runs if not is_done(r, results)]
     if max_runs is not None:
