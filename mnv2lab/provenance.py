@@ -36,6 +36,30 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_fingerprint() -> str:
+    """A short hash of what decides float rounding on this CPU: the cpuinfo identity (model name,
+    family, model, stepping, cache, flags) and torch's CPU kernel level. Two hosts can share a
+    model name ("AMD EPYC") and still round differently; this tells them apart."""
+    import hashlib
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "cpu family", "model", "stepping", "cache size", "flags"):
+                    fields.setdefault(key, value.strip())
+    except OSError:
+        fields["processor"] = platform.processor() or platform.machine()
+    try:
+        import torch
+        fields["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    except (ImportError, AttributeError):
+        pass
+    text = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def provenance() -> dict:
     """A dict to store beside every result: enough to tell what code and machine produced it."""
     info = {
@@ -43,6 +67,7 @@ def provenance() -> dict:
         "git_commit": git_commit(),
         "python": platform.python_version(),
         "cpu_model": cpu_model(),
+        "cpu_fingerprint": cpu_fingerprint(),
         "cpu_count": os.cpu_count(),
     }
     try:

@@ -288,6 +288,17 @@ def test_replay_of_a_fresh_tiny_run_is_exact(tmp_path, monkeypatch):
     out = study.replay_first_interval(result, test_subset=30)
     assert out["steps"] == 2 and out["same_machine"]
     assert out["replayed"] == out["stored"]
+    # a result from a CPU with the same model name but another fingerprint (or from before the
+    # fingerprint was stored) is not "this machine": the committed-run test then uses a tolerance
+    import dataclasses
+    other = dataclasses.replace(result, provenance={**result.provenance, "cpu_fingerprint": "0" * 12})
+    assert not study.replay_first_interval(other, test_subset=30)["same_machine"]
+
+
+def test_cpu_fingerprint_is_stable_and_stored():
+    from mnv2lab.provenance import cpu_fingerprint, provenance
+    assert cpu_fingerprint() == cpu_fingerprint() == provenance()["cpu_fingerprint"]
+    assert len(cpu_fingerprint()) == 12 and int(cpu_fingerprint(), 16) >= 0
 
 
 def test_status_lists_done_and_missing_runs_with_time_left(tmp_path, monkeypatch):
