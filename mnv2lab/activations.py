@@ -384,6 +384,15 @@ def layers_below(table: pd.DataFrame) -> pd.DataFrame:
                  mean_share_below=("share_below", "mean")).reset_index()
 
 
+def lowest_layers(table: pd.DataFrame, stage: str = "trained") -> pd.DataFrame:
+    """Per width and seed: the expansion layer whose least-active pixel keeps the smallest
+    fraction of its channels, with that minimum, the threshold and the share of pixels under it."""
+    t = table[table.stage == stage].assign(frac_min=lambda d: d["min"] / d.channels)
+    rows = t.sort_values("frac_min").groupby(["width", "seed"]).head(1)
+    return rows[["width", "seed", "layer", "min", "channels", "threshold", "frac_min",
+                 "share_below"]].sort_values(["width", "seed"]).reset_index(drop=True)
+
+
 def figure_note(table: pd.DataFrame, plan: ActivationPlan) -> str:
     """The warning over Figure 7 when it is incomplete (smoke run, trained models missing)."""
     if plan.smoke:

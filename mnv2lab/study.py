@@ -426,7 +426,6 @@ def replay_first_interval(result, *, test_subset: int = 200) -> dict:
 
     import torch
 
-    from .provenance import cpu_fingerprint
     from .train import TrainingInterrupted, train
 
     first = next(h for h in result.history if h["step"] > 0)
@@ -440,14 +439,21 @@ def replay_first_interval(result, *, test_subset: int = 200) -> dict:
     if history is None:
         raise ValueError("the run ends at its first evaluation: nothing shorter to replay")
     replayed = next(h for h in history if h["step"] == first["step"])
-    prov = result.provenance
-    import torch as _t
-    # exact equality is only expected on the same CPU: the model name alone is not enough (two
-    # "AMD EPYC" hosts rounded differently); results stored before cpu_fingerprint count as other
-    same = (prov.get("cpu_fingerprint") == cpu_fingerprint() and prov.get("torch") == _t.__version__
-            and result.final.get("threads") == (result.config.threads or os.cpu_count()))
     return {"steps": first["step"], "stored": first["train_loss"],
-            "replayed": replayed["train_loss"], "same_machine": bool(same)}
+            "replayed": replayed["train_loss"], "same_machine": produced_here(result)}
+
+
+def produced_here(result) -> bool:
+    """Whether this machine (CPU, torch, thread count) is the one that trained ``result``, so a
+    replay must match it exactly. The CPU model name alone is not enough (two "AMD EPYC" hosts
+    rounded differently); results stored before ``cpu_fingerprint`` existed count as elsewhere."""
+    import torch
+
+    from .provenance import cpu_fingerprint
+    prov = result.provenance
+    return bool(prov.get("cpu_fingerprint") == cpu_fingerprint()
+                and prov.get("torch") == torch.__version__
+                and result.final.get("threads") == (result.config.threads or os.cpu_count()))
 
 
 def store_missing_activation_statistics(runs: Sequence[StudyRun],

@@ -560,10 +560,11 @@ def trained_results(configs: Sequence, results: str | Path | None = None, *,
         if result is None and train_missing:
             result, status = run_or_load(cfg, results, progress=progress), "trained now"
         kw = dict(cfg.model_kwargs)
-        madds = model_costs(cfg.model, 32, num_classes=10, **{k: v for k, v in kw.items()
-                                                                if k != "dropout"})["madds"]
+        costs = model_costs(cfg.model, 32, num_classes=10, **{k: v for k, v in kw.items()
+                                                                if k != "dropout"})
         records.append({"family": FAMILIES[cfg.model], "model": cfg.model,
-                        "width": kw["width_mult"], "madds": madds, "seed": cfg.seed,
+                        "width": kw["width_mult"], "madds": costs["madds"],
+                        "params": costs["params"], "seed": cfg.seed,
                         "epochs": cfg.epochs, "test_acc": result.final["test_acc"]
                         if result is not None else np.nan, "status": status,
                         "path": str(path)})
@@ -596,7 +597,8 @@ def trained_summary(trained: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     per_model = []
     for (fam, w), g in done.groupby(["family", "width"]):
         mean, lo, hi = mean_ci(g.test_acc.to_numpy())
-        per_model.append({"family": fam, "width": w, "madds": g.madds.iloc[0], "n": len(g),
+        per_model.append({"family": fam, "width": w, "madds": g.madds.iloc[0],
+                          "params": g.params.iloc[0], "n": len(g),
                           "mean_acc": mean, "ci_low": lo, "ci_high": hi})
     pairs = []
     v1 = done[done.model == "mobilenet_v1"]

@@ -160,3 +160,11 @@ def test_figure7_verdict_follows_the_numbers():
     assert "0.510 at initialization" in one["text"]        # init of the same seed (mean 49/96)
     none = A.verdict(_fake_table(set()), plan)
     assert none["verdict"] == "partly" and "no trained model" in none["text"]
+
+
+def test_lowest_layer_per_seed():
+    table = _fake_table(trained_seeds=(0, 2), below_layers=(5,))
+    table.loc[(table.stage == "trained") & (table.seed == 2) & (table.layer == 12), "min"] = 4.0
+    low = A.lowest_layers(table, "trained")
+    assert low.seed.tolist() == [0, 2] and low.layer.tolist() == [5, 12]
+    assert low.frac_min.tolist() == pytest.approx([10 / 96, 4 / 96])
