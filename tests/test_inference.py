@@ -10,7 +10,7 @@ from torch import nn
 
 from mnv2lab.inference import (activations_in_place, count_batchnorms, fold_batchnorm,
                                make_runner, prepare_for_inference, prepare_input, run_inference)
-from mnv2lab.models import build_model
+from trained_like import trained_like
 
 # Every family and every ablation switch; narrow widths keep the test quick (folding depends on
 # the structure, not on the width).
@@ -26,25 +26,6 @@ VARIANTS = [
     ("shufflenet_v1", {"groups": 3, "width_mult": 0.5}),
     ("shufflenet_v1", {"groups": 8, "width_mult": 0.25}),
 ]
-
-
-def trained_like(name: str, seed: int = 0, **kwargs) -> nn.Module:
-    """A model whose BN layers hold non-trivial statistics and affine parameters (a freshly
-    initialised BN is the identity, which would make folding look exact for free), with a
-    classifier large enough that logit differences are not hidden by its tiny init."""
-    torch.manual_seed(seed)
-    model = build_model(name, num_classes=10, **kwargs)
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=g) * 0.5)
-            m.running_var.copy_(torch.rand(n, generator=g) * 2 + 0.2)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=g) * 0.2)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0.0, 0.2)
-    return model.eval()
 
 
 def _input(kwargs, batch=2):

@@ -18,23 +18,7 @@ from mnv2lab.memory_efficient import (MemoryEfficientMobileNetV2, analytic_peak_
 from mnv2lab.memory_probe import MemoryConfig, measure_peak
 from mnv2lab.models import InvertedResidual, build_model, mobilenet_v2
 from mnv2lab.params import ParameterError
-
-
-def trained_like(seed: int = 0, **kwargs) -> nn.Module:
-    """MobileNetV2 with non-trivial BN statistics and a classifier that does not shrink logits."""
-    torch.manual_seed(seed)
-    model = mobilenet_v2(num_classes=10, **kwargs)
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=g) * 0.5)
-            m.running_var.copy_(torch.rand(n, generator=g) * 2 + 0.2)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(n, generator=g) * 0.2)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0.0, 0.2)
-    return model.eval()
+from trained_like import trained_like
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -52,7 +36,7 @@ VARIANTS = [
 
 @pytest.mark.parametrize("kwargs", VARIANTS, ids=[str(k) for k in VARIANTS])
 def test_whole_network_in_slices_equals_the_model(kwargs):
-    model = trained_like(**kwargs)
+    model = trained_like("mobilenet_v2", **kwargs)
     size = (20, 28) if kwargs.get("small_input") else (45, 61)     # odd, non-square: strides
     x = torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -64,7 +48,7 @@ def test_whole_network_in_slices_equals_the_model(kwargs):
 
 
 def test_full_size_network_in_slices_equals_the_model():
-    model = trained_like()
+    model = trained_like("mobilenet_v2")
     x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         ref = model(x)
