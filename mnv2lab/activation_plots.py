@@ -85,13 +85,18 @@ def plot_layers_below(below: pd.DataFrame):
             if v.size == 0:
                 continue
             xpos = i + (j - 0.5) * 0.3
+            name = "initialization" if stage == "init" else "trained"
             ax.bar(xpos, v.mean(), width=0.28, color=colors[j], alpha=0.8,
-                   label=("initialization" if stage == "init" else "trained") if i == 0 else None)
-            ax.plot(np.full(v.size, xpos), v, "o", color="black", ms=5)
+                   label=f"{name}, mean" if i == 0 else None)
+            # Seeds side by side across the bar, so equal counts do not hide each other.
+            spread = np.linspace(-0.08, 0.08, v.size) if v.size > 1 else np.zeros(1)
+            ax.plot(xpos + spread, v, "o", color="black", ms=5,
+                    label="one seed" if i == 0 and j == 0 else None)
     ax.set_xticks(range(len(widths)), [f"{w:g}" for w in widths])
     ax.set_xlabel("width multiplier")
     ax.set_ylabel("layers with a pixel under 1/t")
     ax.set_title("Layers with pixels under 1/t", fontsize="small")
+    ax.set_ylim(bottom=-0.25)  # seeds at 0 stay visible above the axis line
     from matplotlib.ticker import MaxNLocator
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if widths:
