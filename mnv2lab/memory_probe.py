@@ -55,7 +55,9 @@ class MemoryConfig:
     path: str = "sliced"               # sliced | plain
     n_slices: int | None = 1           # sliced only
     width: float = 1.0
-    repeats: int = 3                   # forward passes (each after a peak reset)
+    repeats: int = 3                   # forward passes (each after a peak reset); the first
+                                       # full-size pass has a one-time extra, so the median
+                                       # needs 3 or more
 
     def validate(self) -> "MemoryConfig":
         if not isinstance(self.resolution, int) or self.resolution < 32:

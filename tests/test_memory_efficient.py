@@ -122,7 +122,9 @@ def test_measured_peak_follows_the_slices_and_the_bound():
         model = mobilenet_v2()
     measured = {}
     for n in (1, 8):
-        r = measure_peak(MemoryConfig(224, "sliced", n, repeats=2))
+        # 3 passes: the first full-size pass carries a one-time ~2 MB extra (3.7 vs 1.6 MB
+        # at 8 slices), which a median of 2 would average in (it failed 1 run in 5).
+        r = measure_peak(MemoryConfig(224, "sliced", n, repeats=3))
         if not r["reset"]:
             pytest.skip("this kernel cannot reset a process's peak RSS (/proc/self/clear_refs)")
         assert r["counter"] in ("VmHWM", "ru_maxrss")
