@@ -262,12 +262,20 @@ def paired_gap(study: StudyResults, variant: str, width: float, *, reference: st
                fraction: float = 1.0):
     """PairedDifference of ``reference - variant`` (points) at ``fraction`` of training, or None
     when no seed has both runs."""
+    ref_vals, other_vals = paired_accuracies(study, variant, width, reference=reference,
+                                             fraction=fraction)
+    return paired_difference(ref_vals, other_vals) if ref_vals else None
+
+
+def paired_accuracies(study: StudyResults, variant: str, width: float, *,
+                      reference: str = S.PAPER_VARIANT,
+                      fraction: float = 1.0) -> tuple[list[float], list[float]]:
+    """Test accuracies (%) of ``reference`` and ``variant`` at ``fraction`` of training, over the
+    seeds both have (in seed order): the pairs behind :func:`paired_gap`."""
     ref, other = study.runs(reference, width), study.runs(variant, width)
     seeds = sorted(set(ref) & set(other))
-    if not seeds:
-        return None
-    return paired_difference([_at_fraction(ref[s], fraction) for s in seeds],
-                             [_at_fraction(other[s], fraction) for s in seeds])
+    return ([_at_fraction(ref[s], fraction) for s in seeds],
+            [_at_fraction(other[s], fraction) for s in seeds])
 
 
 def early_minus_final(study: StudyResults, variant: str, width: float,
@@ -287,7 +295,7 @@ def early_minus_final(study: StudyResults, variant: str, width: float,
 def paired_table(study: StudyResults, cells: Sequence[tuple[str, float]],
                  reference: str = S.PAPER_VARIANT) -> pd.DataFrame:
     """Paired gaps ``reference - variant`` (points) at the end and early in training, per
-    (variant, width): mean, 95% interval, whether the interval excludes zero."""
+    (variant, width): mean, 95% interval, whether the interval excludes zero, per-seed gaps."""
     rows = []
     for v, w in cells:
         if v == reference:
@@ -295,12 +303,16 @@ def paired_table(study: StudyResults, cells: Sequence[tuple[str, float]],
         for when, frac in (("end", 1.0), (f"early ({EARLY_FRACTION:.0%} of training)",
                                           EARLY_FRACTION)):
             d = paired_gap(study, v, w, reference=reference, fraction=frac)
+            ref_vals, other_vals = paired_accuracies(study, v, w, reference=reference,
+                                                     fraction=frac)
             rows.append({"variant": v, "label": S.VARIANT_LABELS.get(v, v), "width": w,
                          "when": when, "pairs": 0 if d is None else d.n,
                          "gap": math.nan if d is None else d.mean,
                          "low": math.nan if d is None else d.low,
                          "high": math.nan if d is None else d.high,
-                         "excludes_zero": False if d is None else d.excludes_zero})
+                         "excludes_zero": False if d is None else d.excludes_zero,
+                         "per_seed": ", ".join(f"{a - b:+.2f}"
+                                               for a, b in zip(ref_vals, other_vals))})
     return pd.DataFrame(rows)
 
 

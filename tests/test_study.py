@@ -197,6 +197,10 @@ def test_curves_and_paired_gaps_match_the_statistics_by_hand():
     assert widths.gap.tolist() == pytest.approx([2.2, 1.2])
     trend = ablation.gap_trend(st, [0.25, 0.5])
     assert trend.mean == pytest.approx(1.0)
+    table = ablation.paired_table(st, [("linear", 0.5), ("relu6", 0.5)])
+    end = table[table.when == "end"].iloc[0]
+    assert end.per_seed == "+1.00, +1.20, +1.40" and end.gap == pytest.approx(1.2)
+    assert table[table.when != "end"].per_seed.iloc[0] == "+3.00, +3.20, +3.40"
 
 
 def test_verdicts_follow_the_numbers():
