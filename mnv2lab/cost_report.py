@@ -13,10 +13,10 @@ from typing import Sequence
 import pandas as pd
 import torch
 
-from . import published
+from . import printed, published, text_claims
 from .costs import (architecture_table, cost_grid, count_madds, count_params, layer_costs,
                     model_costs, probe)
-from .memory import compare_table3, sliced_memory_table, table3
+from .memory import compare_table3, section5_summary, sliced_memory_table, table3
 from .models import InvertedResidual, build_model
 from .notebook import COMMON
 from .params import Param
@@ -31,7 +31,7 @@ SPEC_02: dict[str, Param] = {
                           "1000)", min=1),
 }
 
-PAPER_CLASSES = 1000
+PAPER_CLASSES = published.PAPER_CLASSES
 
 
 def smoke_subset(values: Sequence, smoke: bool, keep: int = 2) -> list:
@@ -150,52 +150,136 @@ def figure5_points(widths: Sequence[float] | None = None,
     return pd.DataFrame.from_records(records)
 
 
-# ------------------------------------------------------------------ Table 4
+# ------------------------------------------------------------------ Table 4 and the checkpoint table
 
-def table4() -> pd.DataFrame:
-    """Table 4's params and MAdds columns: printed vs ours (1000 classes, 224x224).
+# Our count behind each printed one: parameters with or without BN scale/shift, multiply-adds.
+BN_LABELS = {"params": "with BN", "params_no_bn": "without BN"}
+NO_BN = "-"            # the BN column of multiply-add cells (BN costs no multiply-adds here)
 
-    Parameters agree if the printed value is our count rounded to 0.1M, with or without BN
-    (papers differ on counting BN scale/shift); MAdds agree within 1M (printing precision)."""
+
+def _cells(key: dict, costs: dict, classes: int, params_m: float, madds_m: float,
+           decimals: dict) -> list[dict]:
+    """One row per count cell of ``key`` (params with BN, params without BN, MAdds), with our
+    exact count and whether it prints as the printed value when rounded and when truncated."""
+    rows = []
+    for quantity, bn, count, shown, dec in (
+            ("params", BN_LABELS["params"], costs["params"], params_m, decimals["params_m"]),
+            ("params", BN_LABELS["params_no_bn"], costs["params_no_bn"], params_m,
+             decimals["params_m"]),
+            ("MAdds", NO_BN, costs["madds"], madds_m, decimals["madds_m"])):
+        rows.append({**key, "quantity": quantity, "BN": bn, "classes": classes,
+                     "ours (M)": count / 1e6, "printed (M)": shown,
+                     **printed.agreement(count, shown, 10**6, dec)})
+    return rows
+
+
+def table4_cells(classes: Sequence[int] = (published.PAPER_CLASSES,
+                                           published.TF_SLIM_CLASSES)) -> pd.DataFrame:
+    """Table 4's params and MAdds cells (224x224), long: one row per (network, quantity, BN
+    counted or not, classes) with our count, the printed value and the agreement when our count
+    is rounded / truncated to the printed digit (0.1M params, 1M MAdds). NasNet-A is not built."""
+    rows = []
+    for row in published.TABLE4:
+        if row["model"] is None:
+            continue
+        for n in classes:
+            c = model_costs(row["model"], 224, num_classes=n, **row["kwargs"])
+            rows += _cells({"network": row["network"]}, c, n, row["params_m"], row["madds_m"],
+                           published.TABLE4_DECIMALS)
+    return pd.DataFrame.from_records(rows)
+
+
+def checkpoint_cells(classes: Sequence[int] = (published.PAPER_CLASSES,
+                                               published.TF_SLIM_CLASSES)) -> pd.DataFrame:
+    """The released MobileNetV2 checkpoints' table ([TF2], the Figure 5 models plus 1.3): the same
+    long layout as :func:`table4_cells`, keyed by width and resolution (0.01M params, 1M MACs)."""
+    rows = []
+    for (w, r), (madds_m, params_m) in published.TF_SLIM_V2.items():
+        for n in classes:
+            c = model_costs("mobilenet_v2", r, width_mult=w, num_classes=n)
+            rows += _cells({"width": w, "resolution": r}, c, n, params_m, madds_m,
+                           published.TF_SLIM_V2_DECIMALS)
+    return pd.DataFrame.from_records(rows)
+
+
+def conventions(cells: pd.DataFrame) -> pd.DataFrame:
+    """How many printed cells each counting convention reproduces: one row per (rounded or
+    truncated, params with or without BN, classes), counting the params and MAdds cells."""
+    rows = []
+    for convention in printed.CONVENTIONS:
+        for bn in BN_LABELS.values():
+            for n in sorted(cells.classes.unique()):
+                sub = cells[(cells.classes == n) & cells.BN.isin([bn, NO_BN])]
+                mad = sub[sub.quantity == "MAdds"]
+                par = sub[sub.quantity == "params"]
+                rows.append({"printed as": convention, "params": bn, "classes": int(n),
+                             "params cells": f"{int(par[convention].sum())} of {len(par)}",
+                             "MAdds cells": f"{int(mad[convention].sum())} of {len(mad)}",
+                             "agree": int(sub[convention].sum()), "of": len(sub)})
+    return pd.DataFrame.from_records(rows)
+
+
+def _which(group: pd.DataFrame, convention: str) -> str:
+    """The BN conventions under which a params cell agrees, e.g. "without BN", or "none"."""
+    ok = group[group[convention]].BN.tolist()
+    return ", ".join(ok) if ok else "none"
+
+
+def table4(cells: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 4's params and MAdds columns, printed vs ours, one row per network (224x224, the
+    paper's 1000 classes; whether 1001 would change any verdict is its own column).
+
+    "params agree" and "MAdds agree" use the paper's convention as found by :func:`conventions`:
+    the printed value is our count **truncated** to the printed digit, parameters **without** BN.
+    The rounded / truncated columns show which BN convention agrees under each."""
+    cells = table4_cells() if cells is None else cells
+    paper = cells[cells.classes == published.PAPER_CLASSES]
+    other = cells[cells.classes != published.PAPER_CLASSES]
     records = []
     for row in published.TABLE4:
         rec = {"network": row["network"], "paper params (M)": row["params_m"],
                "paper MAdds (M)": row["madds_m"]}
-        if row["model"] is None:
-            rec.update({"ours params (M)": None, "ours params, no BN (M)": None,
-                        "ours MAdds (M)": None, "params agree": None, "MAdds agree": None})
-        else:
-            c = model_costs(row["model"], 224, num_classes=PAPER_CLASSES, **row["kwargs"])
-            p, p_nobn, m = c["params"], c["params_no_bn"], c["madds"]
-            rec.update({
-                "ours params (M)": round(p / 1e6, 3), "ours params, no BN (M)": round(p_nobn / 1e6, 3),
-                "ours MAdds (M)": round(m / 1e6, 1),
-                "params agree": row["params_m"] in (round(p / 1e6, 1), round(p_nobn / 1e6, 1)),
-                "MAdds agree": abs(m / 1e6 - row["madds_m"]) < 1.0})
-        rec["note"] = TABLE4_NOTES[row["network"]]
+        sub = paper[paper.network == row["network"]]
+        if sub.empty:
+            rec["note"] = TABLE4_NOTES[row["network"]]
+            records.append(rec)
+            continue
+        par, mad = sub[sub.quantity == "params"].set_index("BN"), sub[sub.quantity == "MAdds"]
+        alt = other[other.network == row["network"]]
+        same = (alt.empty or (alt[["rounded", "truncated"]].to_numpy()
+                              == sub[["rounded", "truncated"]].to_numpy()).all())
+        rec.update({
+            "ours params, with BN (M)": round(par.loc["with BN", "ours (M)"], 3),
+            "ours params, without BN (M)": round(par.loc["without BN", "ours (M)"], 3),
+            "ours MAdds (M)": round(mad["ours (M)"].item(), 1),
+            "params: rounded agrees for": _which(par.reset_index(), "rounded"),
+            "params: truncated agrees for": _which(par.reset_index(), "truncated"),
+            "MAdds: rounded": bool(mad.rounded.item()),
+            "MAdds: truncated": bool(mad.truncated.item()),
+            "params agree": bool(par.loc["without BN", "truncated"]),
+            "MAdds agree": bool(mad.truncated.item()),
+            "same verdicts at 1001 classes": bool(same),
+            "note": TABLE4_NOTES[row["network"]]})
         records.append(rec)
     return pd.DataFrame.from_records(records)
 
 
 TABLE4_NOTES = {
-    "MobileNetV1": "params agree; the printed 575M is unexplained: V1's own paper gives 569M, "
-                   "which our count (568.7M) matches.",
-    "ShuffleNet (1.5)": "both agree (conv1 kept at 24 channels, see mnv2lab.models.shufflenetv1).",
-    "ShuffleNet (x2)": "both agree (5.45M with BN, 5.40M without).",
+    "MobileNetV1": "params agree; the printed 575M fits no convention: V1's own paper gives 569M "
+                   "(our 568.74M rounded; truncated it is 568).",
+    "ShuffleNet (1.5)": "both agree, with g = 3 (conv1 kept at 24 channels, see "
+                        "mnv2lab.models.shufflenetv1). Table 3's ShuffleNet column fits g = 2.",
+    "ShuffleNet (x2)": "both agree with g = 3 (5.45M with BN truncates to 5.4, rounds to 5.5); "
+                       "g = 2, whose widths Table 3 prints, would give 5.26M (5.22M without BN) and 539M.",
     "NasNet-A": "not built by this suite.",
-    "MobileNetV2": "MAdds agree; the printed 3.4M matches neither count (3.50M with BN, the "
-                   "reference 3,504,872; 3.47M without).",
-    "MobileNetV2 (1.4)": "the printed 6.9M/585M match neither count; the released 1.4 "
-                         "checkpoint has 6.06M (no BN) and 582M, as we compute.",
+    "MobileNetV2": "both agree only truncated: 3.47M without BN -> 3.4 (rounded 3.5; with BN "
+                   "3,504,872 -> 3.5 either way) and 300.77M -> 300 (rounded 301).",
+    "MobileNetV2 (1.4)": "the printed 6.9M/585M fit no convention; the released 1.4 checkpoint "
+                         "has 6.06M (no BN) and 582M, as we compute.",
 }
 
 
 # ------------------------------------------------------------------ verdicts
-
-def model_costs_1000(width: float, resolution: int) -> dict:
-    """MobileNetV2 costs with the paper's 1000 classes."""
-    return model_costs("mobilenet_v2", resolution, width_mult=width, num_classes=PAPER_CLASSES)
-
 
 # Figures saved under another paper item that back a finding (record_finding's ``figures``).
 FINDING_FIGURES: dict[str, list[str]] = {"Section 5": ["bottleneck_memory_slices"]}
@@ -220,31 +304,73 @@ def findings(grid: pd.DataFrame | None = None, t3: pd.DataFrame | None = None,
     out.append(("Table 3", "partly",
                 f"{n_ok} of {n_all} cells agree (16-bit, kB = 1000 B); V2 at 56/28/14 lists the "
                 f"next stage's channels; the ShuffleNet column fits g=2 ({int(g2.agrees.sum())} of "
-                f"{len(g2)} cells), not the stated g=3."))
-    t4 = (table4() if t4 is None else t4).dropna(subset=["ours MAdds (M)"])
-    cells = int(t4["params agree"].sum() + t4["MAdds agree"].sum())
+                f"{len(g2)} cells), not the stated g=3 (Table 4's ShuffleNet rows fit g=3)."))
+    t4 = table4() if t4 is None else t4
+    t4 = t4.dropna(subset=["ours MAdds (M)"]).set_index("network")
+    conv4 = conventions(table4_cells()).set_index(["printed as", "params", "classes"])
+    trunc = conv4.loc[("truncated", "without BN", PAPER_CLASSES)]
+    best_round = int(conv4.loc["rounded"].agree.max())
+    v1, big = t4.loc["MobileNetV1"], t4.loc["MobileNetV2 (1.4)"]
     out.append(("Table 4", "partly",
-                f"{cells} of {2 * len(t4)} params/MAdds cells agree; V1 {t4.iloc[0]['ours MAdds (M)']}M "
-                f"MAdds vs printed 575M (V1 paper: 569M); V2 1.4 "
-                f"{t4.iloc[-1]['ours params, no BN (M)']:.2f}M/{t4.iloc[-1]['ours MAdds (M)']:.0f}M "
-                f"vs printed 6.9M/585M."))
+                f"{trunc.agree} of {trunc.of} params/MAdds cells agree as our counts truncated, "
+                f"without BN (rounded: at most {best_round}); 1000 or 1001 classes alike. No "
+                f"convention gives V1's 575M (ours {v1['ours MAdds (M)']}M) or V2 1.4's "
+                f"6.9M/585M (ours {big['ours params, without BN (M)']:.2f}M/"
+                f"{big['ours MAdds (M)']:.0f}M). ShuffleNet rows fit g=3 (Table 3: g=2)."))
     if grid is not None:
         v2g = grid[grid.model == "mobilenet_v2"]
         lo, hi = v2g.madds.min() / 1e6, v2g.madds.max() / 1e6
-        hits = 0
-        for (w, r), (mm, mp) in published.TF_SLIM_V2.items():
-            c = model_costs_1000(w, r)
-            hits += int(c["madds"] / 1e6) == mm and round(c["params_no_bn"] / 1e6, 2) == mp
-        out.append(("Figure 5", "reproduced" if hits == len(published.TF_SLIM_V2) else "partly",
-                    f"MAdds axis: {len(v2g)} MobileNetV2 configurations from one code path "
-                    f"({lo:.1f}M to {hi:.1f}M); {hits} of {len(published.TF_SLIM_V2)} published "
-                    f"checkpoint counts match, e.g. 1.4@224 582M MAdds, 6.06M params (no BN)."))
+        cp = checkpoint_cells()
+        n_rows = len(published.TF_SLIM_V2)
+
+        def rows_ok(convention: str, classes: int) -> int:
+            sub = cp[(cp.classes == classes) & cp.BN.isin(["without BN", NO_BN])]
+            return int(sub.groupby(["width", "resolution"])[convention].all().sum())
+
+        tf = published.TF_SLIM_CLASSES
+        mad = cp[(cp.quantity == "MAdds") & (cp.classes == tf)]
+        out.append(("Figure 5",
+                    "reproduced" if rows_ok("truncated", tf) == n_rows else "partly",
+                    f"MAdds axis: {len(v2g)} MobileNetV2 configurations, one code path "
+                    f"({lo:.1f}M to {hi:.1f}M). Released-checkpoint table (MACs, params without "
+                    f"BN): {rows_ok('truncated', tf)} of {n_rows} rows truncated at 1001 classes "
+                    f"({rows_ok('truncated', PAPER_CLASSES)} at 1000); rounded, MACs agree in "
+                    f"{int(mad.rounded.sum())} of {n_rows}."))
     sl = sliced_memory_table(v2)
-    t6 = sl[sl.t > 1]
-    worst = t6.loc[t6["kB, 1 slice(s)"].idxmax()]
+    s5 = section5_summary(sl)
+    big = s5["largest"]
+    lo_t, hi_t = s5["tight_ratio"]
     out.append(("Section 5", "beyond the paper",
-                f"Largest t=6 block (block {worst.block}, {worst.input}): {worst['kB, 1 slice(s)']:.0f} "
-                f"kB unsliced, {worst['kB, t slice(s)']:.0f} kB in t slices, "
-                f"{worst['kB, tk slice(s)']:.0f} kB one channel at a time (16-bit, 224x224); "
-                f"MAdds unchanged."))
+                f"Largest t=6 block ({big['input']}, 16-bit): {big['naive_kB']:.0f} kB all held at "
+                f"once, {big['tight_kB']:.0f} kB in the tightest unsliced schedule, "
+                f"{big['t_slices_kB']:.0f} kB in t slices; t slices save {lo_t:.1f}-{hi_t:.1f}x "
+                f"against the tightest schedule over t=6 blocks. MAdds unchanged."))
+    out += text_findings()
     return out
+
+
+def text_findings() -> list[tuple[str, str, str]]:
+    """The Section 4 sentences with counts (:mod:`mnv2lab.text_claims`), as findings."""
+    layers = text_claims.layer_count_readings().set_index("reading")
+    blocks = int(layers.loc["bottleneck blocks (Table 2's n summed)", "count"])
+    residual = int(layers.loc["bottleneck blocks with an identity shortcut (residual)", "count"])
+    fits = layers[layers["gives 19"]]
+    rng = text_claims.cost_range()
+    small = rng[rng.claim == "smallest MAdds"].iloc[0]
+    large = rng[rng.claim == "largest MAdds"].iloc[0]
+    p_lo = rng[(rng.claim == "smallest params") & (rng["count"] == "params without BN")].iloc[0]
+    p_hi = rng[(rng.claim == "largest params") & (rng["count"] == "params without BN")].iloc[0]
+    readings = text_claims.smallest_madds_readings(float(small.width), int(small.resolution))
+    any7 = bool(readings[["rounded", "truncated"]].to_numpy().any())
+    lowest = readings["MAdds (M)"].min()
+    return [
+        ("Section 4 (19 bottleneck layers)", "differs",
+         f"Table 2 has {blocks} bottleneck blocks ({residual} with a shortcut); 19 only if two "
+         f"non-bottleneck layers are counted too ({len(fits)} of {len(layers)} readings: "
+         f"+ stem and last 1x1 conv, or + last 1x1 conv and classifier)."),
+        ("Section 4 (cost range)", "reproduced" if any7 else "differs",
+         f"smallest Figure 5 model ({small.width:g}@{small.resolution}): {small['ours (M)']:.1f}M "
+         f"MAdds vs '7' (no reading gives 7M, lowest {lowest:.1f}M); largest "
+         f"{large['ours (M)']:.1f}M vs 585M; params {p_lo['ours (M)']:.2f}M-"
+         f"{p_hi['ours (M)']:.2f}M (no BN) vs 1.7M (rounded only)-6.9M."),
+    ]

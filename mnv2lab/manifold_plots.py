@@ -10,27 +10,31 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .manifold import MIN_COLLAPSING_TRIALS, Figure1, PairCounts, Sweep, collapsed_fraction_theory
+from .manifold import (MIN_COLLAPSING_TRIALS, Figure1, PairCounts, Sweep, collapsed_fraction_theory,
+                       percent)
 from .plotting import PRESETS, new_figure, palette
 
 FIG1_HEIGHT = 3.4   # one row of square panels across a full-width slide
 
 
 def plot_figure1(fig1: Figure1) -> Figure:
-    """Input spiral and ``pinv(T) ReLU(T x)`` for each ``n``, one row, as in the paper."""
+    """Input spiral and ``pinv(T) ReLU(T x)`` for each ``n``, one row, as in the paper. Under
+    each panel: the fraction of points this one ``T`` collapses and the expected (n+1)/2^n."""
     ns = list(fig1.outputs)
     fig, axes = new_figure("full", 1, len(ns) + 1)
     fig.set_size_inches(PRESETS["full"][0], FIG1_HEIGHT)
     colour = palette()[0]
-    panels = [("Input", fig1.X, None)] + [(f"n = {n}", fig1.outputs[n], fig1.collapsed_fraction[n])
-                                          for n in ns]
-    for ax, (title, pts, frac) in zip(np.atleast_1d(axes), panels):
+    panels = [("Input", fig1.X, "2-D input")] + [
+        (f"n = {n}", fig1.outputs[n], f"{fig1.collapsed_fraction[n]:.0%} collapsed\n"
+                                      f"(expected {percent(fig1.expected_fraction(n))})")
+        for n in ns]
+    for ax, (title, pts, label) in zip(np.atleast_1d(axes), panels):
         ax.plot(pts[:, 0], pts[:, 1], color=colour, lw=1.2)
         ax.set_title(title)
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_xlabel("2-D input" if frac is None else f"{frac:.0%} collapsed", fontsize="small")
+        ax.set_xlabel(label, fontsize="small")
     return fig
 
 
@@ -100,6 +104,7 @@ def plot_reconstruction(sw: Sweep) -> Figure:
     ns = table.index.to_numpy()
     c_pinv, c_ls, c_held = palette(3)
     _band(ax, ns, table, "err_pinv", c_pinv, "pseudo-inverse pinv(T)")
+    _band(ax, ns, table, "err_pinv_x2", c_pinv, "2 pinv(T): the factor 1/2 removed", ls="-.")
     _band(ax, ns, table, "err_lstsq", c_ls, "least squares + bias, fit and scored on all points")
     _band(ax, ns, table, "err_lstsq_heldout", c_held,
           "least squares + bias, fit on even points, scored on odd", ls="--")

@@ -289,10 +289,70 @@ def bottleneck_memory(in_shape: Sequence[int], out_shape: Sequence[int], expande
     return (ci * hi * wi + co * ho * wo + per_slice * per_channel) * bytes_per_value
 
 
+def bottleneck_schedule_peak(in_shape: Sequence[int], out_shape: Sequence[int], expanded: int,
+                             *, expanded_hw: Sequence[int] | None = None,
+                             has_expansion: bool = True, shortcut: bool = False,
+                             bytes_per_value: int = BYTES_PER_VALUE) -> int:
+    """Bytes at the worst moment of the **tightest unsliced** schedule of one bottleneck: the
+    layers run one after the other on whole tensors, each writes a fresh tensor (no convolution
+    overwrites its own input), a tensor is freed as soon as nothing reads it any more, and the
+    shortcut's addition accumulates into the input's buffer. What must coexist, per layer:
+
+    * expansion:  input x and expanded E (at ``expanded_hw``; absent when t = 1: E is x);
+    * depthwise:  E and its output D (at the output's H x W), plus x when a shortcut needs it later;
+    * projection: D and the output y; with a shortcut y is accumulated into x's buffer, so D + x.
+
+    :func:`bottleneck_memory` with one slice instead holds x, y, E and D all at once: an upper
+    bound for the unsliced block, not what an unsliced schedule needs.
+    """
+    (ci, hi, wi), (co, ho, wo) = in_shape, out_shape
+    he, we = expanded_hw if expanded_hw is not None else (hi, wi)
+    x, y = ci * hi * wi, co * ho * wo
+    e = expanded * he * we if has_expansion else x
+    d = expanded * ho * wo
+    keep_x = x if shortcut else 0
+    steps = [x + e] if has_expansion else []
+    steps += [e + d + (keep_x if has_expansion else 0), d + (x if shortcut else y)]
+    return max(steps) * bytes_per_value
+
+
+UNSLICED_TIGHTEST = "kB, unsliced, tightest schedule"
+TABLE3_TENSOR = "kB, largest thin tensor (Table 3)"
+
+
+def section5_summary(sliced: pd.DataFrame) -> dict:
+    """The t-slice saving of :func:`sliced_memory_table`'s t > 1 blocks measured two ways: against
+    the unsliced upper bound (everything held at once) and against the tightest unsliced schedule.
+    Ratios are unsliced / t slices; ``largest`` is the block with the largest tightest schedule.
+    Also: how much a block's working memory exceeds Table 3's single tensor, in t slices and
+    one channel at a time (the smallest ratio over all blocks)."""
+    t6 = sliced[sliced.t > 1]
+    naive = t6["kB, 1 slice(s)"] / t6["kB, t slice(s)"]
+    tight = t6[UNSLICED_TIGHTEST] / t6["kB, t slice(s)"]
+    big = t6.loc[t6[UNSLICED_TIGHTEST].idxmax()]
+    return {
+        "naive_ratio": (float(naive.min()), float(naive.max())),
+        "tight_ratio": (float(tight.min()), float(tight.max())),
+        "largest": {"block": int(big.block), "input": big.input,
+                    "naive_kB": float(big["kB, 1 slice(s)"]),
+                    "tight_kB": float(big[UNSLICED_TIGHTEST]),
+                    "t_slices_kB": float(big["kB, t slice(s)"]),
+                    "tk_slices_kB": float(big["kB, tk slice(s)"]),
+                    "table3_kB": float(big[TABLE3_TENSOR])},
+        "over_table3_t": float((sliced["kB, t slice(s)"] / sliced[TABLE3_TENSOR]).min()),
+        "over_table3_tk": float((sliced["kB, tk slice(s)"] / sliced[TABLE3_TENSOR]).min()),
+        "network_peak_kB": {col: float(sliced[col].max()) for col in
+                            ("kB, 1 slice(s)", UNSLICED_TIGHTEST, "kB, t slice(s)",
+                             "kB, tk slice(s)", TABLE3_TENSOR)},
+    }
+
+
 def sliced_memory_table(model: MobileNetV2, input_size: int = 224,
                         slices: Sequence[int | str] = (1, 2, "t", "tk")) -> pd.DataFrame:
     """Per bottleneck of ``model``: its shapes and the memory (kB) when computed in 1, 2, t
-    (slices of k channels, the paper's example) and tk (one channel per slice) slices.
+    (slices of k channels, the paper's example) and tk (one channel per slice) slices, beside
+    the tightest unsliced schedule (:func:`bottleneck_schedule_peak`) and the largest single
+    tensor of the block that Table 3 counts (its input or output).
 
     As in Table 3, the first block uses the first-layer trick when it has no expansion of its
     own: the stem is its expansion, so its input is the image and its expanded tensor the stem's
@@ -317,6 +377,12 @@ def sliced_memory_table(model: MobileNetV2, input_size: int = 224,
             row[f"kB, {s} slice(s)"] = bottleneck_memory(
                 in_shape, out_shape, b.hidden_channels, n, expanded_hw=expanded_hw,
                 has_expansion=has_expansion) / KB
+        row[UNSLICED_TIGHTEST] = bottleneck_schedule_peak(
+            in_shape, out_shape, b.hidden_channels, expanded_hw=expanded_hw,
+            has_expansion=has_expansion, shortcut=b.use_shortcut) / KB
+        # Table 3 counts one tensor; at block 1 the image is the input, not a materialized tensor
+        thin = [out_shape] if label != name else [in_shape, out_shape]
+        row[TABLE3_TENSOR] = max(math.prod(sh) for sh in thin) * BYTES_PER_VALUE / KB
         records.append(row)
     return pd.DataFrame.from_records(records)
 

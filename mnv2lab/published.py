@@ -66,6 +66,32 @@ SHUFFLENET_TOP1_GROUPS: dict[float, int] = {0.25: 8, 0.5: 4, 1.0: 8, 1.5: 3, 2.0
 
 NASNET_A = {"madds_m": 564, "top1": 74.0}    # [V2] Table 4 and Figure 5
 
+# Printed decimals of each count column (see mnv2lab.printed: whether a printed value is our count
+# rounded or truncated is decided to exactly this digit). [V2] Table 4: "3.4M", "300M". [TF2]:
+# "300" MACs (M), "3.47" Parameters (M).
+TABLE4_DECIMALS = {"params_m": 1, "madds_m": 0}
+TF_SLIM_V2_DECIMALS = {"params_m": 2, "madds_m": 0}
+
+# Classifier outputs. [V2] reports ImageNet with 1000 classes; the released TF-slim checkpoints
+# [TF2] have 1001 (a background class first, as every TF-slim ImageNet model), i.e. 1281 more
+# parameters and 1280 more multiply-adds at width <= 1.0.
+PAPER_CLASSES = 1000
+TF_SLIM_CLASSES = 1001
+
+# [V2] Section 4 text (arXiv v4), as quoted by issue 16 of this project: "the initial fully
+# convolution layer with 32 filters, followed by 19 residual bottleneck layers described in the
+# Table 2" (Table 2 lists 1+2+3+4+3+3+1 = 17 bottleneck blocks), and for the width x resolution
+# trade-off of Figure 5 (widths 0.35 to 1.4, resolutions 96 to 224): "the network computational
+# cost ranges from 7 multiply adds to 585M MAdds, while the model size vary between 1.7M and
+# 6.9M parameters". "7" is read as 7M (7 plain multiply-adds cannot be meant).
+TEXT_BOTTLENECK_LAYERS = 19
+TEXT_STEM_FILTERS = 32
+# {claim: (printed value in millions, printed decimals)}
+TEXT_COST_RANGE: dict[str, tuple[float, int]] = {
+    "smallest MAdds": (7, 0), "largest MAdds": (585, 0),
+    "smallest params": (1.7, 1), "largest params": (6.9, 1),
+}
+
 # MobileNetV1's paper [V1], Tables 6 and 7: MAdds (M) and params (M); checked, identical.
 V1_PAPER_COSTS: dict[tuple[float, int], tuple[int, float]] = {
     (1.0, 224): (569, 4.2), (0.75, 224): (325, 2.6), (0.5, 224): (149, 1.3),

@@ -7,6 +7,7 @@ import matplotlib
 import pytest
 
 from mnv2lab import cost_plots, cost_report, memory, published
+from mnv2lab.costs import model_costs
 from mnv2lab.params import ParameterError, validate
 
 matplotlib.use("Agg")
@@ -25,17 +26,56 @@ def test_table1_is_read_off_the_block():
 
 
 def test_table4_agreement_pattern():
+    """Table 4 printed to 0.1M params and 1M MAdds; convention: truncated, params without BN."""
     t4 = cost_report.table4().set_index("network")
     assert t4["ours MAdds (M)"].isna()["NasNet-A"]
     built = t4.drop(index="NasNet-A")
     assert dict(built["params agree"]) == {
         "MobileNetV1": True, "ShuffleNet (1.5)": True, "ShuffleNet (x2)": True,
-        "MobileNetV2": False, "MobileNetV2 (1.4)": False}
+        "MobileNetV2": True, "MobileNetV2 (1.4)": False}
     assert dict(built["MAdds agree"]) == {
         "MobileNetV1": False, "ShuffleNet (1.5)": True, "ShuffleNet (x2)": True,
         "MobileNetV2": True, "MobileNetV2 (1.4)": False}
-    assert built.loc["MobileNetV2 (1.4)", "ours params, no BN (M)"] == 6.061
+    # MobileNetV2's 3.4M and 300M only truncated: 3.47M -> 3.5 and 300.77M -> 301 rounded
+    assert built.loc["MobileNetV2", "params: rounded agrees for"] == "none"
+    assert built.loc["MobileNetV2", "params: truncated agrees for"] == "without BN"
+    assert not built.loc["MobileNetV2", "MAdds: rounded"]
+    # ShuffleNet 2x with BN (5,450,776) rounds to 5.5 but truncates to 5.4
+    assert built.loc["ShuffleNet (x2)", "params: rounded agrees for"] == "without BN"
+    assert built["same verdicts at 1001 classes"].all()
+    assert built.loc["MobileNetV2 (1.4)", "ours params, without BN (M)"] == 6.061
     assert built.loc["MobileNetV1", "ours MAdds (M)"] == 568.7
+
+
+def test_table4_convention_is_truncation_without_bn():
+    conv = cost_report.conventions(cost_report.table4_cells())
+    best = conv[conv.agree == conv.agree.max()]
+    assert set(zip(best["printed as"], best.params)) == {("truncated", "without BN")}
+    assert set(best.classes) == {1000, 1001} and (best.agree == 7).all() and (best.of == 10).all()
+    assert conv[conv["printed as"] == "rounded"].agree.max() == 5
+
+
+def test_checkpoint_table_is_truncated_without_bn_at_1001_classes():
+    """[TF2]'s table: MACs to 1M, params to 0.01M. Only truncation, no BN and the checkpoints'
+    1001 classes reproduce all 44 cells; at 1000 classes the 0.75 rows (2,609,784 -> 2.60) fail."""
+    cells = cost_report.checkpoint_cells()
+    conv = cost_report.conventions(cells).set_index(["printed as", "params", "classes"])
+    assert (conv.agree == conv.of).sum() == 1
+    assert conv.loc[("truncated", "without BN", 1001), "agree"] == 44
+    assert conv.loc[("truncated", "without BN", 1000), "params cells"] == "17 of 22"
+    assert conv.loc[("rounded", "without BN", 1000), "params cells"] == "22 of 22"
+    assert conv.loc[("rounded", "without BN", 1000), "MAdds cells"] == "14 of 22"
+    bad = cells[(cells.classes == 1000) & (cells.BN == "without BN") & ~cells.truncated]
+    assert set(bad.width) == {0.75} and len(bad) == 5
+
+
+def test_table4_notes_quote_computed_numbers():
+    g2 = model_costs("shufflenet_v1", 224, groups=2, width_mult=2.0)
+    note = cost_report.TABLE4_NOTES["ShuffleNet (x2)"]
+    assert f"{g2['params'] / 1e6:.2f}M ({g2['params_no_bn'] / 1e6:.2f}M without BN)" in note
+    assert f"{g2['madds'] / 1e6:.0f}M" in note
+    g3 = model_costs("shufflenet_v1", 224, groups=3, width_mult=2.0)
+    assert f"{g3['params'] / 1e6:.2f}M" in note
 
 
 def test_findings_are_computed_with_numbers():
@@ -43,9 +83,15 @@ def test_findings_are_computed_with_numbers():
     found = {item: (verdict, text) for item, verdict, text in cost_report.findings(grid)}
     assert found["Table 2"][0] == "reproduced" and "3,504,872" in found["Table 2"][1]
     assert found["Table 3"][0] == "partly" and "11 of 21" in found["Table 3"][1]
-    assert "6 of 10" in found["Table 4"][1]
+    assert "7 of 10" in found["Table 4"][1] and "at most 5" in found["Table 4"][1]
     assert found["Figure 5"][0] == "reproduced" and "22 of 22" in found["Figure 5"][1]
-    assert "3562 kB unsliced" in found["Section 5"][1]
+    assert "(17 at 1000)" in found["Figure 5"][1]
+    assert "3562 kB all held" in found["Section 5"][1] and "3011 kB" in found["Section 5"][1]
+    assert "2.4-3.3x" in found["Section 5"][1]
+    assert found["Section 4 (19 bottleneck layers)"][0] == "differs"
+    assert "17 bottleneck blocks (10 with a shortcut)" in found["Section 4 (19 bottleneck layers)"][1]
+    assert found["Section 4 (cost range)"][0] == "differs"
+    assert "11.9M" in found["Section 4 (cost range)"][1]
     assert all(len(text) <= 300 for _, text in found.values())
 
 

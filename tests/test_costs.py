@@ -8,9 +8,10 @@ import torch
 
 from mnv2lab.costs import (architecture_table, cost_grid, count_madds, count_params,
                            flop_counter_madds, layer_costs, model_costs)
-from mnv2lab.memory import (KB, bottleneck_memory, compare_table3, kilobyte_decision,
-                            materialized_tensors, memory_by_resolution, sliced_forward,
-                            sliced_memory_table, table3, table3_wide)
+from mnv2lab.memory import (KB, TABLE3_TENSOR, UNSLICED_TIGHTEST, bottleneck_memory,
+                            bottleneck_schedule_peak, compare_table3, kilobyte_decision,
+                            materialized_tensors, memory_by_resolution, section5_summary,
+                            sliced_forward, sliced_memory_table, table3, table3_wide)
 from mnv2lab.models import (TABLE2, InvertedResidual, build_model, mobilenet_v1, mobilenet_v2,
                             shufflenet_v1)
 from mnv2lab import published
@@ -265,3 +266,39 @@ def test_bottleneck_memory_bound():
     assert (table["kB, t slice(s)"] <= table["kB, 1 slice(s)"]).all()
     with pytest.raises(ParameterError, match="n_slices"):
         bottleneck_memory(x, y, t * k, t * k + 1)
+
+
+def test_tightest_unsliced_schedule():
+    """Layer by layer, fresh output tensors, the shortcut accumulated into the input's buffer."""
+    # stride 2, no shortcut (block 2): expand x+E, depthwise E+D, project D+y; E+D is the peak
+    x, e, d, y = 16 * 112**2, 96 * 112**2, 96 * 56**2, 24 * 56**2
+    assert bottleneck_schedule_peak((16, 112, 112), (24, 56, 56), 96) == 2 * max(x + e, e + d, d + y)
+    assert bottleneck_schedule_peak((16, 112, 112), (24, 56, 56), 96) == 2 * (e + d)
+    # shortcut (block 3): x stays alive through the depthwise conv
+    x, e = 24 * 56**2, 144 * 56**2
+    assert bottleneck_schedule_peak((24, 56, 56), (24, 56, 56), 144, shortcut=True) == \
+        2 * (x + e + e)
+    assert bottleneck_schedule_peak((24, 56, 56), (24, 56, 56), 144) == 2 * (e + e)
+    # no expansion (t = 1): the depthwise conv reads the input itself
+    assert bottleneck_schedule_peak((32, 8, 8), (16, 8, 8), 32, has_expansion=False) == \
+        2 * (32 * 64 + 32 * 64)
+
+
+def test_section5_saving_against_the_tightest_schedule():
+    table = sliced_memory_table(meta("mobilenet_v2"))
+    # the unsliced upper bound holds more than the tightest schedule, which holds more than t
+    # slices, which hold more than Table 3's single thin tensor (it understates a block's need)
+    assert (table["kB, 1 slice(s)"] >= table[UNSLICED_TIGHTEST]).all()
+    t6 = table[table.t > 1]
+    assert (t6[UNSLICED_TIGHTEST] > t6["kB, t slice(s)"]).all()
+    assert (table["kB, tk slice(s)"] > table[TABLE3_TENSOR]).all()
+    s5 = section5_summary(table)
+    big = s5["largest"]
+    assert big["block"] == 2 and big["input"] == "112² × 16"
+    assert round(big["naive_kB"] * KB) == 2 * (16 * 112**2 + 24 * 56**2 + 96 * 112**2 + 96 * 56**2)
+    assert round(big["tight_kB"] * KB) == 2 * (96 * 112**2 + 96 * 56**2)
+    assert round(big["table3_kB"] * KB) == 2 * 16 * 112**2
+    lo, hi = s5["tight_ratio"]
+    assert (round(lo, 2), round(hi, 2)) == (2.4, 3.25)            # not "about 3x" everywhere
+    assert s5["naive_ratio"][1] > hi
+    assert s5["over_table3_tk"] > 1.3                              # even one channel per slice
