@@ -159,12 +159,37 @@ def test_decoder_beats_pinv_and_pinv_tends_to_half_the_spiral():
     assert sw.err_lstsq[1].mean() < sw.err_lstsq[0].mean()          # more dimensions, less loss
 
 
+def test_pinv_error_without_the_factor_half_is_the_relus_distortion_and_shrinks():
+    """2 pinv(T) ReLU(T x) = x + pinv(T)|T x|: its relative error is ||pinv(T)|T X| || / ||X||
+    exactly, and it falls with n (about 1/sqrt(n)) while the raw pinv error stays near 1/2."""
+    X = m.spiral(300, 10)
+    T = m.gaussian_embeddings(12, 3, seed=2)
+    doubled = m.relative_error(2 * m.pinv_reconstruct(m.embed(X, T), T), X)
+    direct = np.sqrt((m.pinv_reconstruct(np.abs(m.embed(X, T, relu=False)), T) ** 2)
+                     .sum(axis=(-2, -1)) / (X ** 2).sum())
+    np.testing.assert_allclose(doubled, direct, rtol=1e-12)
+    sw = m.sweep([5, 15, 50], n_trials=40, n_points=300, seed=0, progress=False)
+    t = sw.table()
+    assert t.err_pinv_x2[5] > t.err_pinv_x2[15] > t.err_pinv_x2[50]
+    assert t.err_pinv_x2_high[50] < t.err_pinv_x2_low[15]          # separated by their CIs
+    assert t.err_pinv[50] > 0.5 > t.err_pinv_x2[50]
+
+
+def test_figure1_panels_carry_their_expected_collapse():
+    fig1 = m.figure1([2, 3, 5, 15], 1000, 10, seed=0)
+    assert [fig1.expected_fraction(n) for n in (2, 3, 5)] == [0.75, 0.5, 0.1875]
+    # the notebook's default draw at n = 5 collapses about twice the expected fraction
+    assert round(fig1.collapsed_fraction[5], 2) == 0.38
+    assert m.percent(0.1875) == "19%" and m.percent(16 / 2**15) == "0.049%"
+
+
 # --- determinism and parameters ---------------------------------------------------------------
 
 def test_same_seed_same_numbers_independent_of_other_n_and_chunking(monkeypatch):
     a = m.sweep([3, 7], n_trials=25, n_points=200, seed=9, progress=False)
     b = m.sweep([3, 7], n_trials=25, n_points=200, seed=9, progress=False)
-    for key in ("collapsed", "err_pinv", "err_lstsq", "err_lstsq_heldout", "err_linear"):
+    for key in ("collapsed", "err_pinv", "err_pinv_x2", "err_lstsq", "err_lstsq_heldout",
+                "err_linear"):
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
     monkeypatch.setattr(m, "_chunk_size", lambda n, p, budget=0: 4)
     c = m.sweep([7], n_trials=25, n_points=200, seed=9, progress=False)
@@ -215,10 +240,13 @@ def test_verdict_and_figures_from_a_small_run():
     text = m.verdict(fig1, sw, pc)
     assert "theory" in text and "linear control" in text
     assert f"{sw.err_linear.max():.1e}" in text
+    assert "(expected (n+1)/2^n)" in text and "factor 1/2" in text
     assert not math.isnan(sw.table()["err_pinv_low"].iloc[0])
     found = m.findings(fig1, sw, pc)
     assert [f["paper_item"] for f in found] == ["Figure 1", "Appendix A, Theorem 1", "beyond the paper"]
     assert found[0]["verdict"] == "partly"                 # no n >= 15 panel: half the claim untested
+    assert f"n=5: {fig1.collapsed_fraction[5]:.0%} (19%)" in found[0]["finding"]
+    assert "without the factor 1/2" in found[2]["finding"]
     assert m.findings(m.figure1([2, 15], 200, 10, seed=0), sw, pc)[0]["verdict"] == "reproduced"
     assert all(f["verdict"] in VERDICTS and "\n" not in f["finding"] for f in found)
     for fig in (mp.plot_figure1(fig1), mp.plot_collapse(sw, pc), mp.plot_reconstruction(sw),
