@@ -385,3 +385,17 @@ def test_launch_starts_the_ranks_a_config_asks_for_and_reuses_the_result(tmp_pat
     monkeypatch.setattr(launch.subprocess, "run", lambda *a, **k: calls.append(a))
     again = launch.run(cfg, tmp_path / "r", progress=False)
     assert not calls and again.history == res.history
+
+
+def test_snapshots_keep_weights_along_training_without_changing_the_run(tmp_path):
+    plain = train(tiny(epochs=3), progress=False, run_directory=tmp_path / "a")
+    snap = train(tiny(epochs=3, snapshot_epochs=[1, 3]), progress=False,
+                 run_directory=tmp_path / "b")
+    assert same_history(plain.history, snap.history)
+    assert tiny(epochs=3, snapshot_epochs=[1]).key() == tiny(epochs=3).key()
+    first = torch.load(engine.snapshot_path(tmp_path / "b", 1), weights_only=True)
+    last = torch.load(engine.snapshot_path(tmp_path / "b", 3), weights_only=True)
+    assert not all(torch.equal(first[k], last[k]) for k in first)
+    assert all(torch.equal(last[k], v) for k, v in snap.model.state_dict().items())
+    with pytest.raises(ParameterError, match="snapshot_epochs.*got 4"):
+        tiny(epochs=3, snapshot_epochs=[4]).validate()

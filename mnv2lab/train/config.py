@@ -22,7 +22,7 @@ DATASET_KWARGS = ("root", "image_size", "limit_per_class", "download")
 # Fields that change how a run executes or where it is stored, not its numbers: left out of the
 # cache key. (Resuming is exact, so checkpoint cadence does not change the history.)
 _STUDY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-NOT_HASHED = ("study", "checkpoint_every_steps", "checkpoint_seconds")
+NOT_HASHED = ("study", "checkpoint_every_steps", "checkpoint_seconds", "snapshot_epochs")
 # Fields added (or made part of the key) after results were stored: left out of the key while at
 # their default, so that adding an option does not invalidate every stored result. (Changing a
 # default that affects the numbers needs a TRAINER_VERSION bump instead.) Map field name -> default.
@@ -86,6 +86,8 @@ class TrainConfig:
     checkpoint_every_steps: int | None = None   # also checkpoint every N steps (always at evals)
     checkpoint_seconds: float = 300.0           # and at least every this many seconds
     study: str = "default"                      # results/<study>/ holds the result JSON
+    snapshot_epochs: list[int] = field(default_factory=list)  # also keep the weights after these
+    #   epochs (run folder, epoch<E>.pt): for analyses along training (Fig. 7); not in the key
 
     # ----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -141,6 +143,11 @@ class TrainConfig:
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
             raise ParameterError(f"parameter 'nesterov': True needs optimizer='sgd' and momentum > 0"
                                  f" (got optimizer={self.optimizer!r}, momentum={self.momentum!r})")
+        bad = [e for e in self.snapshot_epochs
+               if not isinstance(e, int) or isinstance(e, bool) or not 1 <= e <= self.epochs]
+        if bad:
+            raise ParameterError(f"parameter 'snapshot_epochs': got {bad[0]!r}; allowed: whole "
+                                 f"epochs from 1 to epochs={self.epochs}")
         if self.batch_size % self.ranks:
             raise ParameterError(f"parameter 'batch_size': got {self.batch_size}, which does not "
                                  f"split evenly over ranks={self.ranks}")
@@ -207,4 +214,5 @@ _SPEC: dict[str, Param] = {
     "checkpoint_every_steps": Param(int, min=1, nullable=True),
     "checkpoint_seconds": Param(float),
     "study": Param(str),
+    "snapshot_epochs": Param(list),
 }

@@ -230,6 +230,11 @@ def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.M
     return loss.detach()
 
 
+def snapshot_path(run_directory: Path, epoch: int) -> Path:
+    """Where a run keeps its weights after ``epoch`` (``TrainConfig.snapshot_epochs``)."""
+    return run_directory / f"epoch{epoch}.pt"
+
+
 def _finite(v: float | None) -> float | None:
     return v if v is None or math.isfinite(v) else None
 
@@ -396,6 +401,10 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
             save_checkpoint(step)
             last_ckpt = time.monotonic()
             seg_start = time.perf_counter()
+        if step % steps_per_epoch == 0 and step // steps_per_epoch in config.snapshot_epochs:
+            distributed.broadcast_buffers(model, ctx)
+            if ctx.is_main:
+                checkpoint.save_weights(snapshot_path(rdir, step // steps_per_epoch), model)
         if stop_after_steps is not None and step >= stop_after_steps and step < total:
             bar.close()
             raise TrainingInterrupted(f"simulated crash after step {step}")
