@@ -302,11 +302,13 @@ def findings(grid: pd.DataFrame | None = None, t3: pd.DataFrame | None = None,
     :func:`mnv2lab.memory.table3`) and ``t4`` (from :func:`table4`) are reused when given."""
     v2 = _meta("mobilenet_v2")
     p, m = count_params(v2), count_madds(v2, 224)
+    p_nobn = count_params(v2, include_bn=False)
     ref = published.V2_REFERENCE
     out = [("Table 2",
             "reproduced" if (p, m) == (ref["params"], ref["madds"]) else "differs",
-            f"MobileNetV2 1.0@224: {p:,} params and {m:,} MAdds (reference {ref['params']:,} and "
-            f"{ref['madds']:,}); the paper prints 3.4M and 300M.")]
+            f"MobileNetV2 1.0@224, {PAPER_CLASSES} classes: {p:,} params with BN ({p_nobn:,} "
+            f"without) and {m:,} MAdds (reference {ref['params']:,} and {ref['madds']:,}); the "
+            f"paper prints 3.4M and 300M (truncated, without BN).")]
     cmp = compare_table3(table3() if t3 is None else t3)
     main = cmp[cmp["family"] == cmp["computed as"]]
     n_ok, n_all = int(main.agrees.sum()), len(main)
@@ -342,7 +344,7 @@ def findings(grid: pd.DataFrame | None = None, t3: pd.DataFrame | None = None,
         out.append(("Figure 5",
                     "reproduced" if rows_ok("truncated", tf) == n_rows else "partly",
                     f"MAdds axis: {len(v2g)} MobileNetV2 configurations, one code path "
-                    f"({lo:.1f}M to {hi:.1f}M). Released-checkpoint table (MACs, params without "
+                    f"({lo:.1f}M to {hi:.1f}M, 1000 classes). Released-checkpoint table (MACs, params without "
                     f"BN): {rows_ok('truncated', tf)} of {n_rows} rows truncated at 1001 classes "
                     f"({rows_ok('truncated', PAPER_CLASSES)} at 1000); rounded, MACs agree in "
                     f"{int(mad.rounded.sum())} of {n_rows}."))

@@ -482,8 +482,12 @@ def findings(fig: Figure1, sw: Sweep, pairs: PairCounts) -> list[dict]:
 
 def percent(p: float) -> str:
     """A fraction as a percentage with two significant digits (0.1875 -> "19%", 4.9e-4 ->
-    "0.049%"), so that tiny expected fractions do not print as 0%."""
-    return f"{100 * p:.2g}%"
+    "0.049%", 2.9e-8 -> "2.9e-6%"), so that tiny expected fractions do not print as 0%."""
+    value = 100 * p
+    if value == 0 or value >= 0.01:
+        return f"{value:.2g}%"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}%"
 
 
 def _ci(row: pd.Series, key: str) -> str:

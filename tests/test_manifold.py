@@ -181,6 +181,7 @@ def test_figure1_panels_carry_their_expected_collapse():
     # the notebook's default draw at n = 5 collapses about twice the expected fraction
     assert round(fig1.collapsed_fraction[5], 2) == 0.38
     assert m.percent(0.1875) == "19%" and m.percent(16 / 2**15) == "0.049%"
+    assert m.percent(31 / 2**30) == "2.9e-6%" and m.percent(0.0) == "0%"
 
 
 # --- determinism and parameters ---------------------------------------------------------------
