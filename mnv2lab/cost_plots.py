@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .memory import PAPER_TABLE3, TABLE3_SIZES
+from .memory import PAPER_TABLE3, TABLE3_SIZES, UNSLICED_TIGHTEST
 from .plotting import new_figure, palette
 
 FAMILY_STYLE = {"mobilenet_v2": ("MobileNetV2", "-", "o"), "mobilenet_v1": ("MobileNetV1", "--", "s")}
@@ -151,8 +151,6 @@ def plot_sliced_memory(sliced: pd.DataFrame, table3_max_kb: float) -> Figure:
     """Working memory of each MobileNetV2 bottleneck (kB, 16-bit) with everything held at once
     (unsliced upper bound), in the tightest unsliced schedule (black ticks), in 2, t slices and
     one channel at a time (Section 5); the dotted line is Table 3's largest single tensor."""
-    from .memory import UNSLICED_TIGHTEST
-
     fig, ax = new_figure("full")
     colours = palette(4)
     x = sliced.block.to_numpy()

@@ -78,7 +78,7 @@ TF_SLIM_V2_DECIMALS = {"params_m": 2, "madds_m": 0}
 PAPER_CLASSES = 1000
 TF_SLIM_CLASSES = 1001
 
-# [V2] Section 4 text (arXiv v4), as quoted by issue 16 of this project: "the initial fully
+# [V2] Section 4 text ("Model Architecture" and its "Trade-off hyper parameters"): "the initial fully
 # convolution layer with 32 filters, followed by 19 residual bottleneck layers described in the
 # Table 2" (Table 2 lists 1+2+3+4+3+3+1 = 17 bottleneck blocks), and for the width x resolution
 # trade-off of Figure 5 (widths 0.35 to 1.4, resolutions 96 to 224): "the network computational
