@@ -34,9 +34,9 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import sys
 
-# OpenMP reads OMP_WAIT_POLICY once, when torch loads it: a later change (importing
-# mnv2lab.train sets PASSIVE) does not affect this process. Record what was in force, as far as
-# this module can tell.
+# OpenMP reads OMP_WAIT_POLICY once, when torch loads it (importing mnv2lab sets PASSIVE unless the
+# environment sets it; entries measured before that was the rule say "unset"). Record what was in
+# force, as far as this module can tell.
 OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY", "unset") + (
     " (or later: torch was loaded before mnv2lab.latency)" if "torch" in sys.modules else "")
 

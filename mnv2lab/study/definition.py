@@ -1,16 +1,10 @@
 """The CIFAR-10 study as data: every training run of the ablations (Fig. 6a, 6b), the width sweep
-and the trained MobileNetV1-vs-V2 comparison, with one recipe for all of them, and a runner.
-
-    python -m mnv2lab.study status              # done / missing runs, estimated hours left
-    python -m mnv2lab.study run                 # train every missing run, most informative first
-    python -m mnv2lab.study run --only seed0 --max-runs 2
-    python -m mnv2lab.study time                # measure seconds per epoch of the trainer here
-    python -m mnv2lab.study activations         # Fig. 7 statistics of finished runs lacking them
+and the trained MobileNetV1-vs-V2 comparison, with one recipe for all of them.
 
 Every run is a :class:`~mnv2lab.train.TrainConfig`; its result lands in the trainer's cache,
-``results/<STUDY>/<key>.json`` (config, history, provenance, SHA-256). A run interrupted half-way
-resumes from its checkpoint. The same seeds are used for every variant, so that differences
-between variants are paired (seed ``s`` of the paper's model against seed ``s`` of a variant).
+``results/<STUDY>/<key>.json`` (config, history, provenance, SHA-256). The same seeds are used for
+every variant, so that differences between variants are paired (seed ``s`` of the paper's model
+against seed ``s`` of a variant).
 
 Variants (MobileNetV2, ``small_input=True``, t = 6):
 
@@ -28,26 +22,19 @@ The recipe (:func:`recipe`) and the reasons it differs from the paper's are in :
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import fnmatch
-import json
-import os
-import sys
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .params import ParameterError
-from .train import TrainConfig
+from ..params import ParameterError
+from ..train import TrainConfig
 
 STUDY = "cifar10_ablation"                # results/<STUDY>/<key>.json
 DATASET = "cifar10-jpeg"
 SEEDS: tuple[int, ...] = (0, 1, 2)
 MAIN_WIDTH = 0.5                          # the width of the Fig. 6 ablations
 WIDTHS: tuple[float, ...] = (0.25, 0.35, 0.5)  # linear vs ReLU6 width sweep (beyond the paper)
-EPOCHS = 5                                # chosen from the measured speed: see TIMING_NOTE
+EPOCHS = 5                                # chosen from the measured speed: see timing.TIMING_NOTE
 BATCH_SIZE = 128
 
 # MobileNetV2 variants: name -> the model switches that make it (Fig. 6).
@@ -212,106 +199,6 @@ def v1_vs_v2_configs(**kwargs: Any) -> list[TrainConfig]:
     return [r.config for r in define_study(**kwargs) if "v1_vs_v2" in r.uses]
 
 
-# ---------------------------------------------------------------------------------------------
-# Time: measured seconds per epoch of the trainer on this machine (`python -m mnv2lab.study time`)
-
-# Measured on this machine (2 cores, shared) with `python -m mnv2lab.study time`'s method, trainer
-# of commit 6f2fa41 or later, batch 128, channels_last: the MEDIAN over 6 timed intervals (the best
-# interval in TIMING_NOTE). Keys: (model, width) -> seconds per training epoch (50,000 images) and
-# per evaluation (10,000 test images).
-SECONDS_PER_EPOCH: dict[tuple[str, float], float] = {
-    ("mobilenet_v2", 0.25): 186.0, ("mobilenet_v2", 0.35): 233.0, ("mobilenet_v2", 0.5): 209.0,
-    ("mobilenet_v1", 0.3): 136.0, ("mobilenet_v1", 0.4): 180.0,
-    ("mobilenet_v2", 0.75): 634.0, ("mobilenet_v2", 1.0): 540.0,
-}
-SECONDS_PER_EVAL: dict[tuple[str, float], float] = {
-    ("mobilenet_v2", 0.25): 12.0, ("mobilenet_v2", 0.35): 17.0, ("mobilenet_v2", 0.5): 20.0,
-    ("mobilenet_v1", 0.3): 18.0, ("mobilenet_v1", 0.4): 18.0,
-    ("mobilenet_v2", 0.75): 56.0, ("mobilenet_v2", 1.0): 54.0,
-}
-TIMING_NOTE = """\
-Seconds per training epoch of the trainer, measured 2026-11-23 15:50-16:02 on this 2-core machine
-while 3-5 other developers ran tests and benchmarks (load average 2.2-6.3): median over 6 intervals
-of 3 steps (best interval in brackets). MobileNetV2 (small_input): 0.25: 186 (122), 0.35: 233 (138),
-0.5: 209 (200), 0.75: 634 (616), 1.0: 540 (486). MobileNetV1: 0.3: 136 (121), 0.4: 180 (158).
-Evaluation of the 10,000 test images: 12-20 s (0.25-0.5), 54 s (1.0). The spread between intervals
-is the other users' load, not the model: on a quiet machine expect the bracketed numbers.
-Schedule: 5 epochs, evaluation every half epoch: about 18-23 minutes a run, 9.9 hours for the 30
-runs at the medians (about 7.5 hours at the best intervals). Width 1.0 at 5 epochs would take 50
-minutes a run: over the 30-minute cap, hence the 0.25-0.5 sweep."""
-
-
-def measure_epoch_seconds(config: TrainConfig, steps: int = 3, intervals: int = 6) -> dict:
-    """Seconds per training epoch and per evaluation of ``config`` on this machine, from a short
-    run of the real trainer (nothing stored): ``intervals`` timed intervals of ``steps`` steps,
-    each followed by an evaluation on 1,000 test images (scaled to the full test set).
-
-    On a shared machine the speed varies several-fold with the other users' load, so both the
-    best interval (``*_best``: close to what an unloaded machine does) and the median are given."""
-    import statistics
-    import tempfile
-
-    import torch
-
-    from .data import load_dataset
-    from .train import TrainingInterrupted, train
-
-    ds = load_dataset(config.dataset, progress=False, **config.dataset_kwargs)
-    n_train, n_test = len(ds.train_labels), len(ds.test_labels)
-    probe_test = min(1000, n_test)
-    probe = TrainConfig.from_dict({**config.to_dict(), "eval_every_epochs": None,
-                                   "eval_every_steps": steps, "eval_at_start": True,
-                                   "epochs": 1, "test_subset": probe_test})
-    load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            train(probe, progress=False, stop_after_steps=(intervals + 1) * steps,
-                  run_directory=tmp)
-        except TrainingInterrupted:
-            pass
-        history = torch.load(Path(tmp) / "checkpoint.pt", weights_only=True)["history"]
-    timed = history[2:]                        # history[0]: step 0; history[1]: warm-up interval
-    train_s = [steps * config.batch_size / h["images_per_s"] for h in timed]
-    evals = [b["elapsed_s"] - a["elapsed_s"] - t for a, b, t in zip(history[1:], timed, train_s)]
-    scale = n_test / probe_test
-    per_epoch = [t * n_train / (steps * config.batch_size) for t in train_s]
-    return {"seconds_per_epoch_best": min(per_epoch),
-            "seconds_per_epoch_median": statistics.median(per_epoch),
-            "seconds_per_eval_best": max(0.0, min(evals)) * scale,
-            "seconds_per_eval_median": max(0.0, statistics.median(evals)) * scale,
-            "load_average": round((load_before + os.getloadavg()[0]) / 2, 2)}
-
-
-def estimate_seconds(run: StudyRun) -> float | None:
-    """Estimated wall time of one run from the measured table (None if not measured)."""
-    k = (run.model, run.width)
-    if k not in SECONDS_PER_EPOCH or run.config.dataset != DATASET or run.config.train_subset:
-        return None                      # measured for the full CIFAR-10 training set only
-    cfg = run.config
-    n_evals = int(cfg.epochs / (cfg.eval_every_epochs or 1.0)) + int(cfg.eval_at_start)
-    return cfg.epochs * SECONDS_PER_EPOCH[k] + n_evals * SECONDS_PER_EVAL.get(k, 0.0)
-
-
-# ---------------------------------------------------------------------------------------------
-# Status and runner
-
-def result_file(run: StudyRun, results: str | os.PathLike | None = None) -> Path:
-    from .train import result_path
-    return result_path(run.config, results)
-
-
-def is_done(run: StudyRun, results: str | os.PathLike | None = None) -> bool:
-    """Whether an intact result exists for the run."""
-    from .train import load_result
-    path = result_file(run, results)
-    if not path.exists():
-        return False
-    try:
-        load_result(path, run.config)
-        return True
-    except (ValueError, KeyError, TypeError):
-        return False
-
 
 def select(runs: Iterable[StudyRun], pattern: str | None) -> list[StudyRun]:
     """Runs whose name matches a shell pattern (``*`` implied around it), e.g. ``seed0``,
@@ -323,218 +210,3 @@ def select(runs: Iterable[StudyRun], pattern: str | None) -> list[StudyRun]:
     return [r for r in runs if fnmatch.fnmatch(r.name, glob) or pattern in r.uses]
 
 
-def _hours(seconds: float | None) -> str:
-    return "?" if seconds is None else f"{seconds / 3600:.2f} h"
-
-
-def status_lines(runs: Sequence[StudyRun], results: str | os.PathLike | None = None) -> list[str]:
-    """One line per run (done/missing, key, minutes, uses) and a total of the time left.
-
-    Minutes of a missing run: the mean wall time of the finished runs with the same model and
-    width when there are some (they include this machine's current load), else the measured
-    table (:data:`SECONDS_PER_EPOCH`)."""
-    from .train import load_result
-    done = {r.name: is_done(r, results) for r in runs}
-    walls: dict[tuple, list[float]] = {}
-    for r in runs:
-        if done[r.name]:
-            res = load_result(result_file(r, results), r.config)
-            wall = res.provenance.get("wall_time_s") or res.final.get("wall_time_s")
-            if wall:
-                walls.setdefault((r.model, r.width), []).append(float(wall))
-    lines, left, unknown = [], 0.0, 0
-    for i, r in enumerate(runs, 1):
-        seen = walls.get((r.model, r.width))
-        est = sum(seen) / len(seen) if seen else estimate_seconds(r)
-        if not done[r.name]:
-            if est is None:
-                unknown += 1
-            else:
-                left += est
-        minutes = "   ?" if est is None else f"{est / 60:4.0f}"
-        lines.append(f"{i:3d}  {'done   ' if done[r.name] else 'missing'}  {r.name:34s} "
-                     f"{r.key}  {minutes} min  {','.join(r.uses)}")
-    lines.append(f"{sum(done.values())}/{len(runs)} done; estimated time left {_hours(left)}"
-                 + (f" (+{unknown} runs without a timing)" if unknown else ""))
-    return lines
-
-
-def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress: bool = True,
-              results: str | os.PathLike | None = None, threads: int | None = None,
-              out=sys.stdout) -> list[Path]:
-    """Train every missing run of ``runs`` in order (resuming from checkpoints) and store its
-    result; print progress and, after each finished run, ``result: <path>``.
-
-    ``threads`` sets the CPU threads of each run (default: all cores). It is not part of a run's
-    key, so runners on a bigger machine can split the cores. On this 2-core machine two 1-thread
-    runners side by side were slower in total (2 x 102 images/s) than one 2-thread runner
-    (230-280 images/s): keep one runner per machine here."""
-    from .train import run_or_load
-    todo = [r for r in runs if not is_done(r, results)]
-    if max_runs is not None:
-        todo = todo[:max_runs]
-    print(f"{len(runs) - len([r for r in runs if not is_done(r, results)])}/{len(runs)} runs done;"
-          f" training {len(todo)} now", file=out, flush=True)
-    written = []
-    for i, r in enumerate(todo, 1):
-        est = estimate_seconds(r)
-        about = "" if est is None else f", about {est / 60:.0f} min"
-        print(f"[{i}/{len(todo)}] {r.name} ({r.config.label()}, {r.config.epochs} epochs, key "
-              f"{r.key}{about})", file=out, flush=True)
-        start = time.perf_counter()
-        config = r.config if threads is None else dataclasses.replace(r.config, threads=threads)
-        result = run_or_load(config, results, progress=progress)
-        path = result_file(r, results)
-        print(f"  test accuracy {result.final['test_acc']:.4f} after "
-              f"{(time.perf_counter() - start) / 60:.1f} min", file=out, flush=True)
-        print(f"result: {path}", file=out, flush=True)
-        written.append(path)
-        if r.model == "mobilenet_v2" and r.variant == PAPER_VARIANT:
-            written += _store_activation_statistics(r, result, path.parent, out)
-    return written
-
-
-def _store_activation_statistics(run: StudyRun, result, folder: Path, out) -> list[Path]:
-    """Figure 7's counts for a freshly trained paper's model, while its weights are in memory
-    (they are not committed; the small statistics files are). A failure here never costs the
-    training result."""
-    try:
-        from .activations import store_run_statistics
-        paths = store_run_statistics(run.config, folder, model=result.model)
-    except Exception as e:  # noqa: BLE001: report and carry on with the next run
-        print(f"  activation statistics not stored ({type(e).__name__}: {e}); notebook 05 "
-              "computes them later from the saved weights", file=out, flush=True)
-        return []
-    for p in paths:
-        print(f"result: {p}", file=out, flush=True)
-    return paths
-
-
-def committed_runs(results: str | os.PathLike | None = None) -> list[tuple[StudyRun, Path]]:
-    """The study's runs whose result files exist (intact), in study order."""
-    return [(r, result_file(r, results)) for r in define_study() if is_done(r, results)]
-
-
-def replay_first_interval(result, *, test_subset: int = 200) -> dict:
-    """Re-run a stored run's first steps, up to its first evaluation after step 0, with the real
-    trainer (in a temporary folder; nothing stored) and return the stored and the replayed mean
-    training loss over those steps, and whether this machine is the one that produced the run.
-
-    Only the evaluation set is cut to ``test_subset`` images: the training trajectory (data
-    order, augmentation, initialization) does not depend on it."""
-    import tempfile
-
-    import torch
-
-    from .train import TrainingInterrupted, train
-
-    first = next(h for h in result.history if h["step"] > 0)
-    probe = TrainConfig.from_dict({**result.config.to_dict(), "test_subset": test_subset})
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            train(probe, progress=False, stop_after_steps=first["step"], run_directory=tmp)
-            history = None                       # the run was not longer than its first interval
-        except TrainingInterrupted:
-            history = torch.load(Path(tmp) / "checkpoint.pt", weights_only=True)["history"]
-    if history is None:
-        raise ValueError("the run ends at its first evaluation: nothing shorter to replay")
-    replayed = next(h for h in history if h["step"] == first["step"])
-    return {"steps": first["step"], "stored": first["train_loss"],
-            "replayed": replayed["train_loss"], "same_machine": produced_here(result)}
-
-
-def produced_here(result) -> bool:
-    """Whether this machine (CPU, torch, thread count) is the one that trained ``result``, so a
-    replay must match it exactly. The CPU model name alone is not enough (two "AMD EPYC" hosts
-    rounded differently); results stored before ``cpu_fingerprint`` existed count as elsewhere."""
-    import torch
-
-    from .provenance import cpu_fingerprint
-    prov = result.provenance
-    return bool(prov.get("cpu_fingerprint") == cpu_fingerprint()
-                and prov.get("torch") == torch.__version__
-                and result.final.get("threads") == (result.config.threads or os.cpu_count()))
-
-
-def store_missing_activation_statistics(runs: Sequence[StudyRun],
-                                        results: str | os.PathLike | None = None,
-                                        out=sys.stdout) -> list[Path]:
-    """Figure 7's statistics for every finished paper's-model run that lacks them and whose final
-    weights are on this machine (runs trained before the runner stored them); prints each file
-    as ``result: <path>``."""
-    from .activations import N_IMAGES, WeightsMissing, cache_path, store_run_statistics
-    from .train import load_result
-    written = []
-    for r in runs:
-        if r.model != "mobilenet_v2" or r.variant != PAPER_VARIANT or not is_done(r, results):
-            continue
-        folder = result_file(r, results).parent
-        if all(cache_path(folder, r.key, s, N_IMAGES).exists() for s in ("init", "trained")):
-            continue
-        result = load_result(result_file(r, results), r.config)
-        if not Path(result.weights_path).exists():
-            print(f"{r.name}: final weights not on this machine ({result.weights_path}); skipped",
-                  file=out, flush=True)
-            continue
-        try:
-            paths = store_run_statistics(r.config, folder, model=result.load_model())
-        except WeightsMissing as e:
-            print(f"{r.name}: {e}", file=out, flush=True)
-            continue
-        for p in paths:
-            print(f"result: {p}", file=out, flush=True)
-        written += paths
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m mnv2lab.study",
-                                 description=__doc__.split("\n\n")[0])
-    sub = ap.add_subparsers(dest="command", required=True)
-    for name, help_ in (("run", "train every missing run"), ("status", "list done/missing runs"),
-                        ("time", "measure seconds per epoch of the trainer here"),
-                        ("activations", "store Figure 7 statistics of finished runs that lack "
-                                        "them (needs their final weights)")):
-        p = sub.add_parser(name, help=help_)
-        p.add_argument("--only", help="only runs whose name contains this (shell pattern), or "
-                                      "used by this figure (fig6a, fig6b, width_sweep, v1_vs_v2)")
-        if name == "run":
-            p.add_argument("--max-runs", type=int, help="stop after training this many runs")
-            p.add_argument("--no-progress", action="store_true", help="no progress bar")
-            p.add_argument("--threads", type=int, help="CPU threads per run (default: all cores;"
-                           " not part of the result key)")
-        if name == "time":
-            p.add_argument("--steps", type=int, default=3, help="steps per timed interval")
-            p.add_argument("--intervals", type=int, default=6, help="timed intervals per model")
-    args = ap.parse_args(argv)
-    runs = select(define_study(), args.only)
-    if not runs:
-        ap.error(f"--only {args.only!r} matches no run; names look like "
-                 f"{define_study()[0].name!r}")
-    if args.command == "status":
-        print("\n".join(status_lines(runs)))
-    elif args.command == "activations":
-        written = store_missing_activation_statistics(runs)
-        print(f"{len(written)} statistics files written")
-    elif args.command == "run":
-        if args.max_runs is not None and args.max_runs < 1:
-            ap.error(f"--max-runs: got {args.max_runs}; allowed: an integer >= 1")
-        if args.threads is not None and args.threads < 1:
-            ap.error(f"--threads: got {args.threads}; allowed: an integer >= 1")
-        run_study(runs, max_runs=args.max_runs, progress=not args.no_progress,
-                  threads=args.threads)
-    else:
-        seen = set()
-        print(f"cpu: {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)
-        for r in runs:
-            if (r.model, r.width) in seen:
-                continue
-            seen.add((r.model, r.width))
-            m = measure_epoch_seconds(r.config, args.steps, args.intervals)
-            print(json.dumps({"model": r.model, "width": r.width, **{k: round(v, 2) for k, v in
-                                                                      m.items()}}), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -92,6 +92,23 @@ def same_history(a: list[dict], b: list[dict]) -> bool:
                                     for k in DETERMINISTIC_FIELDS)
 
 
+def load_intact(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
+                unusable: str = "treated as missing") -> RunResult | None:
+    """The stored result of ``config`` if its file is there and intact, else None: the
+    "don't train" half of :func:`run_or_load`. A file that is there but unusable (truncated,
+    edited, another configuration) is reported with a :class:`ResultCacheWarning` saying it is
+    ``unusable``'s way forward."""
+    path = result_path(config, results_dir)
+    if not path.exists():
+        return None
+    try:
+        return load_result(path, config)
+    except (ValueError, KeyError, TypeError) as e:
+        warnings.warn(f"stored result {path} is unusable ({e}); {unusable}", ResultCacheWarning,
+                      stacklevel=3)
+        return None
+
+
 def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
                 progress: bool | None = None, need_model: bool = False,
                 weights_in_results: bool = False) -> RunResult:
@@ -105,13 +122,7 @@ def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = Non
     """
     config.validate()
     path = result_path(config, results_dir)
-    cached: RunResult | None = None
-    if path.exists():
-        try:
-            cached = load_result(path, config)
-        except (ValueError, KeyError, TypeError) as e:
-            warnings.warn(f"stored result {path} is unusable ({e}); recomputing it",
-                          ResultCacheWarning, stacklevel=2)
+    cached = load_intact(config, results_dir, unusable="recomputing it")
     if cached is not None and (not need_model or Path(cached.weights_path).exists()):
         return cached
 
