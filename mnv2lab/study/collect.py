@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import repo_root, shared_data
-from ..train import ResultCacheWarning, RunResult, TrainConfig, load_intact, result_path, run_or_load
+from ..train import (ResultCacheWarning, RunResult, TrainConfig, load_intact, result_path,
+                     run_or_load, weights_available)
 from .definition import StudyRun
 from .plan import StudyPlan
 
@@ -58,7 +59,7 @@ def obtain(config: TrainConfig, results: str | os.PathLike | None = None, *, tra
     final weights must be on this machine too ("no weights" when only the JSON is, unless
     ``train`` retrains the run deterministically for them)."""
     result = load_intact(config, results)
-    if result is not None and (not need_model or Path(result.weights_path).exists()):
+    if result is not None and (not need_model or weights_available(result)):
         return result, "found"
     if train:
         return run_or_load(config, results, progress=progress, need_model=need_model), "trained now"
