@@ -20,8 +20,6 @@ fall under it).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 import warnings
@@ -34,12 +32,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import atomic
+from . import records
 from .data import load_dataset, to_model_input
 from .models import expansion_activations
 from .params import Param, ParameterError
 from .paths import resolve
 from .provenance import provenance
+from .records import RecordWarning
 from .stats import mean_ci
 from . import study
 from .study import (PAPER_VARIANT, SPEC_STUDY, StudyPlan, StudyRun, data_available, obtain,
@@ -181,20 +180,13 @@ def cache_path(results: Path, key: str, stage: str, n_images: int) -> Path:
     return Path(results) / "activations" / f"{key}.{stage}.n{n_images}.json"
 
 
-def _digest(record: dict) -> str:
-    body = {k: v for k, v in record.items() if k != "sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
 def _read_cache(path: Path, key: str) -> pd.DataFrame | None:
     try:
-        record = json.loads(path.read_text())
-        if record.get("format") != FORMAT or record.get("sha256") != _digest(record) \
-                or record.get("key") != key:
-            raise ValueError("format, checksum or key does not match")
+        record = records.read(path, format=FORMAT, key=key)
         return pd.DataFrame(record["layers"], columns=record["columns"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        warnings.warn(f"activation cache {path} is unusable ({e}); recomputing", stacklevel=3)
+    except (ValueError, KeyError, TypeError) as e:
+        warnings.warn(f"activation cache {path} is unusable ({e}); recomputing", RecordWarning,
+                      stacklevel=3)
         return None
 
 
@@ -234,8 +226,7 @@ def run_patterns(config, stage: str, n_images: int, results: str | os.PathLike, 
               "config": config.to_dict(), "image_subset": "test split, torch.randperm seed 0",
               "provenance": prov, "columns": list(table.columns),
               "layers": table.to_dict(orient="records")}
-    record["sha256"] = _digest(record)
-    atomic.write_json(path, record)
+    records.write(path, record)
     return table
 
 
