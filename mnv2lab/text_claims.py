@@ -47,22 +47,24 @@ def layer_count_readings(model: nn.Module | None = None) -> pd.DataFrame:
         return any(isinstance(m, (nn.Conv2d, nn.Linear)) for top in row.modules
                    for m in top.modules())
 
-    readings = [
-        ("bottleneck blocks (Table 2's n summed)", bottleneck),
-        ("bottleneck blocks with an identity shortcut (residual)",
+    readings = [  # (reading, short name for findings, count)
+        ("bottleneck blocks (Table 2's n summed)", "bottleneck blocks", bottleneck),
+        ("bottleneck blocks with an identity shortcut (residual)", "residual blocks",
          sum(b.use_shortcut for b in blocks)),
-        ("bottleneck blocks with an expansion layer (t > 1)",
+        ("bottleneck blocks with an expansion layer (t > 1)", "expanding blocks",
          sum(b.expand is not None for b in blocks)),
         ("weight layers after the stem (bottlenecks, 1x1 conv, classifier)",
-         sum(r.n for r in after_stem if weighted(r))),
+         "blocks + last 1x1 conv + classifier", sum(r.n for r in after_stem if weighted(r))),
         ("bottlenecks and Table 2's two conv2d lines (stem 3x3, last 1x1)",
+         "blocks + stem + last 1x1 conv",
          bottleneck + sum(r.n for r in rows if r.operator.startswith("conv2d"))),
-        ("every Table 2 line after the stem (incl. avgpool)", sum(r.n for r in after_stem)),
-        ("every Table 2 line with its repeats", sum(r.n for r in rows)),
+        ("every Table 2 line after the stem (incl. avgpool)", "lines after the stem",
+         sum(r.n for r in after_stem)),
+        ("every Table 2 line with its repeats", "all lines", sum(r.n for r in rows)),
     ]
-    return pd.DataFrame([{"reading": text, "count": int(n),
+    return pd.DataFrame([{"reading": text, "short": short, "count": int(n),
                           "gives 19": int(n) == published.TEXT_BOTTLENECK_LAYERS}
-                         for text, n in readings])
+                         for text, short, n in readings])
 
 
 # ------------------------------------------------------------------ the cost range of Figure 5

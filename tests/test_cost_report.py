@@ -88,10 +88,16 @@ def test_findings_are_computed_with_numbers():
     assert "(17 at 1000)" in found["Figure 5"][1]
     assert "3562 kB all held" in found["Section 5"][1] and "3011 kB" in found["Section 5"][1]
     assert "2.4-3.3x" in found["Section 5"][1]
-    assert found["Section 4 (19 bottleneck layers)"][0] == "differs"
-    assert "17 bottleneck blocks (10 with a shortcut)" in found["Section 4 (19 bottleneck layers)"][1]
-    assert found["Section 4 (cost range)"][0] == "differs"
-    assert "11.9M" in found["Section 4 (cost range)"][1]
+    assert "No convention gives MobileNetV1 575M (ours 568.7M); MobileNetV2 (1.4) 6.9M/585M " \
+        "(ours 6.06M/582.2M)." in found["Table 4"][1]
+    layers = found["Section 4 (19 bottleneck layers)"]
+    assert layers[0] == "differs"
+    assert "17 bottleneck blocks (10 with a shortcut); 19 only when counting blocks + last 1x1 " \
+        "conv + classifier or blocks + stem + last 1x1 conv (2 of 7 readings)" in layers[1]
+    cost = found["Section 4 (cost range)"]
+    assert cost[0] == "differs" and cost[1].startswith("1 of 4 numbers hold")
+    assert "11.9M MAdds vs '7' (no reading gives 7M, lowest 9.4M)" in cost[1]
+    assert "vs 1.7M (rounded)-6.9M" in cost[1]
     assert all(len(text) <= 300 for _, text in found.values())
 
 
@@ -131,7 +137,7 @@ def test_figures_build():
             cost_plots.plot_figure5(cost_report.figure5_points([0.5, 1.0], [96, 128])),
             cost_plots.plot_memory(memory.table3(), memory.table3(policy="every")),
             cost_plots.plot_sliced_memory(
-                memory.sliced_memory_table(cost_report._meta("mobilenet_v2")), 401.4)]
+                memory.sliced_memory_table(cost_report.meta_model("mobilenet_v2")), 401.4)]
     for fig in figs:
         assert fig.axes and all(ax.get_xlabel() and ax.get_title() for ax in fig.axes)
         matplotlib.pyplot.close(fig)
