@@ -2,8 +2,12 @@
 Table 1 read off a block object, Table 4's cost columns beside the printed ones, the cost grids
 behind Figure 5, and the verdicts the notebook records. Plots live in :mod:`mnv2lab.cost_plots`.
 
-The paper comparisons always use 1000 classes (the paper's); ``classes`` only changes Table 2 and
-the width/resolution grids.
+The paper comparisons use 1000 classes (the paper's) unless a count is labelled 1001 (the released
+TF-slim checkpoints' classifier); ``classes`` only changes Table 2 and the width/resolution grids.
+Printed counts are compared to the printed digit, rounded and truncated (:mod:`mnv2lab.printed`),
+with parameters counted with and without BN scale/shift: :func:`conventions` finds the paper's way
+(truncated, without BN). The Section 4 sentences with counts are checked in
+:mod:`mnv2lab.text_claims`.
 """
 
 from __future__ import annotations

@@ -21,6 +21,11 @@ Definition used (the paper's, made explicit):
   - Everywhere: the input image, the pooled vector and the logits.
 * ``policy="every"``: every conv, pool and block output is materialized (no slicing at all), for
   contrast.
+
+Section 5 (a bottleneck computed in slices): :func:`bottleneck_memory` is what a block holds in
+``n`` slices (with one slice: everything at once, an upper bound); :func:`bottleneck_schedule_peak`
+is the fair unsliced baseline, the tightest layer-by-layer schedule. A block's working memory is
+always more than the single tensor a Table 3 cell counts.
 """
 
 from __future__ import annotations
