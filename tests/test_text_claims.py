@@ -49,3 +49,15 @@ def test_no_reading_of_the_smallest_model_gives_7m():
     t = text_claims.smallest_madds_readings()
     assert not t[["rounded", "truncated"]].to_numpy().any()
     assert t["MAdds (M)"].min() > 9                                 # nowhere near 7M
+
+
+def test_the_initial_layer_has_32_filters():
+    import torch
+
+    from mnv2lab import published
+    from mnv2lab.models import build_model
+
+    with torch.device("meta"):
+        model = build_model("mobilenet_v2")
+    stem = model.layer_rows()[0]
+    assert stem.operator == "conv2d 3x3" and stem.c == published.TEXT_STEM_FILTERS == 32
