@@ -107,8 +107,10 @@ V1_PAPER_COSTS: dict[tuple[float, int], tuple[int, float]] = {
 V2_REFERENCE = {"params": 3_504_872, "madds": 300_774_272}
 
 # The released MobileNetV2 checkpoints' table [TF2], all 22 rows: {(width, resolution): (MACs (M),
-# Parameters (M))}. MACs are truncated to millions (300.77M is printed 300, 11.93M as 11); params
-# leave out BN scale and shift (3.47M for 1.0, whose count with BN is 3,504,872).
+# Parameters (M))}. Every cell is the count truncated to the printed digit, without BN scale and
+# shift, for the checkpoints' 1001 classes (checked: mnv2lab.cost_report.checkpoint_cells):
+# 300.77M MACs print 300, 11.93M print 11; 1.0 has 3.47M params (3,504,872 with BN, 1000 classes).
+# With 1000 classes the 0.75 rows would print 2.60 (2,609,784), not 2.61.
 TF_SLIM_V2: dict[tuple[float, int], tuple[int, float]] = {
     (1.4, 224): (582, 6.06), (1.3, 224): (509, 5.34),
     (1.0, 224): (300, 3.47), (1.0, 192): (221, 3.47), (1.0, 160): (154, 3.47),
