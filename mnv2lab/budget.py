@@ -133,3 +133,18 @@ def loss_curves(results, sides: Mapping[str, Side]) -> pd.DataFrame:
                              "test_acc": 100 * h["test_acc"]})
     return pd.DataFrame(rows, columns=["model", "seed", "epoch", "train_loss", "test_loss",
                                        "test_acc"])
+
+
+def gap_summary(table: pd.DataFrame, labels: Sequence[str], comparison: str) -> str:
+    """"5 epochs: +11.05 [+8.22, +13.88] (n=3); 30 epochs: no runs yet" for one comparison."""
+    parts = []
+    for label in labels:
+        r = table[(table.budget == label) & (table.comparison == comparison)]
+        if r.empty:
+            parts.append(f"{label}: no runs yet")
+            continue
+        r = r.iloc[0]
+        ci = (f" [{r.low:+.2f}, {r.high:+.2f}]" if math.isfinite(r.low) and math.isfinite(r.high)
+              else " (no interval)")
+        parts.append(f"{label}: {r.gap:+.2f}{ci} (n={int(r.pairs)})")
+    return f"{comparison}: " + "; ".join(parts)
