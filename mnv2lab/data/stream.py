@@ -320,9 +320,12 @@ class EvalBatches(torch.utils.data.Dataset):
 
 
 def _loader(dataset: torch.utils.data.Dataset, items: range, workers: int, pin: bool):
+    """A DataLoader over ``items`` (steps or batch numbers), in order. It gets a generator of its
+    own: by default each new iterator draws a seed from torch's global RNG, which would shift
+    the dropout draws of a resumed run (our transforms seed themselves per sample)."""
     return torch.utils.data.DataLoader(
         dataset, batch_size=None, sampler=items, num_workers=workers, pin_memory=pin,
-        prefetch_factor=2 if workers else None, collate_fn=None)
+        prefetch_factor=2 if workers else None, generator=torch.Generator().manual_seed(0))
 
 
 def default_loader_workers(local_world_size: int = 1) -> int:

@@ -221,11 +221,8 @@ def open_data(config: TrainConfig, ctx: distributed.DistContext, device: torch.d
     """The run's data source: in memory, or streamed from a folder (``config.data_pipeline``;
     "auto" streams folders too big to hold: :func:`mnv2lab.data.stream.choose_pipeline`)."""
     kw = config.dataset_kwargs
-    try:
-        pipeline, index = choose_pipeline(config.data_pipeline, config.dataset,
-                                          kw.get("image_size"), kw.get("limit_per_class"))
-    except ValueError as e:
-        raise ParameterError(str(e)) from None
+    pipeline, index = choose_pipeline(config.data_pipeline, config.dataset, kw.get("image_size"),
+                                      kw.get("limit_per_class"))
     if pipeline == "memory":
         return MemorySource(load_training_data(config, ctx, progress), config, device, ctx)
     if config.train_subset is not None or config.test_subset is not None:
