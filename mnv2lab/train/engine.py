@@ -392,7 +392,8 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, history = int(state["step"]), list(state["history"])
-        loss_acc.fill_(float(state["loss_sum"]))
+        sums = state["loss_sum"]    # per rank (a single float in checkpoints before 2026-12)
+        loss_acc.fill_(float(sums[ctx.rank] if isinstance(sums, list) else sums))
         loss_n, elapsed_before = int(state["loss_n"]), float(state["elapsed_s"])
         iv_time, iv_images = float(state["interval_s"]), int(state["interval_images"])
         rng = state["rng"]
@@ -443,13 +444,14 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
         rng_cuda = (distributed.gather_objects(torch.cuda.get_rng_state(device), ctx)
                     if device.type == "cuda" else [])
         data_states = distributed.gather_objects(data.state(), ctx)
+        loss_sums = distributed.gather_objects(float(loss_acc), ctx)   # each rank's own losses
         if ctx.is_main:
             epoch, position = divmod(at_step, steps_per_epoch)
             checkpoint.save(ckpt_path, {
                 "key": key, "config": config.to_dict(), "step": at_step, "epoch": epoch,
                 "position": position, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "history": history,
-                "loss_sum": float(loss_acc), "loss_n": loss_n, "elapsed_s": elapsed(),
+                "loss_sum": loss_sums, "loss_n": loss_n, "elapsed_s": elapsed(),
                 "interval_s": iv_time, "interval_images": iv_images,
                 "rng": {"cpu": rng_cpu, "cuda": rng_cuda}, "data": data_states,
                 "scaler": scaler.state_dict() if scaler is not None else None})
