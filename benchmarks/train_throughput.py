@@ -67,7 +67,7 @@ from mnv2lab.models import build_model  # noqa: E402
 from mnv2lab.provenance import provenance  # noqa: E402
 from mnv2lab.train import TrainConfig, evaluate, train  # noqa: E402
 from mnv2lab.train import build as train_build  # noqa: E402
-from mnv2lab.train.engine import BatchSource, _execution_settings, train_step  # noqa: E402
+from mnv2lab.train.engine import BatchSource, execution_settings, train_step  # noqa: E402
 from mnv2lab.train.lockstep import LockstepRanks  # noqa: E402
 from mnv2lab.train.optim import make_optimizer  # noqa: E402
 
@@ -350,7 +350,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     for w in list(args.widths) + [w for w in args.epoch_widths if w not in args.widths]:
         with contextlib.ExitStack() as stack:
-            stack.enter_context(_execution_settings(torch.device("cpu"), args.threads))
+            stack.enter_context(execution_settings(torch.device("cpu"), args.threads))
             sides = [TrainerSide(ds, w, args.small_input, args.batch, 0)]
             if w in args.widths:
                 if args.ddp:

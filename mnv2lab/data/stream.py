@@ -52,7 +52,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .augment import _mix, epoch_order, to_model_input
+from .augment import epoch_order, mix_seeds, to_model_input
 from .decode import _FORMATS
 from .errors import DataError
 
@@ -292,8 +292,8 @@ class TrainBatches(torch.utils.data.Dataset):
         idx = self.indices(step)
         paths = [self.paths[i] for i in idx]
         if self.augment:
-            arrays = [_read(train_image, p, self.size, random.Random(_mix(self.seed, epoch, pos,
-                                                                         0xC409)))
+            arrays = [_read(train_image, p, self.size,
+                            random.Random(mix_seeds(self.seed, epoch, pos, 0xC409)))
                       for p, pos in zip(paths, where)]
         else:
             arrays = [_read(eval_image, p, self.size) for p in paths]
@@ -352,6 +352,7 @@ class StreamSource:
         self.steps_per_epoch = self.train.steps_per_epoch
         self.total = epochs * self.steps_per_epoch
         self.mean, self.std = MEAN, STD
+        self.evaluated_on = "test"           # the folder's held-out split (val/ or test/)
         self.skipped, self.read = 0, 0
         self.skipped_files: list[str] = []
         self._it: Iterator[Batch] | None = None

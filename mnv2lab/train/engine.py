@@ -27,7 +27,7 @@ from torch import nn
 
 from ..data import (ImageDataset, epoch_order, load_dataset, random_crop_flip, step_generator,
                     to_model_input)
-from ..data.augment import _mix
+from ..data.augment import mix_seeds
 from ..data.stream import StreamSource, choose_pipeline, default_loader_workers
 from ..params import ParameterError
 from ..progress import enabled_by_default, progress as progress_bar
@@ -71,7 +71,8 @@ class RunResult:
                 f"final weights of run {self.key} are not on this machine ({self.weights_path}); "
                 "call run_or_load(config, need_model=True) to retrain (deterministically)")
         model = build(self.config.model, self.final["num_classes"], self.config.model_kwargs)
-        model.load_state_dict(checkpoint.load_weights(Path(self.weights_path)))
+        model.load_state_dict(checkpoint.load_weights(Path(self.weights_path),
+                                                      self.final.get("weights_sha256")))
         self.model = model.to(device).eval()
         return self.model
 
@@ -90,7 +91,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 @contextlib.contextmanager
-def _execution_settings(device: torch.device, threads: int):
+def execution_settings(device: torch.device, threads: int):
     """Threads and deterministic algorithms for the run; the caller's settings are restored."""
     det = torch.utils.deterministic
     saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
@@ -142,16 +143,13 @@ def _memory_batches(images, labels, ds, channels_last):
 
 
 @torch.inference_mode()
-def evaluate_batches(model: nn.Module, batches, autocast=contextlib.nullcontext
-                     ) -> tuple[float, int, int]:
+def evaluate_batches(model: nn.Module, batches) -> tuple[float, int, int]:
     """(summed cross-entropy, number correct, number of images) over model-ready (x, y) batches."""
     was_training = model.training
     model.eval()
     loss_sum, correct, n = 0.0, 0, 0
     for x, y in batches:
-        with autocast():
-            out = model(x)
-        out = out.float()
+        out = model(x).float()
         loss_sum += float(F.cross_entropy(out, y, reduction="sum"))
         correct += int((out.argmax(1) == y).sum())
         n += len(y)
@@ -201,10 +199,8 @@ class MemorySource:
         self.test_x = ds.test_images[ctx.rank::ctx.world_size].to(device)
         self.test_y = ds.test_labels[ctx.rank::ctx.world_size].to(device)
         self.num_classes, self.image_shape = ds.num_classes, ds.image_shape
+        self.evaluated_on = ds.info.get("evaluated_on", "test")
         self.n_train, self.n_test = len(ds.train_labels), len(ds.test_labels)
-
-    def eval_batches(self):
-        return _memory_batches(self.test_x, self.test_y, self.ds, self.channels_last)
 
     def state(self) -> dict:
         return {}
@@ -225,6 +221,10 @@ def open_data(config: TrainConfig, ctx: distributed.DistContext, device: torch.d
                                       kw.get("limit_per_class"))
     if pipeline == "memory":
         return MemorySource(load_training_data(config, ctx, progress), config, device, ctx)
+    if config.validation_images is not None:
+        raise ParameterError("parameter 'validation_images': not supported by the streaming "
+                             "pipeline yet (it evaluates on the folder's val/ or test/ split); "
+                             f"got {config.validation_images!r}, allowed here: None")
     if config.train_subset is not None or config.test_subset is not None:
         index = index.subset(config.train_subset, config.test_subset, config.subset_seed)
     workers = config.loader_workers
@@ -245,6 +245,8 @@ def load_training_data(config: TrainConfig, ctx: distributed.DistContext,
     ds = load_dataset(config.dataset, progress=progress, **config.dataset_kwargs)
     if ctx.is_main:
         ctx.barrier()
+    if config.validation_images is not None:      # the test split is dropped here
+        ds = ds.holdout(config.validation_images, seed=config.subset_seed)
     if config.train_subset is not None or config.test_subset is not None:
         ds = ds.subset(config.train_subset, config.test_subset, seed=config.subset_seed)
     return ds
@@ -265,7 +267,7 @@ def build_for_training(config: TrainConfig, num_classes: int, device: torch.devi
                 m.eps = config.bn_eps
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    torch.manual_seed(_mix(config.seed, rank, 0xD0))     # per-rank dropout stream
+    torch.manual_seed(mix_seeds(config.seed, rank, 0xD0))     # per-rank dropout stream
     optimizer = make_optimizer(config, model)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     return model, optimizer, criterion
@@ -325,6 +327,11 @@ def precision_settings(precision: str, device: torch.device):
     return (lambda: torch.autocast(device.type, dtype=dtype)), scaler
 
 
+def snapshot_path(run_directory: Path, epoch: int) -> Path:
+    """Where a run keeps its weights after ``epoch`` (``TrainConfig.snapshot_epochs``)."""
+    return run_directory / f"epoch{epoch}.pt"
+
+
 def _finite(v: float | None) -> float | None:
     return v if v is None or math.isfinite(v) else None
 
@@ -349,11 +356,14 @@ def train(config: TrainConfig, progress: bool | None = None, *, resume: bool = T
         if device.type == "cuda" and ctx.enabled:
             device = torch.device("cuda", ctx.local_rank)
             torch.cuda.set_device(device)
-        if config.batch_size % ctx.world_size:
-            raise ParameterError(f"parameter 'batch_size': got {config.batch_size}, which does not "
-                                 f"split evenly over {ctx.world_size} ranks")
+        if ctx.world_size != config.ranks:
+            raise ParameterError(
+                f"parameter 'ranks': the configuration says ranks={config.ranks} but this run has "
+                f"{ctx.world_size} process(es); the rank count changes the numbers, so it is part "
+                f"of the run's identity. Start it with mnv2lab.train.launch.run(config) (or "
+                f"torchrun --nproc-per-node {config.ranks}), or set ranks={ctx.world_size}")
         threads = config.threads or max(1, (os.cpu_count() or 1) // ctx.local_world_size)
-        with _execution_settings(device, threads):
+        with execution_settings(device, threads):
             return _train(config, device, ctx, threads, progress, resume, stop_after_steps,
                           Path(run_directory) if run_directory else None,
                           Path(rank_weights_dir) if rank_weights_dir else None)
@@ -396,6 +406,13 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
         loss_acc.fill_(float(sums[ctx.rank] if isinstance(sums, list) else sums))
         loss_n, elapsed_before = int(state["loss_n"]), float(state["elapsed_s"])
         iv_time, iv_images = float(state["interval_s"]), int(state["interval_images"])
+        saved_threads = state.get("threads")
+        if saved_threads is not None and saved_threads != threads:
+            raise ParameterError(
+                f"checkpoint {ckpt_path} was written by a run with {saved_threads} thread(s) per "
+                f"rank; this one would use {threads}. The thread count changes the numbers, so "
+                f"the two would mix: resume with threads={saved_threads}, or delete the checkpoint"
+                " to start over")
         rng = state["rng"]
         if len(rng["cpu"]) != ctx.world_size:
             raise RuntimeError(f"checkpoint {ckpt_path} was written by {len(rng['cpu'])} ranks, "
@@ -422,7 +439,10 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
     def record(at_step: int) -> None:
         nonlocal loss_n, iv_time, iv_images
         distributed.broadcast_buffers(model, ctx)
-        ls, correct, n = evaluate_batches(model, data.eval_batches(), autocast)
+        with autocast():
+            ls, correct, n = (evaluate_batches(model, data.eval_batches()) if streamed else
+                              evaluate(model, data.test_x, data.test_y, data.ds,
+                                       config.channels_last))
         ls, correct, n, tl, tn, skipped, skipped_test = distributed.all_sum(
             [ls, correct, n, float(loss_acc), loss_n, data.skipped,
              getattr(data, "eval_skipped", 0)], ctx, device)
@@ -452,7 +472,7 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
                 "position": position, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "history": history,
                 "loss_sum": loss_sums, "loss_n": loss_n, "elapsed_s": elapsed(),
-                "interval_s": iv_time, "interval_images": iv_images,
+                "interval_s": iv_time, "interval_images": iv_images, "threads": threads,
                 "rng": {"cpu": rng_cpu, "cuda": rng_cuda}, "data": data_states,
                 "scaler": scaler.state_dict() if scaler is not None else None})
 
@@ -492,6 +512,10 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
             save_checkpoint(step)
             last_ckpt = time.monotonic()
             seg_start = time.perf_counter()
+        if step % steps_per_epoch == 0 and step // steps_per_epoch in config.snapshot_epochs:
+            distributed.broadcast_buffers(model, ctx)
+            if ctx.is_main:
+                checkpoint.save_weights(snapshot_path(rdir, step // steps_per_epoch), model)
         if stop_after_steps is not None and step >= stop_after_steps and step < total:
             bar.close()
             data.close()
@@ -500,8 +524,9 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
     data.close()
 
     distributed.broadcast_buffers(model, ctx)
+    weights_sha256 = None
     if ctx.is_main:
-        checkpoint.save_weights(weights_path, model)
+        weights_sha256 = checkpoint.save_weights(weights_path, model)
     if rank_weights_dir is not None:
         checkpoint.save_weights(rank_weights_dir / f"rank{ctx.rank}.pt", model)
     ctx.barrier()
@@ -518,9 +543,11 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
         "images_per_s": round(sum(h["images_per_s"] for h in timed) / len(timed), 2)
         if timed else None,
         "wall_time_s": round(elapsed(), 3), "threads": threads, "device": str(device),
-        "world_size": ctx.world_size,
+        "world_size": ctx.world_size, "evaluated_on": data.evaluated_on,
     }
     if streamed:
         final.update(data_pipeline="stream", skipped_images=last["skipped_images"])
+    if weights_sha256 is not None:
+        final["weights_sha256"] = weights_sha256
     return RunResult(config=config, key=key, history=history, final=final,
                      weights_path=str(weights_path), model=model.eval())
