@@ -178,7 +178,8 @@ def test_bad_folders_are_clear_errors_before_training(folder, tmp_path):
         train(streamed(folder), progress=False)
     empty.rmdir()
     # class sets differ between train and val
-    (folder / "val" / "class9" / "a.jpg").write_bytes((folder / "val/class0/img000.jpg").read_bytes())
+    one = (folder / "val" / "class0" / "img000.jpg").read_bytes()
+    (folder / "val" / "class9" / "a.jpg").write_bytes(one)
     with pytest.raises(DataError, match=r"only in train: none; only in val: \['class9'\]"):
         train(streamed(folder), progress=False)
     # an archive cannot be streamed (no random access); a non-folder data set neither
@@ -217,7 +218,7 @@ def test_new_options_keep_the_keys_of_stored_results():
     assert TrainConfig.from_dict(record["config"]).key() == stored[0].stem
 
 
-# --- precision, BatchNorm, recipe ------------------------------------------------------------------
+# --- precision, BatchNorm, recipe ---------------------------------------------------------------
 
 def test_bf16_autocast_and_batchnorm_settings_on_cpu(folder):
     cfg = streamed(folder, epochs=1, precision="bf16", bn_momentum=0.003, bn_eps=1e-3)
@@ -244,7 +245,7 @@ def test_paper_recipe():
     """Section 6.1's numbers at 16 GPUs x 96, and the stated scaling for other sizes."""
     r = recipes.recipe("paper")
     assert (r["optimizer"], r["rmsprop_alpha"], r["momentum"]) == ("rmsprop", 0.9, 0.9)
-    assert r["batch_size"] == 16 * 96 and r["weight_decay"] == 4e-5
+    assert r["batch_size"] == 16 * 96 and r["ranks"] == 16 and r["weight_decay"] == 4e-5
     assert (r["schedule"], r["decay_rate"], r["decay_epochs"]) == ("step", 0.98, 1.0)
     assert r["lr"] == pytest.approx(0.045 * 16) and recipes.paper_lr(96) == pytest.approx(0.045)
     one = recipes.recipe("paper", gpus=1)
@@ -273,7 +274,8 @@ def _torchrun(cfg_path: Path, results: Path, logs: Path, cache: Path, *kill: int
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
            "MNV2LAB_CACHE": str(cache)}
     return subprocess.run(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", str(ROOT / "tests" / "stream_ranks.py"),
+        [str(torchrun), "--standalone", "--nproc_per_node=2",
+         str(ROOT / "tests" / "stream_ranks.py"),
          str(cfg_path), str(results), str(logs), *map(str, kill)],
         capture_output=True, text=True, timeout=300, env=env, cwd=cfg_path.parent)
 
@@ -291,7 +293,7 @@ def test_torchrun_two_ranks_stream_disjoint_shards_and_resume_after_a_kill(folde
     corrupt(sorted((folder / "train" / "class2").glob("*.jpg"))[5])   # met mid-epoch, skipped
     cfg = streamed(folder, epochs=3, batch_size=6, eval_every_epochs=1.0,
                    checkpoint_every_steps=2, model_kwargs={"width": 8, "dropout": 0.1},
-                   loader_workers=1, study="stream")
+                   loader_workers=1, study="stream", ranks=2)
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
     ref = _torchrun(tmp_path / "cfg.json", tmp_path / "ref", tmp_path / "ref_logs",
                     tmp_path / "ref_cache")
@@ -327,3 +329,23 @@ def test_torchrun_two_ranks_stream_disjoint_shards_and_resume_after_a_kill(folde
     for r in range(2):
         again = _read_log(tmp_path / "run_logs" / f"rank{r}.jsonl")
         assert all(again[s] == logs[r][s] for s in range(12))
+
+
+def test_study_runs_on_another_data_set_and_recipe():
+    """`python -m mnv2lab.study run --dataset folder:... --recipe paper`: the same runs (names,
+    seeds, variants) with the paper's recipe scaled to the job's GPUs and 224x224 models; the
+    default stays the committed CIFAR study, key for key."""
+    from mnv2lab.study import define_study
+    from mnv2lab.study.scale import define_scaled_study
+    cifar = define_study()
+    assert [r.key for r in define_scaled_study()] == [r.key for r in cifar]
+    runs = define_scaled_study("folder:/data/imagenet", "paper", world_size=8)
+    assert [r.name for r in runs] == [r.name for r in cifar]
+    for r in runs:
+        c = r.config.validate()
+        assert c.study == "imagenet_paper" and c.dataset_kwargs == {"image_size": 224}
+        assert c.model_kwargs["small_input"] is False and c.ranks == 8
+        assert (c.optimizer, c.batch_size, c.lr) == ("rmsprop", 768, pytest.approx(0.36))
+    assert len({r.key for r in runs} & {r.key for r in cifar}) == 0
+    with pytest.raises(ParameterError, match="allowed: cifar, paper"):
+        define_scaled_study("digits", "imagenet")

@@ -157,7 +157,8 @@ def choose_pipeline(pipeline: str, dataset: str, image_size: int | None = None,
     if pipeline == "auto" and (is_archive(source) or not source.is_dir()):
         return "memory", None
     index = FolderIndex.scan(source, limit_per_class=limit_per_class)
-    if pipeline == "stream" or index.decoded_bytes(image_size or DEFAULT_SIZE) > IN_MEMORY_MAX_BYTES:
+    too_big = index.decoded_bytes(image_size or DEFAULT_SIZE) > IN_MEMORY_MAX_BYTES
+    if pipeline == "stream" or too_big:
         return "stream", index
     return "memory", None
 
@@ -281,7 +282,7 @@ class TrainBatches(torch.utils.data.Dataset):
         return epoch, range(start, start + self.per_rank)
 
     def indices(self, step: int) -> np.ndarray:
-        """The training-set indices (into ``index.train_paths``) of this rank's batch at ``step``."""
+        """Indices (into ``index.train_paths``) of the images of this rank's batch at ``step``."""
         epoch, where = self.positions(step)
         if self._order is None or self._order[0] != epoch:
             self._order = (epoch, epoch_order(len(self.paths), self.seed, epoch).numpy())

@@ -5,6 +5,8 @@
     python -m mnv2lab.study run --only seed0 --max-runs 2
     python -m mnv2lab.study time                # measure seconds per epoch of the trainer here
     python -m mnv2lab.study activations         # Fig. 7 statistics of finished runs lacking them
+    torchrun --nproc-per-node 8 -m mnv2lab.study run --dataset folder:/data/imagenet --recipe paper
+                                                # the same runs at scale (mnv2lab.study.scale)
 
 A run interrupted half-way resumes from its checkpoint. This entry point imports
 :mod:`mnv2lab.activations`, which registers the runner's after-run hook for Figure 7's
@@ -19,8 +21,9 @@ import os
 import sys
 
 from .. import activations
-from .definition import define_study, select
+from .definition import DATASET, select
 from .runner import run_study, status_lines
+from .scale import RECIPES, define_scaled_study
 from .timing import measure_epoch_seconds
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +37,16 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=help_)
         p.add_argument("--only", help="only runs whose name contains this (shell pattern), or "
                                       "used by this figure (fig6a, fig6b, width_sweep, v1_vs_v2)")
+        p.add_argument("--dataset", default=DATASET, help=f"data set (default {DATASET}), e.g. "
+                       "folder:/data/imagenet (streamed when too big to hold in memory)")
+        p.add_argument("--recipe", default="cifar", choices=RECIPES,
+                       help="cifar: the CIFAR-10 study's recipe (default); paper: the paper's "
+                            "ImageNet recipe scaled to the torchrun job's GPUs, 224x224 models")
+        p.add_argument("--image-size", type=int, help="image side for folder data sets "
+                                                      "(default 224)")
+        p.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
+        p.add_argument("--study", help="results/<study>/ (default: cifar10_ablation for the "
+                                       "CIFAR study, else <data set>_<recipe>)")
         if name == "run":
             p.add_argument("--max-runs", type=int, help="stop after training this many runs")
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -43,10 +56,16 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--steps", type=int, default=3, help="steps per timed interval")
             p.add_argument("--intervals", type=int, default=6, help="timed intervals per model")
     args = ap.parse_args(argv)
-    runs = select(define_study(), args.only)
+    for name in ("image_size", "epochs"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an "
+                     "integer >= 1")
+    everything = define_scaled_study(args.dataset, args.recipe, image_size=args.image_size,
+                                     study=args.study, epochs=args.epochs)
+    runs = select(everything, args.only)
     if not runs:
         ap.error(f"--only {args.only!r} matches no run; names look like "
-                 f"{define_study()[0].name!r}")
+                 f"{everything[0].name!r}")
     if args.command == "status":
         print("\n".join(status_lines(runs)))
     elif args.command == "activations":

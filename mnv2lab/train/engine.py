@@ -455,7 +455,8 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
             "elapsed_s": round(elapsed(), 3),
         })
         if streamed:     # unreadable images so far (training, all ranks) and in this evaluation
-            history[-1].update(skipped_images=round(skipped), skipped_test_images=round(skipped_test))
+            history[-1].update(skipped_images=round(skipped),
+                               skipped_test_images=round(skipped_test))
         loss_acc.zero_()
         loss_n, iv_time, iv_images = 0, 0.0, 0
 

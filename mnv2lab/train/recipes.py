@@ -31,7 +31,7 @@ REF_BN_DECAY = 0.997            # [SCOPE] bn_decay=0.997 -> torch momentum 1 - 0
 REF_BN_EPSILON = 1e-3           # slim.batch_norm's default epsilon (training_scope keeps it)
 REF_RMSPROP_EPSILON = 1.0       # [TIC] --opt_epsilon default 1.0 (the README does not set it)
 REF_MOVING_AVERAGE = 0.9999     # [README] --moving_average_decay=0.9999: NOT implemented here
-REF_STEPS_8_GPUS = 700_000      # [README] "72.0% ... after about 700K [steps] when trained on 8 GPU"
+REF_STEPS_8_GPUS = 700_000      # [README] "72.0% ... after about 700K when trained on 8 GPU"
 IMAGENET_TRAIN_IMAGES = 1_281_167
 PAPER_EPOCHS = round(REF_STEPS_8_GPUS * 8 * PAPER_BATCH_PER_GPU / IMAGENET_TRAIN_IMAGES)  # 420
 
@@ -58,10 +58,10 @@ def paper_recipe(gpus: int = PAPER_GPUS, batch_per_gpu: int = PAPER_BATCH_PER_GP
     (staircase, as TF-slim's exponential decay); weight decay 4e-5 (on conv/linear weights only,
     as slim's regularizers); 96 images per GPU; 16 GPUs.
 
-    Scaled rules for other sizes: the global batch is ``gpus * batch_per_gpu`` (``batch_size``
-    is global in this trainer); the learning rate is :func:`paper_lr` of it (0.045 per 96
-    images: 0.045 on one GPU, 0.72 on 16); the decay stays 0.98 per epoch (an epoch is a pass
-    over the data at any batch size). No warm-up, as in both sources; at 16 GPUs a few epochs of
+    Scaled rules for other sizes: one rank per GPU (``ranks=gpus``); the global batch is
+    ``gpus * batch_per_gpu`` (``batch_size`` is global in this trainer); the learning rate is
+    :func:`paper_lr` of it (0.045 per 96 images: 0.045 on one GPU, 0.72 on 16); the decay stays
+    0.98 per epoch (an epoch is a pass over the data at any batch size). No warm-up, as in both sources; at 16 GPUs a few epochs of
     ``warmup_epochs`` is the usual safeguard for a large learning rate (not part of the recipe).
 
     Filled from the reference TF-slim setup (the paper does not give them), each marked:
@@ -99,8 +99,9 @@ def paper_recipe(gpus: int = PAPER_GPUS, batch_per_gpu: int = PAPER_BATCH_PER_GP
             raise ParameterError(f"parameter {name!r}: got {v!r}; allowed: an integer >= 1")
     batch = gpus * batch_per_gpu
     return {
-        "epochs": epochs, "batch_size": batch,
+        "epochs": epochs, "batch_size": batch, "ranks": gpus,
         "optimizer": "rmsprop", "lr": paper_lr(batch), "momentum": PAPER_RMSPROP,
+        "nesterov": False,
         "rmsprop_alpha": PAPER_RMSPROP, "rmsprop_eps": REF_RMSPROP_EPSILON,
         "weight_decay": PAPER_WEIGHT_DECAY,
         "schedule": "step", "decay_rate": PAPER_LR_DECAY, "decay_epochs": 1.0,
