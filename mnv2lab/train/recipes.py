@@ -61,8 +61,9 @@ def paper_recipe(gpus: int = PAPER_GPUS, batch_per_gpu: int = PAPER_BATCH_PER_GP
     Scaled rules for other sizes: one rank per GPU (``ranks=gpus``); the global batch is
     ``gpus * batch_per_gpu`` (``batch_size`` is global in this trainer); the learning rate is
     :func:`paper_lr` of it (0.045 per 96 images: 0.045 on one GPU, 0.72 on 16); the decay stays
-    0.98 per epoch (an epoch is a pass over the data at any batch size). No warm-up, as in both sources; at 16 GPUs a few epochs of
-    ``warmup_epochs`` is the usual safeguard for a large learning rate (not part of the recipe).
+    0.98 per epoch (an epoch is a pass over the data at any batch size). No warm-up, as in both
+    sources; at 16 GPUs a few epochs of ``warmup_epochs`` is the usual safeguard for a large
+    learning rate (not part of the recipe).
 
     Filled from the reference TF-slim setup (the paper does not give them), each marked:
 
