@@ -347,5 +347,9 @@ def test_study_runs_on_another_data_set_and_recipe():
         assert c.model_kwargs["small_input"] is False and c.ranks == 8
         assert (c.optimizer, c.batch_size, c.lr) == ("rmsprop", 768, pytest.approx(0.36))
     assert len({r.key for r in runs} & {r.key for r in cifar}) == 0
+    amp = define_scaled_study("folder:/data/imagenet", "paper", world_size=8, precision="bf16",
+                              sync_batchnorm=True)
+    assert all(r.config.precision == "bf16" and r.config.sync_batchnorm for r in amp)
+    assert [r.key for r in define_scaled_study(precision="fp32")] == [r.key for r in cifar]
     with pytest.raises(ParameterError, match="allowed: cifar, paper"):
         define_scaled_study("digits", "imagenet")

@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
         p.add_argument("--study", help="results/<study>/ (default: cifar10_ablation for the "
                                        "CIFAR study, else <data set>_<recipe>)")
+        p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
+                       help="mixed precision (fp16: CUDA only); part of each run's key")
+        p.add_argument("--sync-batchnorm", action="store_true",
+                       help="SyncBatchNorm across the GPUs of a torchrun job (CUDA only)")
         if name == "run":
             p.add_argument("--max-runs", type=int, help="stop after training this many runs")
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -61,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an "
                      "integer >= 1")
     everything = define_scaled_study(args.dataset, args.recipe, image_size=args.image_size,
-                                     study=args.study, epochs=args.epochs)
+                                     study=args.study, epochs=args.epochs,
+                                     precision=args.precision,
+                                     sync_batchnorm=args.sync_batchnorm)
     runs = select(everything, args.only)
     if not runs:
         ap.error(f"--only {args.only!r} matches no run; names look like "

@@ -17,6 +17,7 @@ import re
 from typing import Any, Sequence
 
 from ..params import ParameterError
+from ..train import TrainConfig
 from ..train.recipes import recipe as named_recipe
 from .definition import DATASET, SEEDS, STUDY, StudyRun, define_study
 
@@ -36,14 +37,16 @@ def study_name(dataset: str, recipe: str) -> str:
 def define_scaled_study(dataset: str = DATASET, recipe: str = "cifar", *,
                         image_size: int | None = None, study: str | None = None,
                         epochs: int | None = None, world_size: int | None = None,
-                        seeds: Sequence[int] = SEEDS) -> list[StudyRun]:
+                        seeds: Sequence[int] = SEEDS, **execution: Any) -> list[StudyRun]:
     """The study's runs on ``dataset`` with ``recipe``.
 
     ``recipe="paper"``: :func:`mnv2lab.train.recipes.paper_recipe` for ``world_size`` GPUs
     (default ``WORLD_SIZE`` of the torchrun job, else 1) and models for 224x224 inputs
     (``small_input=False``); a ``folder:`` data set is read at ``image_size`` (default 224),
     streamed when it is too big to hold (``data_pipeline="auto"``). ``recipe="cifar"``: the
-    CIFAR-10 study's recipe and models (32x32 inputs)."""
+    CIFAR-10 study's recipe and models (32x32 inputs). ``execution``: further TrainConfig
+    fields, e.g. ``precision="bf16"``, ``sync_batchnorm=True`` (left out when at their defaults,
+    so that the default study keeps its keys)."""
     if recipe not in RECIPES:
         raise ParameterError(f"recipe: got {recipe!r}; allowed: {', '.join(RECIPES)}")
     world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
@@ -61,4 +64,6 @@ def define_scaled_study(dataset: str = DATASET, recipe: str = "cifar", *,
             kwargs["epochs"] = epochs
         if world > 1:
             kwargs["ranks"] = world
+    kwargs.update({k: v for k, v in execution.items()
+                   if v != TrainConfig.__dataclass_fields__[k].default})
     return define_study(**kwargs)
