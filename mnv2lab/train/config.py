@@ -9,6 +9,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ..data.stream import PIPELINES
 from ..params import Param, ParameterError, check
 
 # Bump when a change to the trainer changes its numbers: cached results then no longer match.
@@ -40,7 +41,6 @@ ADDED_LATER: dict[str, Any] = {
     "data_pipeline": "auto", "precision": "fp32", "sync_batchnorm": False, "bn_momentum": None,
     "bn_eps": None,
 }
-PIPELINES = ("auto", "memory", "stream")
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
