@@ -9,6 +9,11 @@ random is a function of ``seed`` and the step: the model's initialization (``tor
 the data order of each epoch, each step's crop/flip draws, and dropout (the global RNG, whose state
 is checkpointed). ``torch.use_deterministic_algorithms`` is switched on for the run. Timing fields
 (``images_per_s``, ``elapsed_s``) naturally differ between runs.
+
+Data comes from one source, chosen in :func:`open_data`: uint8 tensors in memory
+(:class:`BatchSource`, the default for sets that fit) or an image folder streamed through
+DataLoader workers (:class:`mnv2lab.data.stream.StreamSource`); both give a rank's batch as a
+pure function of (seed, step, rank).
 """
 
 from __future__ import annotations
