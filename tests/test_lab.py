@@ -385,6 +385,8 @@ def test_notebook_runs_in_the_browser_and_renders_a_figure(tmp_path):
             assert time.monotonic() < deadline, f"run not finished in {RUN_TIMEOUT} s: {state}"
             time.sleep(1)
             state = browser.js(NOTEBOOK_STATE_JS)
+        browser.js("const img = document.querySelector('.jp-RenderedImage img'); "
+                   "if (img) img.scrollIntoView(); return 1;")   # a figure in the shot
         browser.screenshot(shot)
     finally:
         if browser is not None:
