@@ -416,13 +416,15 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_reads_as_a_lesson(path):
     cells = nbformat.read(path, as_version=4).cells
-    first, last = cells[0], cells[-1]
+    first, last, exercises = cells[0], cells[-2], cells[-1]
     assert first.cell_type == "markdown" and re.search(r"^#", first.source, flags=re.M), \
         "the first cell opens with a heading"
     assert "learning goals" in first.source.lower(), "the first cell states the learning goals"
     assert "claim" in first.source.lower(), "the first cell states the paper's claim"
     assert last.cell_type == "markdown" and "what we found" in last.source.lower(), \
-        "the last cell is the 'What we found' markdown"
+        "the 'What we found' markdown comes just before the exercises"
+    assert exercises.cell_type == "markdown" and exercises.source.startswith("## Exercises"), \
+        "the last cell is the '## Exercises' markdown (tests/test_exercises.py checks them)"
     code = [c.source for c in cells if c.cell_type == "code"]
     for src in code:
         tree = ast.parse("\n".join(line for line in src.splitlines()
