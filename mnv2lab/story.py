@@ -13,8 +13,9 @@ Entries (``[[slide]]`` tables, in order), each with a ``note`` (``say``, and ``q
   ``trained = true`` (the slide then states the data set and training budget of the study).
 * ``kind = "findings"``: ``title`` and ``verdicts``: the recorded findings with those verdicts.
 
-A figure slide's note quotes the notebook's recorded finding for its figure (or paper item) unless
-the story gives ``quote``: the number on the slide and in the notes come from the same run.
+A figure slide's note quotes the notebook's recorded finding for its figure (or paper item), else
+the figure's takeaway, unless the story gives ``quote``: the number on the slide and in the notes
+come from the same run.
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ def _resolve(i: int, e: dict, section: str, by_name: dict[str, FigureEntry],
         out = []
         for fig in chosen:
             found = _finding_for(fig, findings)
-            quote = f"{found.paper_item} [{found.verdict}]: {found.finding}" if found else ""
+            quote = (f"{found.paper_item} [{found.verdict}]: {found.finding}" if found
+                     else fig.takeaway)
             out.append(Slide("figure", fig.title, _note(e, quote), i, section, figure=fig,
                              takeaway=e.get("takeaway") or fig.takeaway,
                              trained=trained_on() if e.get("trained") else ""))
