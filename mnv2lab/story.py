@@ -20,6 +20,7 @@ come from the same run.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +32,14 @@ KINDS = ("title", "section", "text", "figure", "findings")
 FINDINGS_PER_SLIDE = 6
 
 
-def trained_on() -> str:
-    """The data set and budget of every trained result (the CIFAR-10 study's one recipe)."""
+def trained_on(caption: str = "") -> str:
+    """The data set and budget of a trained result: the CIFAR-10 study's recipe, with the number
+    of epochs the figure's own caption states (the study's default when it states none)."""
     from . import study
 
-    return (f"Trained: CIFAR-10, 32x32, 50,000 train / 10,000 test images; {study.EPOCHS} epochs, "
+    stated = re.search(r"(\d+) epochs", caption)
+    epochs = int(stated.group(1)) if stated else study.EPOCHS
+    return (f"Trained: CIFAR-10, 32x32, 50,000 train / 10,000 test images; {epochs} epochs, "
             f"batch {study.BATCH_SIZE}, SGD + cosine; {len(study.SEEDS)} paired seeds; 2 CPU cores")
 
 
@@ -131,8 +135,11 @@ def plan(entries: list[dict], figures: list[FigureEntry], findings: list[Finding
 
 def _note(e: dict, quote: str = "") -> Note:
     n = e.get("note", {})
-    return Note(say=n["say"].strip(), quote=str(n.get("quote") or quote).strip(),
-                ask=str(n.get("ask", "")).strip())
+    def one_line(text: object) -> str:     # TOML's multi-line strings, as one paragraph
+        return " ".join(str(text).split())
+
+    return Note(say=one_line(n["say"]), quote=one_line(n.get("quote") or quote),
+                ask=one_line(n.get("ask", "")))
 
 
 def _resolve(i: int, e: dict, section: str, by_name: dict[str, FigureEntry],
@@ -156,7 +163,7 @@ def _resolve(i: int, e: dict, section: str, by_name: dict[str, FigureEntry],
                      else fig.takeaway)
             out.append(Slide("figure", fig.title, _note(e, quote), i, section, figure=fig,
                              takeaway=e.get("takeaway") or fig.takeaway,
-                             trained=trained_on() if e.get("trained") else ""))
+                             trained=trained_on(fig.caption) if e.get("trained") else ""))
         return out
     chosen = [f for f in findings if f.verdict in e["verdicts"]]
     chunks = [chosen[k:k + FINDINGS_PER_SLIDE] for k in range(0, len(chosen), FINDINGS_PER_SLIDE)]
