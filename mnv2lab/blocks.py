@@ -15,6 +15,7 @@ the expanded tensor from block to block for ``shortcut="expansion"`` (for other 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import operator
 from dataclasses import dataclass
 from typing import Sequence
@@ -136,7 +137,7 @@ def _steps(gm: fx.GraphModule, input_linear: bool) -> list[Step]:
     head = placeholders[0]
 
     def replace(i: int, **changes) -> None:
-        steps[i] = Step(**{**steps[i].__dict__, **changes})
+        steps[i] = dataclasses.replace(steps[i], **changes)
 
     def source(node: fx.Node) -> tuple[int, str | None]:
         if node in branch:
@@ -185,7 +186,7 @@ def _steps(gm: fx.GraphModule, input_linear: bool) -> list[Step]:
             src, via = source(next(a for a in args if a is not head))
             c, h, w = _shape(node)
             kind = "concat" if node.target is torch.cat else "add"
-            linear = steps[-1].linear or (steps[src].linear and via is None)
+            linear = steps[-1].linear or steps[src].linear     # a merge with a linear input
             steps.append(Step(kind, c, h, w, skip_from=src, skip_via=via, linear=linear))
         else:
             raise ValueError(f"{node.name}: no diagram for {node.op} {node.target}")
