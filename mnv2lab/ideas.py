@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import torch
 from torch import nn
 
 from .blocks import BlockDiagram, StageRow, describe, describe_blocks, stage_rows
@@ -42,9 +43,15 @@ VARIANTS_6B = {"shortcut between bottlenecks (paper)": {"shortcut": "bottleneck"
                "no residual": {"shortcut": "none"}}
 
 
+def _build(name: str, **kwargs) -> nn.Module:
+    """A model of the package built on the meta device: shapes and counts, no weights to draw."""
+    with torch.device("meta"):
+        return build_model(name, **kwargs)
+
+
 def _v2(params: Mapping[str, Any], **switches) -> nn.Module:
-    return build_model("mobilenet_v2", width_mult=params["width_mult"],
-                       expand_ratio=params["expand_ratio"], **switches)
+    return _build("mobilenet_v2", width_mult=params["width_mult"],
+                  expand_ratio=params["expand_ratio"], **switches)
 
 
 def figure2(params: Mapping[str, Any]) -> list[BlockDiagram]:
@@ -52,7 +59,7 @@ def figure2(params: Mapping[str, Any]) -> list[BlockDiagram]:
     the in/out channels of (b), MobileNetV1's first separable layer; (c) MobileNetV2's t = 1 block
     (separable with a linear bottleneck); (d) its first expansion block."""
     size = params["input_size"]
-    v1 = build_model("mobilenet_v1", width_mult=params["width_mult"])
+    v1 = _build("mobilenet_v1", width_mult=params["width_mult"])
     v2 = _v2(params)
     separable = describe_blocks(v1, V1_LAYER, input_size=size,
                                 title="(b) separable: MobileNetV1 layer 1")
@@ -83,9 +90,9 @@ def figure4(params: Mapping[str, Any]) -> list[BlockDiagram]:
     """The blocks of MobileNetV1, MobileNetV2 (stride 1 and 2) and ShuffleNet (stride 1 and 2)."""
     size = params["input_size"]
     v2 = _v2(params)
-    shuffle = build_model("shufflenet_v1", groups=params["shuffle_groups"],
-                          width_mult=params["width_mult"])
-    return [describe_blocks(build_model("mobilenet_v1", width_mult=params["width_mult"]),
+    shuffle = _build("shufflenet_v1", groups=params["shuffle_groups"],
+                     width_mult=params["width_mult"])
+    return [describe_blocks(_build("mobilenet_v1", width_mult=params["width_mult"]),
                             V1_LAYER, input_size=size, title="(a) MobileNetV1"),
             describe_blocks(v2, V2_STRIDE1, input_size=size, title="(b) MobileNetV2, stride 1"),
             describe_blocks(v2, V2_STRIDE2, input_size=size, title="(c) MobileNetV2, stride 2"),
