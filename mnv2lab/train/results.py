@@ -21,6 +21,7 @@ from typing import Any
 from ..atomic import atomic_path, write_json
 from ..paths import resolve, results_dir
 from ..provenance import provenance
+from .checkpoint import file_sha256
 from .config import TrainConfig
 from .engine import DETERMINISTIC_FIELDS, RunResult, train
 
@@ -86,6 +87,17 @@ def _weights_candidates(path: Path, key: str) -> list[Path]:
     return [path.with_suffix(".weights.pth"), run_dir(key) / "final.pt"]
 
 
+def weights_available(result: RunResult) -> bool:
+    """Whether ``result``'s own final weights are on this machine (the file exists and, for results
+    that record it, has the SHA-256 the run wrote: a file of another run with the same key does
+    not count)."""
+    path = Path(result.weights_path) if result.weights_path else None
+    if path is None or not path.exists():
+        return False
+    expected = result.final.get("weights_sha256")
+    return expected is None or file_sha256(path) == expected
+
+
 def same_history(a: list[dict], b: list[dict]) -> bool:
     """Whether two histories agree in every deterministic field (timings excluded)."""
     return len(a) == len(b) and all(x.get(k) == y.get(k) for x, y in zip(a, b)
@@ -112,7 +124,7 @@ def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = Non
         except (ValueError, KeyError, TypeError) as e:
             warnings.warn(f"stored result {path} is unusable ({e}); recomputing it",
                           ResultCacheWarning, stacklevel=2)
-    if cached is not None and (not need_model or Path(cached.weights_path).exists()):
+    if cached is not None and (not need_model or weights_available(cached)):
         return cached
 
     if cached is not None:   # retrained only for the weights: check that it reproduced
@@ -122,7 +134,9 @@ def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = Non
                           "history (different machine or library versions?); keeping the stored "
                           "result, the weights come from the new run", ResultCacheWarning,
                           stacklevel=2)
-        result.history, result.final, result.provenance = cached.history, cached.final, cached.provenance
+        new_weights = result.final.get("weights_sha256")
+        result.history, result.provenance = cached.history, cached.provenance
+        result.final = {**cached.final, "weights_sha256": new_weights}
         result.cached = True
         return result
     return train_and_store(config, path, progress=progress, weights_in_results=weights_in_results)
