@@ -26,7 +26,6 @@ import ast
 import contextlib
 import datetime as _dt
 import hashlib
-import json
 import os
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -35,9 +34,9 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import sys
 
-# OpenMP reads OMP_WAIT_POLICY once, when torch loads it: a later change (importing
-# mnv2lab.train sets PASSIVE) does not affect this process. Record what was in force, as far as
-# this module can tell.
+# OpenMP reads OMP_WAIT_POLICY once, when torch loads it (importing mnv2lab sets PASSIVE unless the
+# environment sets it; entries measured before that was the rule say "unset"). Record what was in
+# force, as far as this module can tell.
 OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY", "unset") + (
     " (or later: torch was loaded before mnv2lab.latency)" if "torch" in sys.modules else "")
 
@@ -45,7 +44,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from .atomic import write_json
+from . import records
 from .params import ParameterError
 from .paths import resolve, results_dir
 from .progress import progress as progress_bar
@@ -66,8 +65,9 @@ PATH_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
-class LatencyCacheWarning(UserWarning):
-    """A cached latency entry was unusable (corrupt, edited, other code) and is re-measured."""
+# A cached measurement was unusable (corrupt, edited, other code) and is re-measured: the one
+# warning of every verified record (mnv2lab.records), under the name the measurements have used.
+LatencyCacheWarning = records.RecordWarning
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,7 @@ class LatencyConfig:
 
     def key(self) -> str:
         """16 hex digits naming this configuration's cache file."""
-        blob = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return records.key_of(self.to_dict())
 
     def label(self) -> str:
         kw = ",".join(f"{k}={v}" for k, v in sorted(self.kwargs.items()))
@@ -460,11 +459,6 @@ def latency_dir(root: str | os.PathLike | None = None) -> Path:
     return resolve(root) if root is not None else results_dir() / "latency"
 
 
-def _digest(record: dict) -> str:
-    body = {k: v for k, v in record.items() if k != "sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
-
-
 def entry_path(config: LatencyConfig, root: str | os.PathLike | None = None) -> Path:
     return latency_dir(root) / f"{config.key()}.json"
 
@@ -472,14 +466,7 @@ def entry_path(config: LatencyConfig, root: str | os.PathLike | None = None) -> 
 def read_entry(path: Path, config, fingerprint: str) -> dict:
     """A verified cache entry; raise ValueError saying why it cannot be used. ``config`` is any
     configuration with ``to_dict()`` (latency here, peak memory in :mod:`mnv2lab.section5`)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"not readable JSON ({type(e).__name__})") from None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise ValueError("unknown format")
-    if record.get("sha256") != _digest(record):
-        raise ValueError("content does not match its SHA-256 (truncated or edited)")
+    record = records.read(path, format=FORMAT)
     if record.get("config") != config.to_dict():
         raise ValueError("belongs to a different configuration")
     if record.get("fingerprint") != fingerprint:
@@ -495,9 +482,7 @@ def write_entry(path: Path, config, fingerprint: str, measured: dict) -> dict:
     """Store ``measured`` ({"result": ..., "provenance": ...}) atomically with its SHA-256."""
     record = {"format": FORMAT, "key": config.key(), "label": config.label(),
               "config": config.to_dict(), "fingerprint": fingerprint, **measured}
-    record["sha256"] = _digest(record)
-    write_json(path, record)
-    return record
+    return records.write(path, record)
 
 
 def cached(config, path: Path, fingerprint: str, measure_fn: Callable[[], dict], *,

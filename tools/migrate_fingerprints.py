@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnv2lab.atomic import write_json
-from mnv2lab.latency import (LatencyConfig, _digest, code_fingerprint, config_fingerprint,
+from mnv2lab.records import digest
+from mnv2lab.latency import (LatencyConfig, code_fingerprint, config_fingerprint,
                              read_entry)
 from mnv2lab.memory_probe import MemoryConfig
 from mnv2lab.paths import results_dir
@@ -68,7 +69,7 @@ def migrate_entry(path: Path, kind: str, *, dry_run: bool = False) -> Outcome:
     """Check and (unless ``dry_run``) restamp one entry; ``kind`` is "latency" or "memory"."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-        if record.get("sha256") != _digest(record):
+        if record.get("sha256") != digest(record):
             return Outcome(path, "broken", "content does not match its SHA-256")
         if kind == "latency":
             config = _latency_config(record)
@@ -90,7 +91,7 @@ def migrate_entry(path: Path, kind: str, *, dry_run: bool = False) -> Outcome:
     if not dry_run:
         record["fingerprint"] = new
         record["fingerprint_migrated_from"] = old
-        record["sha256"] = _digest(record)
+        record["sha256"] = digest(record)
         write_json(path, record)
         read_entry(path, config, new)            # raises if the restamped entry is unusable
     return Outcome(path, "migrated", f"{old} -> {new}")

@@ -27,7 +27,7 @@ from torch import nn
 
 from ..data import (ImageDataset, epoch_order, load_dataset, random_crop_flip, step_generator,
                     to_model_input)
-from ..data.augment import _mix
+from ..data.augment import mix_seeds
 from ..params import ParameterError
 from ..progress import enabled_by_default, progress as progress_bar
 from . import checkpoint, distributed
@@ -90,7 +90,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 @contextlib.contextmanager
-def _execution_settings(device: torch.device, threads: int):
+def execution_settings(device: torch.device, threads: int):
     """Threads and deterministic algorithms for the run; the caller's settings are restored."""
     det = torch.utils.deterministic
     saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
@@ -199,7 +199,7 @@ def build_for_training(config: TrainConfig, num_classes: int, device: torch.devi
     model = build(config.model, num_classes, config.model_kwargs).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    torch.manual_seed(_mix(config.seed, rank, 0xD0))     # per-rank dropout stream
+    torch.manual_seed(mix_seeds(config.seed, rank, 0xD0))     # per-rank dropout stream
     optimizer = make_optimizer(config, model)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     return model, optimizer, criterion
@@ -266,7 +266,7 @@ def train(config: TrainConfig, progress: bool | None = None, *, resume: bool = T
                 f"of the run's identity. Start it with mnv2lab.train.launch.run(config) (or "
                 f"torchrun --nproc-per-node {config.ranks}), or set ranks={ctx.world_size}")
         threads = config.threads or max(1, (os.cpu_count() or 1) // ctx.local_world_size)
-        with _execution_settings(device, threads):
+        with execution_settings(device, threads):
             return _train(config, device, ctx, threads, progress, resume, stop_after_steps,
                           Path(run_directory) if run_directory else None,
                           Path(rank_weights_dir) if rank_weights_dir else None)

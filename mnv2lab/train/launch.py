@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .engine import RunResult
-from .results import ResultCacheWarning, load_result, result_path, run_or_load
+from .results import load_intact, load_result, result_path, run_or_load
 
 
 class LaunchError(RuntimeError):
@@ -57,14 +57,10 @@ def run(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
     config.validate()
     if config.ranks == 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return run_or_load(config, results_dir, progress=progress)
+    cached = load_intact(config, results_dir, unusable="recomputing it")
+    if cached is not None:
+        return cached
     path = result_path(config, results_dir)
-    if path.exists():
-        try:
-            return load_result(path, config)
-        except (ValueError, KeyError, TypeError) as e:
-            import warnings
-            warnings.warn(f"stored result {path} is unusable ({e}); recomputing it",
-                          ResultCacheWarning, stacklevel=2)
     with tempfile.TemporaryDirectory(prefix="mnv2lab-launch-") as tmp:
         config_file = Path(tmp) / "config.json"
         config_file.write_text(json.dumps(config.to_dict()))

@@ -9,8 +9,6 @@ Final weights stay in ``cache_dir()/runs/<key>/final.pt`` (a build product, not 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import time
@@ -18,10 +16,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_path, write_json
+from .. import records
+from ..atomic import atomic_path
 from ..paths import resolve, results_dir
 from ..provenance import provenance
-from .checkpoint import file_sha256
+from .checkpoint import file_sha256, run_dir
 from .config import TrainConfig
 from .engine import DETERMINISTIC_FIELDS, RunResult, train
 
@@ -29,8 +28,9 @@ FORMAT = 1
 WEIGHTS_IN_RESULTS_MAX_BYTES = 2_000_000
 
 
-class ResultCacheWarning(UserWarning):
-    """A stored result was unusable and is being recomputed, or a rerun did not reproduce it."""
+# A stored result was unusable and is recomputed, or a rerun did not reproduce it: the one warning
+# of every verified record (mnv2lab.records), under the name the trainer has always used.
+ResultCacheWarning = records.RecordWarning
 
 
 def study_dir(config: TrainConfig, results: str | os.PathLike | None = None) -> Path:
@@ -41,35 +41,22 @@ def result_path(config: TrainConfig, results: str | os.PathLike | None = None) -
     return study_dir(config, results) / f"{config.key()}.json"
 
 
-def _digest(record: dict[str, Any]) -> str:
-    body = {k: v for k, v in record.items() if k != "sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
-
-
 def to_record(result: RunResult) -> dict[str, Any]:
     record = {
         "format": FORMAT, "key": result.key, "label": result.config.label(),
         "config": result.config.to_dict(), "seed": result.config.seed,
         "history": result.history, "final": result.final, "provenance": result.provenance,
     }
-    record["sha256"] = _digest(record)
-    return record
+    return records.seal(record)
 
 
 def save_result(result: RunResult, path: Path) -> None:
-    write_json(path, to_record(result))
+    records.write(path, to_record(result))
 
 
 def load_result(path: Path, config: TrainConfig | None = None) -> RunResult:
     """Read and verify a stored result; raise ValueError saying what is wrong with it."""
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"not readable JSON ({type(e).__name__}: {e})") from None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise ValueError("unknown format")
-    if record.get("sha256") != _digest(record):
-        raise ValueError("content does not match its SHA-256 (truncated or edited)")
+    record = records.read(path, format=FORMAT)
     stored = TrainConfig.from_dict(record["config"])
     if stored.key() != record["key"] or path.stem != record["key"]:
         raise ValueError(f"configuration hashes to {stored.key()}, file says {record['key']}")
@@ -83,7 +70,6 @@ def load_result(path: Path, config: TrainConfig | None = None) -> RunResult:
 
 
 def _weights_candidates(path: Path, key: str) -> list[Path]:
-    from .checkpoint import run_dir
     return [path.with_suffix(".weights.pth"), run_dir(key) / "final.pt"]
 
 
@@ -104,6 +90,23 @@ def same_history(a: list[dict], b: list[dict]) -> bool:
                                     for k in DETERMINISTIC_FIELDS)
 
 
+def load_intact(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
+                unusable: str = "treated as missing") -> RunResult | None:
+    """The stored result of ``config`` if its file is there and intact, else None: the
+    "don't train" half of :func:`run_or_load`. A file that is there but unusable (truncated,
+    edited, another configuration) is reported with a :class:`ResultCacheWarning` saying it is
+    ``unusable``'s way forward."""
+    path = result_path(config, results_dir)
+    if not path.exists():
+        return None
+    try:
+        return load_result(path, config)
+    except (ValueError, KeyError, TypeError) as e:
+        warnings.warn(f"stored result {path} is unusable ({e}); {unusable}", ResultCacheWarning,
+                      stacklevel=3)
+        return None
+
+
 def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
                 progress: bool | None = None, need_model: bool = False,
                 weights_in_results: bool = False) -> RunResult:
@@ -117,13 +120,7 @@ def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = Non
     """
     config.validate()
     path = result_path(config, results_dir)
-    cached: RunResult | None = None
-    if path.exists():
-        try:
-            cached = load_result(path, config)
-        except (ValueError, KeyError, TypeError) as e:
-            warnings.warn(f"stored result {path} is unusable ({e}); recomputing it",
-                          ResultCacheWarning, stacklevel=2)
+    cached = load_intact(config, results_dir, unusable="recomputing it")
     if cached is not None and (not need_model or weights_available(cached)):
         return cached
 
