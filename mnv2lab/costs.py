@@ -127,7 +127,8 @@ def _ceil_to(n: int, r: int) -> int:
     return -(-n // r) * r
 
 
-def _layer_madds(module: nn.Module, in_shape, out_shape, dilated: str = "nominal") -> int:
+def layer_madds(module: nn.Module, in_shape, out_shape, dilated: str = "nominal") -> int:
+    """Multiply-adds of one conv or linear layer given its (C, H, W) shapes per image."""
     if isinstance(module, nn.Conv2d):
         kh, kw = module.kernel_size
         c_out, h_out, w_out = out_shape
@@ -162,7 +163,7 @@ def layer_costs(model: nn.Module, input_size: int | Sequence[int] = 224, *,
             name=name, kind="conv" if conv else "linear", in_shape=in_shape, out_shape=out_shape,
             kernel=tuple(m.kernel_size) if conv else None, groups=m.groups if conv else 1,
             params=sum(p.numel() for p in m.parameters()),
-            madds=_layer_madds(m, in_shape, out_shape, dilated)))
+            madds=layer_madds(m, in_shape, out_shape, dilated)))
     return costs
 
 

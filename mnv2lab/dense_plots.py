@@ -74,10 +74,13 @@ def plot_latency(table: pd.DataFrame, ratios: pd.DataFrame) -> Figure:
                     bar.set_hatch("//")
         ax.set_xticks(np.arange(len(nets)) + width * (len(threads) - 1) / 2)
         ax.set_xticklabels([n.replace(" DeepLabv3", "\nDeepLabv3") for n in nets], fontsize=7)
-        r = ratios[ratios.table == tab]
-        text = "; ".join(f"{x['V2 / V1']:.2f} ({x.threads} thr)" for _, x in r.iterrows()
-                         if np.isfinite(x["V2 / V1"]))
-        ax.set_title(f"{tab}: V2/V1 {text or 'n/a'}", fontsize=9)
+        parts = []
+        for v2, r in ratios[ratios.table == tab].groupby("V2 network", sort=False):
+            values = "/".join(f"{x:.2f}" for x in r.sort_values("threads")["V2 / V1"])
+            what = "" if tab == "Table 6" else ("ASPP " if "ASPP" in v2 else "no ASPP ")
+            parts.append(f"{what}{values}")
+        threads_text = "/".join(str(t) for t in threads)
+        ax.set_title(f"{tab}: V2/V1 {'; '.join(parts) or 'n/a'} ({threads_text} thr)", fontsize=9)
         ax.set_ylabel("median latency (ms)")
         ax.legend(fontsize=7)
     return fig

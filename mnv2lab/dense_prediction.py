@@ -35,10 +35,9 @@ import pandas as pd
 import torch
 
 from . import published
-from .costs import (DILATED_CONVENTIONS, _layer_madds, count_madds, count_params,
-                    count_params_folded, deployed_gflops, eval_sizes, flop_counter_madds,
-                    layer_costs)
-from .latency import LatencyConfig, describe_conditions, excluded_text, series_table
+from .costs import (DILATED_CONVENTIONS, count_madds, count_params, count_params_folded,
+                    deployed_gflops, eval_sizes, flop_counter_madds, layer_costs, layer_madds)
+from .latency import LatencyConfig, series_table
 from .models import build_model
 from .notebook import COMMON
 from .params import Param, ParameterError
@@ -85,7 +84,7 @@ def _counts(name: str, kwargs: tuple, size: int | tuple[int, int]) -> dict:
         model = build_model(name, **dict(kwargs))
     costs = layer_costs(model, size)
     modules = dict(model.named_modules())
-    tf1 = [_layer_madds(modules[c.name], c.in_shape, c.out_shape, "tf1_space_to_batch")
+    tf1 = [layer_madds(modules[c.name], c.in_shape, c.out_shape, "tf1_space_to_batch")
            for c in costs]
     head_bn = sum(p.numel() for n, m in model.named_modules() if not n.startswith("trunk")
                   and isinstance(m, torch.nn.BatchNorm2d) for p in m.parameters())
