@@ -31,7 +31,8 @@ def n_params(model):
 # ------------------------------------------------------------------ registry
 
 def test_registry_names_and_builder():
-    assert model_names() == ["mobilenet_v2", "mobilenet_v1", "shufflenet_v1"]
+    assert model_names() == ["mobilenet_v2", "mobilenet_v1", "shufflenet_v1", "ssdlite", "ssd",
+                             "deeplabv3"]
     assert set(MODELS) == set(model_names())
     m = build_model("mobilenet_v2", width_mult=0.5, num_classes=7)
     assert m.classifier[-1].out_features == 7 and m.width_mult == 0.5
