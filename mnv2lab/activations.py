@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -47,7 +45,6 @@ from .stats import mean_ci
 STAGES = ("init", "trained")
 N_IMAGES = 500                  # test images counted by the study runner and notebook 05
 STABLE_PROVENANCE = ("mnv2lab_version", "python", "cpu_model", "torch")
-STAT_COLUMNS = ("min", "p5", "mean", "p95", "max", "std")
 FORMAT = 1
 
 SPEC_ACTIVATIONS: dict[str, Param] = {

@@ -103,7 +103,7 @@ a decay of 0.98 per epoch is a schedule for hundreds of epochs; for a run of {ep
 the common short-schedule CIFAR recipe (SGD, Nesterov, cosine) without tuning it (no compute for a
 search), the same for every variant. CIFAR's 32x32 images need the smaller total stride. Everything
 else (architecture, BatchNorm after every layer, weight decay, dropout 0.2 before the classifier)
-is the paper's."""
+is the paper's."""  # noqa: E501 (Markdown table rows)
 
 
 def recipe_text(epochs: int = EPOCHS, n_seeds: int = len(SEEDS), train_images: int = 50_000,
@@ -171,7 +171,7 @@ def define_study(*, seeds: Sequence[int] = SEEDS, main_width: float = MAIN_WIDTH
         planned: dict[tuple, set[str]] = {}
 
         def add(model, variant, width, use):
-            planned.setdefault((model, variant, float(width)), set()).add(use)
+            planned.setdefault((model, variant, float(width)), set()).add(use)  # noqa: B023 (called in this loop)
 
         add("mobilenet_v2", "linear", main_width, "fig6a")
         add("mobilenet_v2", "linear", main_width, "fig6b")
@@ -401,7 +401,7 @@ def _store_activation_statistics(run: StudyRun, result, folder: Path, out) -> li
     try:
         from .activations import store_run_statistics
         paths = store_run_statistics(run.config, folder, model=result.model)
-    except Exception as e:  # noqa: BLE001: report and carry on with the next run
+    except Exception as e:  # noqa: BLE001 (report and carry on with the next run)
         print(f"  activation statistics not stored ({type(e).__name__}: {e}); notebook 05 "
               "computes them later from the saved weights", file=out, flush=True)
         return []

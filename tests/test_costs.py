@@ -11,8 +11,7 @@ from mnv2lab.costs import (architecture_table, cost_grid, count_madds, count_par
 from mnv2lab.memory import (KB, bottleneck_memory, compare_table3, kilobyte_decision,
                             materialized_tensors, memory_by_resolution, sliced_forward,
                             sliced_memory_table, table3, table3_wide)
-from mnv2lab.models import (TABLE2, InvertedResidual, build_model, mobilenet_v1, mobilenet_v2,
-                            shufflenet_v1)
+from mnv2lab.models import TABLE2, InvertedResidual, build_model, mobilenet_v2
 from mnv2lab import published
 from mnv2lab.params import ParameterError
 

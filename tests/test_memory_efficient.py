@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from mnv2lab import section5
-from mnv2lab.inference import fold_batchnorm
 from mnv2lab.memory import sliced_forward
 from mnv2lab.memory_efficient import (MemoryEfficientMobileNetV2, analytic_peak_bytes,
                                       run_bottleneck, slice_edges)

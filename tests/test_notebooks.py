@@ -10,7 +10,7 @@ import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from conftest import NOTEBOOKS, ROOT
+from conftest import NOTEBOOKS
 
 
 def _ids(paths):

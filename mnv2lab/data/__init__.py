@@ -16,7 +16,6 @@ import os
 
 # Before torch loads OpenMP: see mnv2lab.train (2 threads collapse on a busy machine otherwise).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-from pathlib import Path
 
 import torch
 
@@ -32,8 +31,8 @@ DATASETS = ("cifar10-jpeg", "cifar10", "cifar100", "digits", "folder:<path>")
 
 __all__ = ["DATASETS", "ImageDataset", "load_dataset", "load_image_folder", "load_cifar",
            "load_digits_dataset", "random_crop_flip", "to_model_input", "epoch_order",
-           "step_generator", "channel_stats", "keep_first_per_class", "DataError", "ChecksumError", "UnsafeArchiveError",
-           "CacheWarning", "check_dataset_name"]
+           "step_generator", "channel_stats", "keep_first_per_class", "DataError", "ChecksumError",
+           "UnsafeArchiveError", "CacheWarning", "check_dataset_name"]
 
 
 def check_dataset_name(name: str) -> None:
