@@ -25,9 +25,11 @@ help:
 venv: $(STAMP)
 
 # torch is pinned to 2.13.0 (pyproject.toml and constraints.txt): the CPU wheel on local disk.
+# The pinned setuptools goes in first: the editable install is built with it (no build isolation).
 # The clean filter makes git store notebooks without outputs (.gitattributes); skipped outside git.
 $(STAMP): constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt setuptools 2>&1 | { grep -v "is ignored" || true; }
 	$(PY) -m pip install --quiet -c constraints.txt --no-build-isolation -e ".[test,lab]" 2>&1 \
 	  | { grep -v "is ignored" || true; }
 	$(PY) -c "import torch, mnv2lab, papermill; print('venv ready: torch', torch.__version__)"
