@@ -27,7 +27,7 @@ import numpy as np
 from mnv2lab.params import ParameterError
 from mnv2lab.train import distributed
 from mnv2lab.train.config import TrainConfig
-from mnv2lab.train.engine import (BatchSource, _execution_settings, build_for_training,
+from mnv2lab.train.engine import (BatchSource, build_for_training, execution_settings,
                                   load_training_data, resolve_device, train_step,
                                   wrap_for_training)
 from mnv2lab.train.schedule import lr_at
@@ -62,7 +62,7 @@ def _rank_main(config: TrainConfig, rank: int, world_size: int, port: int, conn)
         device = resolve_device(config.device)
         ctx = distributed.setup(device.type)
         threads = config.threads or max(1, (os.cpu_count() or 1) // ctx.local_world_size)
-        with _execution_settings(device, threads):
+        with execution_settings(device, threads):
             ds = load_training_data(config, ctx)
             batches = BatchSource(ds, config, device, ctx.rank, ctx.world_size)
             model, optimizer, criterion = build_for_training(config, ds.num_classes, device,

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import os
 
-# Before torch loads OpenMP: see mnv2lab.train (2 threads collapse on a busy machine otherwise).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import torch
 
 from ..paths import resolve, shared_data
