@@ -322,7 +322,6 @@ def test_subset_is_seeded_and_keeps_statistics():
     assert a.mean == ds.mean
 
 
-@pytest.mark.slow
 def test_real_cifar10_tarball_subset(cifar_tarball):
     ds = load_dataset("cifar10-jpeg", root=cifar_tarball, limit_per_class=3, progress=False)
     assert ds.classes == ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",

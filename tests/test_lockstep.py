@@ -37,6 +37,7 @@ def tiny(**over) -> TrainConfig:
     return TrainConfig(**{**base, **over})
 
 
+@pytest.mark.slow
 def test_ranks_match_the_torchrun_trainer_and_report_timings(tmp_path):
     cfg = tiny(ranks=2)     # the trainer refuses a 2-process run whose config says otherwise
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
@@ -74,6 +75,7 @@ def test_ranks_match_the_torchrun_trainer_and_report_timings(tmp_path):
         assert np.array_equal(v, ref[k].numpy()), k
 
 
+@pytest.mark.slow
 def test_a_failing_rank_is_reported_and_all_ranks_end(tmp_path):
     cfg = tiny(dataset="cifar10-jpeg", dataset_kwargs={"root": str(tmp_path / "missing")})
     ranks = LockstepRanks(cfg, world_size=2)

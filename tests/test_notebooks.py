@@ -69,6 +69,7 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path):
         assert meta["caption"] and meta["paper_item"] and meta["notebook"] == path.stem
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_bad_parameter_fails_clearly(path, tmp_path):
     with pytest.raises(PapermillExecutionError) as err:
