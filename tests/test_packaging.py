@@ -107,6 +107,7 @@ def test_every_declared_requirement_is_pinned_and_torch_is_the_local_wheel():
     # The torch wheel is cp311: requires-python must admit 3.11 and nothing else.
     python = SpecifierSet(PROJECT["requires-python"])
     assert python.contains("3.11.7") and not python.contains("3.10.14")
+    assert not python.contains("3.11.3"), "mnv2lab.data.tarsafe uses tarfile.data_filter (3.11.4+)"
     assert not python.contains("3.12.0")
     assert "version" not in PROJECT and PROJECT["dynamic"] == ["version"], \
         "the version is written once, as mnv2lab.__version__"
