@@ -9,8 +9,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
-from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -105,9 +104,3 @@ def decode_all(items: Sequence[Item], size: int | None, *, workers: int | None =
             pool.join()
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
-
-def iter_paths(root: Path) -> Iterator[Path]:
-    """Image files below ``root`` (any depth), sorted, hidden files skipped."""
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS:
-            yield p
