@@ -138,10 +138,11 @@ def after_run(run: StudyRun, result, folder: Path) -> list[Path]:
 register_after_run("fig7-along-training", after_run)
 
 
-def stored_along(runs: Sequence[StudyRun], folder: Path) -> pd.DataFrame:
-    """The committed along-training tables of ``runs`` (those that have one), with a seed column."""
+def stored_along(runs: Sequence[StudyRun], folder: Path | None) -> pd.DataFrame:
+    """The committed along-training tables of ``runs`` (those that have one) in ``folder``, with a
+    seed column; empty without runs."""
     tables = []
-    for r in runs:
+    for r in runs if folder is not None else []:
         path = cache_path(folder, r.key)
         if path.exists():
             t = along_training(r.config, folder)
