@@ -144,10 +144,10 @@ def figure5_points(widths: Sequence[float] | None = None,
             if family == "MobileNetV1" or keep(w, r):
                 records.append({"family": family, "width": w, "resolution": r, "top1": top1,
                                 "madds": model_costs(name, r, width_mult=w)["madds"]})
-    for w, (printed, top1) in published.SHUFFLENET_TOP1.items():
+    for w, (printed_madds, top1) in published.SHUFFLENET_TOP1.items():
         g = published.SHUFFLENET_TOP1_GROUPS[w]     # the network whose top-1 is quoted
         records.append({"family": "ShuffleNet", "width": w, "resolution": 224, "groups": g,
-                        "top1": top1, "printed_madds": printed * 1e6,
+                        "top1": top1, "printed_madds": printed_madds * 1e6,
                         "madds": model_costs("shufflenet_v1", 224, groups=g,
                                              width_mult=w)["madds"]})
     records.append({"family": "NasNet-A (published MAdds)", "width": None, "resolution": 224,
