@@ -30,7 +30,7 @@ from ..data import (ImageDataset, epoch_order, load_dataset, random_crop_flip, s
 from ..data.augment import _mix
 from ..params import ParameterError
 from ..progress import enabled_by_default, progress as progress_bar
-from . import checkpoint, distributed
+from . import checkpoint, distributed, guard
 from .config import TrainConfig
 from .models import build
 from .optim import make_optimizer
@@ -267,10 +267,16 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
            rank_weights_dir) -> RunResult:
     key = config.key()
     rdir = run_directory or checkpoint.run_dir(key)
+    # One trainer per run directory (it also clears temporary files of dead writers); Ctrl-C
+    # stops at a step boundary with a checkpoint (single process only: ranks stop together).
+    with guard.run_lock(rdir, enabled=ctx.is_main), guard.StopRequest(not ctx.enabled) as stop:
+        return _train_locked(config, device, ctx, threads, progress, resume, stop_after_steps,
+                             rank_weights_dir, key, rdir, stop)
+
+
+def _train_locked(config, device, ctx, threads, progress, resume, stop_after_steps,
+                  rank_weights_dir, key, rdir, stop) -> RunResult:
     ckpt_path, weights_path = rdir / "checkpoint.pt", rdir / "final.pt"
-    if ctx.is_main and rdir.is_dir():    # temporary files left by a run killed while saving
-        for stale in rdir.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
     show = (enabled_by_default() if progress is None else bool(progress)) and ctx.is_main
 
     ds = load_training_data(config, ctx, show)
@@ -383,6 +389,10 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
             save_checkpoint(step)
             last_ckpt = time.monotonic()
             seg_start = time.perf_counter()
+        if stop.requested and step < total:
+            save_checkpoint(step)
+            bar.close()
+            raise guard.stopped(step, total, ckpt_path)
         if stop_after_steps is not None and step >= stop_after_steps and step < total:
             bar.close()
             raise TrainingInterrupted(f"simulated crash after step {step}")
