@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import study as S
-from .notebook import COMMON
+from .notebook import COMMON, NoResults
 from .params import Param, ParameterError
 from .paths import resolve, results_dir, shared_data
 from .stats import mean_ci, paired_difference
@@ -180,6 +180,10 @@ def collect(plan: Plan, progress: bool | None = None) -> StudyResults:
         for i, r in enumerate(todo, 1):
             print(f"training missing run {i}/{len(todo)}: {r.name}", flush=True)
             out.results[r.name] = run_or_load(r.config, plan.results, progress=progress)
+    if not out.n_done:
+        raise NoResults(f"no stored result for any of the {len(plan.runs)} runs of this plan in "
+                        f"{plan.results} (epochs={plan.epochs}, seeds {plan.seeds}); nothing to "
+                        f"analyse. {missing_message(plan, out.missing)}")
     print(f"{out.n_done}/{len(plan.runs)} runs loaded from {plan.results}"
           + ("" if not out.missing else f"\n{missing_message(plan, out.missing)}"))
     return out

@@ -39,7 +39,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .notebook import COMMON
+from .notebook import COMMON, NoResults
 from .params import Param, ParameterError
 from .paths import resolve
 from .stats import mean_ci
@@ -342,6 +342,10 @@ def collect(plan: ActivationPlan, progress: bool | None = None) -> tuple[pd.Data
             frames.append(t.assign(seed=r.seed, width=r.width, stage=stage, run=r.name))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     n_trained = 0 if table.empty else table[table.stage == "trained"].run.nunique()
+    if not n_trained:
+        raise NoResults(f"no trained model of the {len(plan.runs)} runs of this plan (epochs="
+                        f"{plan.epochs}, results in {plan.results}) could be counted; nothing to "
+                        "analyse. " + "; ".join(missing[:2]) + (" ..." if len(missing) > 2 else ""))
     print(f"activation statistics: {len(plan.runs)} runs, {n_trained} trained models counted"
           f" on {plan.n_images} test images")
     if missing:

@@ -64,11 +64,13 @@ def _render(fig: matplotlib.figure.Figure, fmt: str) -> bytes:
 
 
 def save_figure(fig: matplotlib.figure.Figure, name: str, *, out_dir: str | Path, title: str,
-                caption: str, paper_item: str, notebook: str, takeaway: str = "") -> dict:
+                caption: str, paper_item: str, notebook: str, takeaway: str = "",
+                extra: dict[str, Any] | None = None) -> dict:
     """Write ``NAME.png``, ``NAME.pdf`` and ``NAME.json`` atomically into ``out_dir``.
 
     ``paper_item`` names what the figure reproduces ("Figure 1", "Table 3") or "beyond the paper";
-    ``takeaway`` is one sentence for the slide deck.
+    ``takeaway`` is one sentence for the slide deck; ``extra`` adds fields to ``NAME.json`` (the
+    notebook session records ``smoke`` and ``runs`` there).
     """
     if not _NAME.match(name):
         raise ValueError(f"name: got {name!r}; allowed: lower-case letters, digits, '_' and '-'")
@@ -83,7 +85,7 @@ def save_figure(fig: matplotlib.figure.Figure, name: str, *, out_dir: str | Path
     record = {
         "name": name, "title": title, "caption": caption, "paper_item": paper_item,
         "notebook": notebook, "takeaway": takeaway, "files": [f"{name}.png", f"{name}.pdf"],
-        "mnv2lab_version": prov["mnv2lab_version"],
+        "mnv2lab_version": prov["mnv2lab_version"], **(extra or {}),
     }
     atomic.write_json(out / f"{name}.json", record)
     return record

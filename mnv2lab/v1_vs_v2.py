@@ -189,6 +189,9 @@ def make_plan(params: dict[str, Any]) -> Plan:
             trained=trained_comparison_configs(epochs=params["train_epochs"]),
             remeasure=False, allow_measure=True, threads=threads)
     threads, run_time = params["threads"], params["min_run_time"]
+    trained = trained_comparison_configs(epochs=params["train_epochs"])
+    if not params["train_missing"]:
+        require_some_result(trained, params["train_epochs"])
     return Plan(
         smoke=False, latency_root=None, memory_root=None, train_root=None,
         tables_dir=results_dir() / "tables",
@@ -198,7 +201,7 @@ def make_plan(params: dict[str, Any]) -> Plan:
         slices_latency=section5.latency_configs(params["slice_resolutions"], params["slices"],
                                                 threads, min_run_time=run_time),
         slices_memory=section5.memory_configs(params["memory_resolutions"], params["slices"]),
-        trained=trained_comparison_configs(epochs=params["train_epochs"]),
+        trained=trained,
         remeasure=params["remeasure"], allow_measure=params["measure_missing"] or
         params["remeasure"], threads=list(threads))
 
@@ -528,6 +531,21 @@ def trained_comparison_configs(epochs: int | None = None) -> list:
     from . import study
 
     return study.v1_vs_v2_configs(**({"epochs": int(epochs)} if epochs else {}))
+
+
+def require_some_result(configs: Sequence, train_epochs: int,
+                        results: str | Path | None = None) -> None:
+    """Raise :class:`mnv2lab.notebook.NoResults` (before any measuring) when not one of the
+    CIFAR-10 runs has a stored result: the comparison would rest on zero runs."""
+    from .notebook import NoResults
+    from .train import result_path
+
+    if configs and not any(result_path(c, results).exists() for c in configs):
+        raise NoResults(f"no stored result for any of the {len(configs)} CIFAR-10 runs with "
+                        f"train_epochs={train_epochs} (epochs {configs[0].epochs}) in "
+                        f"{result_path(configs[0], results).parent}; produce them with "
+                        "`python -m mnv2lab.study run --only v1_vs_v2`, or pass "
+                        "-p train_missing True (hours on a CPU)")
 
 
 def matched_pairs() -> dict[float, float]:
