@@ -2,11 +2,11 @@
 exist, summarize them over seeds, compare each variant with the paper's model seed by seed, and
 say in words (with the numbers) whether the paper's claims reproduced.
 
-    plan = ablation.plan(nb.params, "fig6a")           # which runs, where, smoke reductions
-    study = ablation.collect(plan)                      # load (and, if asked, train) the runs
-    ablation.curves(study, width)                       # mean test accuracy per step, 95% band
-    ablation.final_table(study) / ablation.paired_table(study)
-    print(ablation.verdict_fig6a(study))
+    plan = study.make_plan(nb.params, "fig6a")          # which runs, where, smoke reductions
+    results = study.collect(plan)                       # load (and, if asked, train) the runs
+    ablation.curves(results, width, variants)           # mean test accuracy per step, 95% band
+    ablation.final_table(results, cells) / ablation.paired_table(results, cells)
+    print(ablation.verdict_fig6a(results).text)
 
 Conventions: accuracies are in percent; a *gap* is ``paper's model - variant`` for the same seed
 (positive: the paper's choice is better), averaged over the seeds both have, with a Student-t 95%
@@ -17,19 +17,16 @@ verdict says it is provisional.
 from __future__ import annotations
 
 import math
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import study as S
-from .notebook import COMMON, NoResults
-from .params import Param, ParameterError
-from .paths import resolve, results_dir, shared_data
+from .models import make_divisible
+from .models.mobilenetv2 import TABLE2
+from .params import Param
 from .stats import mean_ci, paired_difference
+from .study import PAPER_VARIANT, SPEC_STUDY, VARIANT_LABELS, StudyResults
 
 # ---------------------------------------------------------------------------------------------
 # What the paper shows (Figure 6, read off the plot; paper-notes.md)
@@ -41,152 +38,8 @@ PAPER_FINAL_GAP = (0.5, 1.5)          # points of top-1, read off Figure 6
 EARLY_FRACTION = 0.2                  # "early in training": the evaluation nearest 20% of the run
 MIN_SEEDS_FOR_VERDICT = 3
 
-DATASETS = ("cifar10-jpeg", "cifar10", "digits")
-
-SPEC_ABLATION: dict[str, Param] = {
-    **COMMON,
-    "dataset": Param(str, "data set of the study", choices=DATASETS),
-    "main_width": Param(float, "width multiplier of the Figure 6 ablations", min=0.1, max=2.0),
-    "widths": Param(list, "width multipliers of the linear-vs-ReLU6 sweep", item=float, min=0.1,
-                    max=2.0, min_len=1),
-    "seeds": Param(list, "seeds (the same for every variant: paired)", item=int, min=0,
-                   min_len=1),
-    "epochs": Param(int, "epochs per run (the study's recipe)", min=1, max=1000),
-    "train_missing": Param(bool, "train runs that have no stored result (needs the data)"),
-    "results_dir": Param(str, "folder of results/<study>/ (relative: from the repo root)"),
-}
-
-SMOKE = {"dataset": "digits", "seeds": [0, 1], "epochs": 2, "train_subset": 384, "test_subset": 120}
-
-
-@dataclass
-class Plan:
-    """The runs a notebook needs and where their results live (after smoke reductions)."""
-
-    runs: list[S.StudyRun]
-    results: Path                      # the folder holding <key>.json
-    train_missing: bool
-    smoke: bool
-    main_width: float
-    widths: list[float]
-    seeds: list[int]
-    epochs: int
-    dataset: str
-    in_committed_study: bool           # every run is one of `python -m mnv2lab.study`'s
-
-
-def plan(params: Mapping[str, Any], use: str | Sequence[str]) -> Plan:
-    """The runs behind ``use`` ("fig6a", "fig6b", "width_sweep" or several), from validated
-    notebook parameters. ``smoke=True`` swaps in tiny digits runs trained into a temporary folder.
-    Cross-parameter checks raise ParameterError before any work."""
-    uses = {use} if isinstance(use, str) else set(use)
-    seeds, widths = list(params["seeds"]), [float(w) for w in params["widths"]]
-    main_width = float(params["main_width"])
-    if len(set(seeds)) != len(seeds):
-        raise ParameterError(f"parameter 'seeds': got {seeds!r}; allowed: distinct seeds")
-    if len(set(widths)) != len(widths):
-        raise ParameterError(f"parameter 'widths': got {widths!r}; allowed: distinct widths")
-    if "width_sweep" in uses and main_width not in widths:
-        raise ParameterError(f"parameters 'main_width' and 'widths': got {main_width!r} and "
-                             f"{widths!r}; allowed: main_width among the widths (its runs are shared)")
-    dataset, epochs, extra = params["dataset"], int(params["epochs"]), {}
-    results = resolve(params["results_dir"]) / S.STUDY
-    if params["smoke"]:
-        dataset, epochs = SMOKE["dataset"], SMOKE["epochs"]
-        extra = {"train_subset": SMOKE["train_subset"], "test_subset": SMOKE["test_subset"]}
-        seeds = seeds[:len(SMOKE["seeds"])] if len(seeds) >= 2 else seeds
-        widths = sorted(widths)[:2] if len(widths) > 2 else widths
-        if main_width not in widths:
-            widths = sorted({*widths[:1], main_width})
-        results = Path(tempfile.mkdtemp(prefix="mnv2lab-smoke-")) / S.STUDY
-    runs = S.define_study(seeds=seeds, main_width=main_width, widths=widths, epochs=epochs,
-                          dataset=dataset, include_v1=False, **extra)
-    runs = [r for r in runs if uses & set(r.uses)]
-    committed = {r.key for r in S.define_study()}
-    return Plan(runs=runs, results=results, train_missing=bool(params["train_missing"]
-                                                                   or params["smoke"]),
-                smoke=bool(params["smoke"]), main_width=main_width, widths=widths, seeds=seeds,
-                epochs=epochs, dataset=dataset,
-                in_committed_study=all(r.key in committed for r in runs))
-
-
-@dataclass
-class StudyResults:
-    """The runs of a plan that have results, and the ones that do not."""
-
-    plan: Plan
-    results: dict[str, Any] = field(default_factory=dict)     # run name -> RunResult
-    missing: list[S.StudyRun] = field(default_factory=list)
-
-    def runs(self, variant: str, width: float, model: str = "mobilenet_v2") -> dict[int, Any]:
-        """seed -> RunResult of one variant at one width (only the runs that exist)."""
-        return {r.seed: self.results[r.name] for r in self.plan.runs
-                if r.variant == variant and r.width == width and r.model == model
-                and r.name in self.results}
-
-    @property
-    def n_done(self) -> int:
-        return len(self.results)
-
-
-def data_available(dataset: str) -> bool:
-    """Whether a data set can be loaded offline here."""
-    if dataset == "digits":
-        return True
-    if dataset == "cifar10-jpeg":
-        return shared_data("cifar10-jpeg.tar.gz").exists()
-    return False
-
-
-def missing_message(plan: Plan, missing: Sequence[S.StudyRun]) -> str:
-    """Which runs are missing and the exact command that produces them."""
-    if not missing:
-        return "all runs present"
-    names = ", ".join(r.name for r in missing[:8]) + (" ..." if len(missing) > 8 else "")
-    if plan.in_committed_study:
-        how = ("train them with `.venv/bin/python -m mnv2lab.study run` (the whole study, about "
-               "10 h on 2 cores; `--only seed0` for the first seed) or rerun this notebook with "
-               "`-p train_missing True`")
-    else:
-        how = ("these parameters differ from the committed study's, so rerun this notebook with "
-               "`-p train_missing True` to train them")
-    if not data_available(plan.dataset):
-        how += (f"; training needs the data set {plan.dataset!r}"
-                + (f" at {shared_data('cifar10-jpeg.tar.gz')}" if plan.dataset == "cifar10-jpeg"
-                   else " (mnv2lab.data.load_dataset(..., download=True) fetches CIFAR pickles)"))
-    return f"{len(missing)} of {len(plan.runs)} runs have no result yet ({names}): {how}."
-
-
-def collect(plan: Plan, progress: bool | None = None) -> StudyResults:
-    """Load every run of the plan that has a stored result; train the others if the plan says so
-    and the data is here (with a progress bar), otherwise list them with the command to run."""
-    from .train import ResultCacheWarning, load_result, run_or_load
-    import warnings
-
-    out = StudyResults(plan)
-    for r in plan.runs:
-        path = S.result_file(r, plan.results)
-        if path.exists():
-            try:
-                out.results[r.name] = load_result(path, r.config)
-                continue
-            except (ValueError, KeyError, TypeError) as e:
-                warnings.warn(f"stored result {path} is unusable ({e})", ResultCacheWarning)
-        out.missing.append(r)
-    if out.missing and plan.train_missing:
-        if not data_available(plan.dataset):
-            raise FileNotFoundError(missing_message(plan, out.missing))
-        todo, out.missing = out.missing, []
-        for i, r in enumerate(todo, 1):
-            print(f"training missing run {i}/{len(todo)}: {r.name}", flush=True)
-            out.results[r.name] = run_or_load(r.config, plan.results, progress=progress)
-    if not out.n_done:
-        raise NoResults(f"no stored result for any of the {len(plan.runs)} runs of this plan in "
-                        f"{plan.results} (epochs={plan.epochs}, seeds {plan.seeds}); nothing to "
-                        f"analyse. {missing_message(plan, out.missing)}")
-    print(f"{out.n_done}/{len(plan.runs)} runs loaded from {plan.results}"
-          + ("" if not out.missing else f"\n{missing_message(plan, out.missing)}"))
-    return out
+# The notebooks' parameters: the study's (see mnv2lab.study.plan).
+SPEC_ABLATION: dict[str, Param] = dict(SPEC_STUDY)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +70,7 @@ def curves(study: StudyResults, width: float, variants: Sequence[str]) -> pd.Dat
 
 
 def gap_curves(study: StudyResults, width: float, variants: Sequence[str],
-               reference: str = S.PAPER_VARIANT) -> pd.DataFrame:
+               reference: str = PAPER_VARIANT) -> pd.DataFrame:
     """Per variant and step: the paired gap ``reference - variant`` (points) with its 95%
     interval, over the seeds both have. Columns: variant, step, epoch, n, mean, low, high,
     excludes_zero."""
@@ -249,7 +102,7 @@ def final_table(study: StudyResults, cells: Sequence[tuple[str, float]]) -> pd.D
         runs = study.runs(v, w)
         vals = [100.0 * runs[s].final["test_acc"] for s in sorted(runs)]
         m, lo, hi = mean_ci(vals) if vals else (math.nan, math.nan, math.nan)
-        rows.append({"variant": v, "label": S.VARIANT_LABELS.get(v, v), "width": w,
+        rows.append({"variant": v, "label": VARIANT_LABELS.get(v, v), "width": w,
                      "seeds": len(vals), "mean": m, "low": lo, "high": hi,
                      "per_seed": ", ".join(f"{x:.2f}" for x in vals)})
     return pd.DataFrame(rows)
@@ -262,7 +115,7 @@ def _at_fraction(result, fraction: float) -> float:
     return 100.0 * h["test_acc"]
 
 
-def paired_gap(study: StudyResults, variant: str, width: float, *, reference: str = S.PAPER_VARIANT,
+def paired_gap(study: StudyResults, variant: str, width: float, *, reference: str = PAPER_VARIANT,
                fraction: float = 1.0):
     """PairedDifference of ``reference - variant`` (points) at ``fraction`` of training, or None
     when no seed has both runs."""
@@ -272,7 +125,7 @@ def paired_gap(study: StudyResults, variant: str, width: float, *, reference: st
 
 
 def paired_accuracies(study: StudyResults, variant: str, width: float, *,
-                      reference: str = S.PAPER_VARIANT,
+                      reference: str = PAPER_VARIANT,
                       fraction: float = 1.0) -> tuple[list[float], list[float]]:
     """Test accuracies (%) of ``reference`` and ``variant`` at ``fraction`` of training, over the
     seeds both have (in seed order): the pairs behind :func:`paired_gap`."""
@@ -283,7 +136,7 @@ def paired_accuracies(study: StudyResults, variant: str, width: float, *,
 
 
 def early_minus_final(study: StudyResults, variant: str, width: float,
-                      reference: str = S.PAPER_VARIANT):
+                      reference: str = PAPER_VARIANT):
     """PairedDifference over seeds of (gap early) - (gap at the end): positive when the gap
     shrinks during training, as in the paper. None without a complete pair."""
     ref, other = study.runs(reference, width), study.runs(variant, width)
@@ -297,7 +150,7 @@ def early_minus_final(study: StudyResults, variant: str, width: float,
 
 
 def paired_table(study: StudyResults, cells: Sequence[tuple[str, float]],
-                 reference: str = S.PAPER_VARIANT) -> pd.DataFrame:
+                 reference: str = PAPER_VARIANT) -> pd.DataFrame:
     """Paired gaps ``reference - variant`` (points) at the end and early in training, per
     (variant, width): mean, 95% interval, whether the interval excludes zero, per-seed gaps."""
     rows = []
@@ -309,7 +162,7 @@ def paired_table(study: StudyResults, cells: Sequence[tuple[str, float]],
             d = paired_gap(study, v, w, reference=reference, fraction=frac)
             ref_vals, other_vals = paired_accuracies(study, v, w, reference=reference,
                                                      fraction=frac)
-            rows.append({"variant": v, "label": S.VARIANT_LABELS.get(v, v), "width": w,
+            rows.append({"variant": v, "label": VARIANT_LABELS.get(v, v), "width": w,
                          "when": when, "pairs": 0 if d is None else d.n,
                          "gap": math.nan if d is None else d.mean,
                          "low": math.nan if d is None else d.low,
@@ -342,8 +195,6 @@ def width_gaps(study: StudyResults, widths: Sequence[float]) -> pd.DataFrame:
 def bottleneck_range(width: float) -> str:
     """The bottleneck channels of the first and last stage of Table 2 at this width, e.g. "8-160"
     (the reference rounding to multiples of 8 makes the narrow widths share their first stages)."""
-    from .models import make_divisible
-    from .models.mobilenetv2 import TABLE2
     return f"{make_divisible(TABLE2[0][1] * width)}-{make_divisible(TABLE2[-1][1] * width)}"
 
 
@@ -468,7 +319,7 @@ def verdict_fig6b(study: StudyResults) -> dict:
             f"shortcut between bottlenecks minus shortcut between expansions, at the end: "
             f"{_fmt(exp_end)} (early: {_fmt(exp_early)}); minus no residual, at the end: "
             f"{_fmt(none_end)} (early: {_fmt(none_early)}). Lowest final mean accuracy: "
-            f"{S.VARIANT_LABELS.get(worst, worst) if worst else 'n/a'}. Paper: {PAPER_FIG6}. "
+            f"{VARIANT_LABELS.get(worst, worst) if worst else 'n/a'}. Paper: {PAPER_FIG6}. "
             + ("No complete pair of runs yet: nothing to compare."
                if exp_end is None and none_end is None else
                {"reproduced": "Both alternatives are worse and 'no residual' is worst, as in the "

@@ -20,29 +20,31 @@ fall under it).
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
-import tempfile
-from dataclasses import dataclass
+import sys
+import warnings
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping, Sequence
-
-# mnv2lab.train (through .study) must be imported before torch: it sets OMP_WAIT_POLICY=PASSIVE,
-# without which 2-thread training runs several times slower on a busy machine.
-from . import study as S  # noqa: I001
-from . import atomic
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from .notebook import COMMON, NoResults
+from . import records
+from .data import load_dataset, to_model_input
+from .models import expansion_activations
+from .notebook import NoResults
 from .params import Param, ParameterError
 from .paths import resolve
+from .provenance import provenance
+from .records import RecordWarning
 from .stats import mean_ci
+from . import study
+from .study import (PAPER_VARIANT, SPEC_STUDY, StudyPlan, StudyRun, data_available, obtain,
+                    register_after_run, stored)
+from .train import build, result_path
 
 STAGES = ("init", "trained")
 N_IMAGES = 500                  # test images counted by the study runner and notebook 05
@@ -51,16 +53,13 @@ STAT_COLUMNS = ("min", "p5", "mean", "p95", "max", "std")
 FORMAT = 1
 
 SPEC_ACTIVATIONS: dict[str, Param] = {
-    **COMMON,
-    "dataset": Param(str, "data set of the study", choices=("cifar10-jpeg", "cifar10", "digits")),
+    **SPEC_STUDY,
     "main_width": Param(float, "width of the model drawn as Figure 7", min=0.1, max=2.0),
     "widths": Param(list, "widths whose trained models are counted too", item=float, min=0.1,
                     max=2.0, min_len=1),
     "seeds": Param(list, "seeds of the study's runs", item=int, min=0, min_len=1),
-    "epochs": Param(int, "epochs per run (the study's recipe)", min=1, max=1000),
     "n_images": Param(int, "test images whose pixels are counted", min=1, max=10_000),
     "train_missing": Param(bool, "train runs (or retrain for weights) that are missing"),
-    "results_dir": Param(str, "folder of results/<study>/ (relative: from the repo root)"),
 }
 
 
@@ -84,7 +83,6 @@ class ExpansionLayer:
 
 def expansion_layers(model: nn.Module) -> list[ExpansionLayer]:
     """The expansion layers of a MobileNetV2 (16 at Table 2; t = 1 blocks have none)."""
-    from .models import expansion_activations
     layers = []
     for i, (name, act) in enumerate(expansion_activations(model), 1):
         block = model.get_submodule(name[:-len(".expand.act")])
@@ -126,7 +124,6 @@ def activation_patterns(model: nn.Module, images: torch.Tensor, mean: Sequence[f
                         std: Sequence[float], *, batch_size: int = 250) -> pd.DataFrame:
     """One row per expansion layer of ``model`` (eval mode) on uint8 NHWC ``images``: index,
     name, channels, threshold, t, and :func:`count_statistics`."""
-    from .data import to_model_input
     layers = expansion_layers(model)
     collected: dict[int, list[torch.Tensor]] = {layer.index: [] for layer in layers}
     hooks = [layer.module.register_forward_hook(
@@ -158,7 +155,6 @@ def activation_patterns(model: nn.Module, images: torch.Tensor, mean: Sequence[f
 def initial_model(config) -> nn.Module:
     """The model exactly as the trainer initializes it for ``config`` (``torch.manual_seed(seed)``
     then build), in eval mode. The global RNG is left as it was."""
-    from .train import build
     num_classes = _num_classes(config)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
@@ -176,7 +172,6 @@ def _num_classes(config) -> int:
 def probe_images(dataset: str, n_images: int, dataset_kwargs: Mapping | None = None):
     """A fixed random subset (seed 0) of ``n_images`` test images: (uint8 NHWC images, mean, std).
     Normalization uses the full training set's statistics, as in training."""
-    from .data import load_dataset
     ds = load_dataset(dataset, progress=False, **dict(dataset_kwargs or {}))
     ds = ds.subset(None, n_images, seed=0)
     return ds.test_images, ds.mean, ds.std
@@ -186,21 +181,13 @@ def cache_path(results: Path, key: str, stage: str, n_images: int) -> Path:
     return Path(results) / "activations" / f"{key}.{stage}.n{n_images}.json"
 
 
-def _digest(record: dict) -> str:
-    body = {k: v for k, v in record.items() if k != "sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
 def _read_cache(path: Path, key: str) -> pd.DataFrame | None:
     try:
-        record = json.loads(path.read_text())
-        if record.get("format") != FORMAT or record.get("sha256") != _digest(record) \
-                or record.get("key") != key:
-            raise ValueError("format, checksum or key does not match")
+        record = records.read(path, format=FORMAT, key=key)
         return pd.DataFrame(record["layers"], columns=record["columns"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        import warnings
-        warnings.warn(f"activation cache {path} is unusable ({e}); recomputing", stacklevel=3)
+    except (ValueError, KeyError, TypeError) as e:
+        warnings.warn(f"activation cache {path} is unusable ({e}); recomputing", RecordWarning,
+                      stacklevel=3)
         return None
 
 
@@ -235,14 +222,12 @@ def run_patterns(config, stage: str, n_images: int, results: str | os.PathLike, 
     if images is None:
         images = probe_images(config.dataset, n_images, config.dataset_kwargs)
     table = activation_patterns(model, *images)
-    from .provenance import provenance
     prov = {k: v for k, v in provenance().items() if k in STABLE_PROVENANCE}
     record = {"format": FORMAT, "key": key, "stage": stage, "n_images": n_images,
               "config": config.to_dict(), "image_subset": "test split, torch.randperm seed 0",
               "provenance": prov, "columns": list(table.columns),
               "layers": table.to_dict(orient="records")}
-    record["sha256"] = _digest(record)
-    atomic.write_json(path, record)
+    records.write(path, record)
     return table
 
 
@@ -262,65 +247,102 @@ def store_run_statistics(config, results: str | os.PathLike, model: nn.Module | 
 
 def trained_model(config, results: Path, *, train_missing: bool = False,
                   progress: bool | None = None) -> nn.Module:
-    """The trained model of a study run (eval mode) from its saved final weights."""
-    from .train import load_result, result_path, run_or_load
-    path = result_path(config, results)
-    if not path.exists():
-        if not train_missing:
-            raise WeightsMissing(f"run {config.key()} ({config.label()}) has no result in {results}")
-        return run_or_load(config, results, progress=progress, need_model=True).load_model()
-    result = load_result(path, config)
-    if Path(result.weights_path).exists():
-        return result.load_model()
-    if not train_missing:
+    """The trained model of a study run (eval mode) from its saved final weights; without them
+    :class:`WeightsMissing`, unless ``train_missing`` (then it is trained, or retrained
+    deterministically for its weights)."""
+    result, status = obtain(config, results, train=train_missing, need_model=True,
+                            progress=progress)
+    if status == "no weights":
         raise WeightsMissing(
             f"the final weights of run {config.key()} ({config.label()}) are not on this machine "
             f"(looked for {result.weights_path}); rerun with train_missing=True to retrain it "
             "deterministically for them")
-    return run_or_load(config, results, progress=progress, need_model=True).load_model()
+    if result is None:
+        raise WeightsMissing(f"run {config.key()} ({config.label()}) has no result in {results}")
+    return result.load_model()
+
+
+def after_run(run: StudyRun, result, folder: Path) -> list[Path]:
+    """The study runner's after-run hook: Figure 7's statistics of a freshly trained paper's
+    model, counted while its weights are in memory (they are not committed; the small statistics
+    files are)."""
+    if run.model != "mobilenet_v2" or run.variant != PAPER_VARIANT:
+        return []
+    return store_run_statistics(run.config, folder, model=result.model)
+
+
+register_after_run("fig7-statistics", after_run)
+
+
+def store_missing_statistics(runs: Sequence[StudyRun], results: str | os.PathLike | None = None,
+                             out=sys.stdout) -> list[Path]:
+    """Figure 7's statistics for every finished paper's-model run that lacks them and whose final
+    weights are on this machine (runs trained before the runner stored them); prints each file
+    as ``result: <path>`` (``python -m mnv2lab.study activations``)."""
+    written = []
+    for r in runs:
+        if r.model != "mobilenet_v2" or r.variant != PAPER_VARIANT:
+            continue
+        result = stored(r, results)
+        if result is None:
+            continue
+        folder = result_path(r.config, results).parent
+        if all(cache_path(folder, r.key, s, N_IMAGES).exists() for s in STAGES):
+            continue
+        try:
+            paths = store_run_statistics(r.config, folder,
+                                         model=trained_model(r.config, folder))
+        except WeightsMissing as e:
+            print(f"{r.name}: {e}", file=out, flush=True)
+            continue
+        for p in paths:
+            print(f"result: {p}", file=out, flush=True)
+        written += paths
+    return written
 
 
 # ---------------------------------------------------------------------------------------------
 # The notebook's workload
 
 @dataclass
-class ActivationPlan:
-    runs: list[S.StudyRun]           # the paper's model, every width and seed
-    results: Path
-    n_images: int
-    train_missing: bool
-    smoke: bool
-    main_width: float
-    widths: list[float]
-    dataset: str
-    epochs: int
-    seeds: list[int]
+class ActivationPlan(StudyPlan):
+    """The study's plan restricted to the paper's model (every width and seed), and how many test
+    images are counted."""
+
+    n_images: int = N_IMAGES
 
 
-def plan(params: Mapping[str, Any]) -> ActivationPlan:
+def make_plan(params: Mapping[str, Any]) -> ActivationPlan:
     """The runs (the paper's model at every width, every seed) after smoke reductions."""
-    from . import ablation
     p = dict(params)
     widths = [float(w) for w in p["widths"]]
     if float(p["main_width"]) not in widths:
         raise ParameterError(f"parameters 'main_width' and 'widths': got {p['main_width']!r} and "
                              f"{widths!r}; allowed: main_width among the widths")
-    base = ablation.plan({**p, "widths": widths}, "width_sweep")
-    runs = [r for r in base.runs if r.variant == S.PAPER_VARIANT
-            and (not base.smoke or r.width == base.main_width)]     # smoke: 2 tiny runs
+    base = study.make_plan({**p, "widths": widths}, "width_sweep")
+    base.runs = [r for r in base.runs if r.variant == PAPER_VARIANT
+                 and (not base.smoke or r.width == base.main_width)]     # smoke: 2 tiny runs
+    if base.smoke:
+        base.widths = [base.main_width]
+    base.only = None
     n_images = min(int(p["n_images"]), 64) if p["smoke"] else int(p["n_images"])
-    return ActivationPlan(runs=runs, results=base.results, n_images=n_images,
-                          train_missing=base.train_missing, smoke=base.smoke,
-                          main_width=base.main_width,
-                          widths=[base.main_width] if base.smoke else base.widths,
-                          dataset=base.dataset,
-                          epochs=base.epochs, seeds=base.seeds)
+    return ActivationPlan(**{f.name: getattr(base, f.name) for f in fields(StudyPlan)},
+                          n_images=n_images)
 
 
 def collect(plan: ActivationPlan, progress: bool | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Statistics of every run's model at init and trained, as one table (columns: seed, width,
-    stage and the per-layer statistics), plus a list of messages about what is missing."""
-    from .ablation import data_available
+    stage and the per-layer statistics), plus a list of messages about what is missing. Raises
+    :class:`mnv2lab.notebook.NoResults` (before computing anything, if it can tell) when no
+    trained model can be counted."""
+    if not plan.train_missing and not any(
+            result_path(r.config, plan.results).exists()
+            or cache_path(plan.results, r.key, "trained", plan.n_images).exists()
+            for r in plan.runs):
+        raise NoResults(f"no stored result of the {len(plan.runs)} runs of this plan (epochs="
+                        f"{plan.epochs}) in {plan.results}, and no trained statistics cached: "
+                        "nothing to analyse; train them with `python -m mnv2lab.study run` or "
+                        "rerun with `-p train_missing True`")
     frames, missing = [], []
     images = None
     have_data = data_available(plan.dataset)

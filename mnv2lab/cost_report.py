@@ -42,7 +42,8 @@ def smoke_subset(values: Sequence, smoke: bool, keep: int = 2) -> list:
     return [values[0], values[-1]]
 
 
-def _meta(name: str, **kwargs):
+def meta_model(name: str, **kwargs):
+    """A model of the registry built on the meta device: shapes and counts, no memory or time."""
     with torch.device("meta"):
         return build_model(name, **kwargs)
 
@@ -63,7 +64,7 @@ def table1(block_index: int = 3, input_size: int = 224) -> pd.DataFrame:
     """Table 1 (the bottleneck block: input -> operator -> output) read off block number
     ``block_index`` (1-based) of a MobileNetV2 1.0 built at ``input_size``, with each layer's
     shapes and multiply-adds. The default is the first stride-1 block with t = 6."""
-    model = _meta("mobilenet_v2")
+    model = meta_model("mobilenet_v2")
     blocks = [(n, b) for n, b in model.named_modules() if isinstance(b, InvertedResidual)]
     name, block = blocks[block_index - 1]
     parts = [(p, kind) for p, kind in ((block.expand, "expand"), (block.depthwise, "depthwise"),
@@ -90,7 +91,7 @@ def table1_formula_check(block_index: int = 3, input_size: int = 224) -> dict:
     table = table1(block_index, input_size)
     first_in = table.iloc[0, 4]
     h, w, k = (int(v) for v in first_in.split(" × "))
-    model = _meta("mobilenet_v2")
+    model = meta_model("mobilenet_v2")
     block = [b for b in model.modules() if isinstance(b, InvertedResidual)][block_index - 1]
     t, k2 = block.expand_ratio, block.out_channels
     return {"h": h, "w": w, "k": k, "t": t, "k'": k2, "stride": block.stride,
@@ -101,7 +102,7 @@ def table1_formula_check(block_index: int = 3, input_size: int = 224) -> dict:
 
 def table2(classes: int = PAPER_CLASSES, input_size: int = 224) -> pd.DataFrame:
     """Table 2 computed from a MobileNetV2 1.0 (see :func:`mnv2lab.costs.architecture_table`)."""
-    return architecture_table(_meta("mobilenet_v2", num_classes=classes), input_size)
+    return architecture_table(meta_model("mobilenet_v2", num_classes=classes), input_size)
 
 
 def cost_grids(widths: Sequence[float], resolutions: Sequence[int],
@@ -206,7 +207,7 @@ def findings(grid: pd.DataFrame | None = None, t3: pd.DataFrame | None = None,
     """(paper item, verdict, one-line finding with the numbers), computed now, for the notebook
     to print and record. Paper comparisons use 1000 classes and 224x224; ``t3`` (from
     :func:`mnv2lab.memory.table3`) and ``t4`` (from :func:`table4`) are reused when given."""
-    v2 = _meta("mobilenet_v2")
+    v2 = meta_model("mobilenet_v2")
     p, m = count_params(v2), count_madds(v2, 224)
     ref = published.V2_REFERENCE
     out = [("Table 2",

@@ -4,9 +4,9 @@ latency with each family's Pareto front, and the trained CIFAR-10 comparison at 
 multiply-adds (configurations for the study runner, results read through the trainer's cache).
 Plots live in :mod:`mnv2lab.v1_vs_v2_plots`; Section 5 in :mod:`mnv2lab.section5`.
 
-The CIFAR-10 runs are defined once, by the study runner (:func:`mnv2lab.study.v1_vs_v2_configs`:
-its recipe, its seeds, MobileNetV1 widths matched to MobileNetV2's multiply-adds); this module
-only reads their results, so the notebook and ``python -m mnv2lab.study run --only v1_vs_v2``
+The CIFAR-10 runs are defined once, by the study (:func:`mnv2lab.study.define_study`'s
+``v1_vs_v2`` runs: its recipe, its seeds, MobileNetV1 widths matched to MobileNetV2's
+multiply-adds) and loaded by :func:`mnv2lab.study.collect`; this module only tabulates them, so the notebook and ``python -m mnv2lab.study run --only v1_vs_v2``
 always agree on what was trained.
 
 Command line (for filling the caches when the machine is quiet):
@@ -31,11 +31,15 @@ import numpy as np
 import pandas as pd
 
 from . import published
+from .costs import model_costs
 from .latency import LatencyConfig
 from .memory_probe import MemoryConfig
 from .notebook import COMMON
 from .params import Param, ParameterError
 from .paths import results_dir
+from .stats import mean_ci, paired_difference
+from .study import (V1_MATCHED_WIDTHS, StudyPlan, StudyResults, StudyRun, define_study, plan_of,
+                    result_file)
 
 SPEC_06: dict[str, Param] = {
     **COMMON,
@@ -142,13 +146,12 @@ class Plan:
     smoke: bool
     latency_root: Path | None          # None: results/latency
     memory_root: Path | None           # None: results/memory_efficient
-    train_root: Path | None            # None: results/<study>
     tables_dir: Path
     table4: list[LatencyConfig]        # Table 4's networks: a subset of ``latency``
     latency: list[LatencyConfig]       # one interleaved series per thread count
     slices_latency: list[LatencyConfig]
     slices_memory: list[MemoryConfig]
-    trained: list = field(default_factory=list)
+    trained: StudyPlan | None = None   # the CIFAR-10 runs (read, or trained when asked)
     remeasure: bool = False
     allow_measure: bool = True
     threads: list[int] = field(default_factory=list)
@@ -162,7 +165,7 @@ class Plan:
         where = "a temporary folder (smoke)" if self.smoke else "results/"
         n_lat = len({c.key() for c in self.latency + self.slices_latency})
         return (f"{n_lat} latency and {len(self.slices_memory)} memory configurations, cached in "
-                f"{where}; {len(self.trained)} CIFAR-10 runs read from the trainer's cache")
+                f"{where}; {len(self.trained.runs)} CIFAR-10 runs read from the trainer's cache")
 
 
 def make_plan(params: dict[str, Any]) -> Plan:
@@ -178,7 +181,7 @@ def make_plan(params: dict[str, Any]) -> Plan:
         threads, run_time, warmup = params["threads"][:1], 0.02, 1
         return Plan(
             smoke=True, latency_root=tmp / "latency", memory_root=tmp / "memory",
-            train_root=tmp / "trained", tables_dir=tmp / "tables",
+            tables_dir=tmp / "tables",
             table4=table4_configs(threads, run_time, resolution=32, warmup=warmup),
             latency=list(dict.fromkeys(
                 figure5_configs(threads, run_time, smoke=True, warmup=warmup)
@@ -186,14 +189,15 @@ def make_plan(params: dict[str, Any]) -> Plan:
             slices_latency=[_smoke(c) for c in section5.latency_configs(
                 [64], [1, 4], threads, min_run_time=run_time)],
             slices_memory=section5.memory_configs([128], [1, 4], repeats=1, plain=False),
-            trained=trained_comparison_configs(epochs=params["train_epochs"]),
+            trained=plan_of(trained_comparison_runs(params["train_epochs"]), tmp / "trained",
+                            smoke=True, only="v1_vs_v2"),
             remeasure=False, allow_measure=True, threads=threads)
     threads, run_time = params["threads"], params["min_run_time"]
-    trained = trained_comparison_configs(epochs=params["train_epochs"])
-    if not params["train_missing"]:
-        require_some_result(trained, params["train_epochs"])
+    trained = plan_of(trained_comparison_runs(params["train_epochs"]),
+                      train_missing=params["train_missing"], only="v1_vs_v2")
+    require_some_result(trained, params["train_epochs"])
     return Plan(
-        smoke=False, latency_root=None, memory_root=None, train_root=None,
+        smoke=False, latency_root=None, memory_root=None,
         tables_dir=results_dir() / "tables",
         table4=table4_configs(threads, run_time),
         latency=list(dict.fromkeys(figure5_configs(threads, run_time)
@@ -201,8 +205,7 @@ def make_plan(params: dict[str, Any]) -> Plan:
         slices_latency=section5.latency_configs(params["slice_resolutions"], params["slices"],
                                                 threads, min_run_time=run_time),
         slices_memory=section5.memory_configs(params["memory_resolutions"], params["slices"]),
-        trained=trained,
-        remeasure=params["remeasure"], allow_measure=params["measure_missing"] or
+        trained=trained, remeasure=params["remeasure"], allow_measure=params["measure_missing"] or
         params["remeasure"], threads=list(threads))
 
 
@@ -273,8 +276,6 @@ def _select(table: pd.DataFrame, model: str, width: float, resolution: int, thre
 
 def latency_ratio(latency: pd.DataFrame, resolution: int = 224) -> pd.DataFrame:
     """Per thread count: V1 and V2 1.0 medians, V2/V1, the paper's 75/113 and the MAdds ratio."""
-    from .costs import model_costs
-
     madds_ratio = (model_costs("mobilenet_v2", resolution)["madds"]
                    / model_costs("mobilenet_v1", resolution)["madds"])
     records = []
@@ -294,8 +295,6 @@ def throughput(latency: pd.DataFrame, breakdown: pd.DataFrame | None = None,
                resolution: int = 224) -> pd.DataFrame:
     """Achieved multiply-adds per second of each Table 4 network, and (from ``breakdown``) where
     its time and its multiply-adds go."""
-    from .costs import model_costs
-
     records = []
     for net, (model, width, groups) in TABLE4_MODELS.items():
         kw = {"width_mult": width, **({"groups": groups} if groups else {})}
@@ -524,93 +523,54 @@ def pareto_summary(points: pd.DataFrame) -> str:
 
 # ------------------------------------------------------------------ the trained comparison
 
-def trained_comparison_configs(epochs: int | None = None) -> list:
+def trained_comparison_runs(epochs: int | None = None) -> list[StudyRun]:
     """The CIFAR-10 runs of the trained comparison: MobileNetV2 and MobileNetV1 at matched
     multiply-adds (32x32, ``small_input``), 3 seeds each, as the study runner defines and trains
-    them (:func:`mnv2lab.study.v1_vs_v2_configs`; ``epochs`` None or 0: the study's)."""
-    from . import study
+    them (the study's ``v1_vs_v2`` runs; ``epochs`` None or 0: the study's)."""
+    return [r for r in define_study(**({"epochs": int(epochs)} if epochs else {}))
+            if "v1_vs_v2" in r.uses]
 
-    return study.v1_vs_v2_configs(**({"epochs": int(epochs)} if epochs else {}))
 
-
-def require_some_result(configs: Sequence, train_epochs: int,
-                        results: str | Path | None = None) -> None:
-    """Raise :class:`mnv2lab.notebook.NoResults` (before any measuring) when not one of the
-    CIFAR-10 runs has a stored result: the comparison would rest on zero runs."""
+def require_some_result(trained: StudyPlan, train_epochs: int) -> None:
+    """Raise :class:`mnv2lab.notebook.NoResults` before any measuring when not one CIFAR-10 run
+    of the comparison has a stored result and none will be trained: it would rest on 0 runs."""
     from .notebook import NoResults
-    from .train import result_path
 
-    if configs and not any(result_path(c, results).exists() for c in configs):
-        raise NoResults(f"no stored result for any of the {len(configs)} CIFAR-10 runs with "
-                        f"train_epochs={train_epochs} (epochs {configs[0].epochs}) in "
-                        f"{result_path(configs[0], results).parent}; produce them with "
-                        "`python -m mnv2lab.study run --only v1_vs_v2`, or pass "
-                        "-p train_missing True (hours on a CPU)")
+    if trained.train_missing or any(result_file(r, trained.results).exists()
+                                    for r in trained.runs):
+        return
+    raise NoResults(f"no stored result for any of the {len(trained.runs)} CIFAR-10 runs with "
+                    f"train_epochs={train_epochs} (epochs {trained.epochs}) in {trained.results}; "
+                    "produce them with `python -m mnv2lab.study run --only v1_vs_v2`, or pass "
+                    "-p train_missing True (hours on a CPU)")
 
 
 def matched_pairs() -> dict[float, float]:
     """{MobileNetV2 width: MobileNetV1 width with about the same multiply-adds at 32x32}."""
-    from . import study
-
-    return dict(study.V1_MATCHED_WIDTHS)
+    return dict(V1_MATCHED_WIDTHS)
 
 
-def trained_results(configs: Sequence, results: str | Path | None = None, *,
-                    train_missing: bool = False, progress: bool | None = None) -> pd.DataFrame:
-    """One row per configuration: model, width, MAdds (32x32), seed, test accuracy, whether it
-    was found, and its result file. Missing or unreadable runs are trained only if
-    ``train_missing``; otherwise their accuracy is NaN."""
-    import warnings
-
-    from .costs import model_costs
-    from .train import load_result, result_path, run_or_load
-
+def trained_results(collected: StudyResults) -> pd.DataFrame:
+    """One row per run of the comparison (:func:`mnv2lab.study.collect` of ``plan.trained``):
+    model, width, MAdds (32x32), seed, test accuracy (NaN when missing), how it was got
+    (:data:`mnv2lab.study.STATUSES`) and its result file."""
     records = []
-    for cfg in configs:
-        path = result_path(cfg, results)
-        result, status = None, "missing"
-        if path.exists():
-            try:
-                result, status = load_result(path, cfg), "found"
-            except (ValueError, KeyError, TypeError) as e:
-                warnings.warn(f"{path} is unusable ({e})", stacklevel=2)
-                status = "corrupt"
-        if result is None and train_missing:
-            result, status = run_or_load(cfg, results, progress=progress), "trained now"
-        kw = dict(cfg.model_kwargs)
-        costs = model_costs(cfg.model, 32, num_classes=10, **{k: v for k, v in kw.items()
-                                                                if k != "dropout"})
+    for run in collected.plan.runs:
+        cfg, result = run.config, collected.results.get(run.name)
+        kw = {k: v for k, v in cfg.model_kwargs.items() if k != "dropout"}
+        costs = model_costs(cfg.model, 32, num_classes=10, **kw)
         records.append({"family": FAMILIES[cfg.model], "model": cfg.model,
                         "width": kw["width_mult"], "madds": costs["madds"],
-                        "params": costs["params"], "seed": cfg.seed,
-                        "epochs": cfg.epochs, "test_acc": result.final["test_acc"]
-                        if result is not None else np.nan, "status": status,
-                        "path": str(path)})
+                        "params": costs["params"], "seed": cfg.seed, "epochs": cfg.epochs,
+                        "test_acc": result.final["test_acc"] if result is not None else np.nan,
+                        "status": collected.status.get(run.name, "missing"),
+                        "path": str(result_file(run, collected.plan.results))})
     return pd.DataFrame.from_records(records)
-
-
-def missing_message(trained: pd.DataFrame) -> str:
-    """Which CIFAR-10 runs are missing and how to produce them ('' when none is)."""
-    missing = trained[trained.test_acc.isna()]
-    if missing.empty:
-        return ""
-    runs = "; ".join(f"{fam} width {w:g}, seeds {', '.join(str(s) for s in g.seed)}"
-                     for (fam, w), g in missing.groupby(["family", "width"]))
-    folder = Path(missing.path.iloc[0]).parent
-    from .paths import repo_root
-    if folder.is_relative_to(repo_root()):
-        folder = folder.relative_to(repo_root())
-    return (f"{len(missing)} of {len(trained)} CIFAR-10 runs are missing from {folder} ({runs}). "
-            "Produce them with the study runner, `python -m mnv2lab.study run --only v1_vs_v2` "
-            "(each run goes through mnv2lab.train.run_or_load and is stored there), or run this "
-            "notebook with `-p train_missing True`; hours on a CPU.")
 
 
 def trained_summary(trained: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per model: n, mean test accuracy and 95% t-interval; per matched pair: the paired
     difference V2 - V1 over the seeds both have, with its 95% interval)."""
-    from .stats import mean_ci, paired_difference
-
     done = trained.dropna(subset=["test_acc"])
     per_model = []
     for (fam, w), g in done.groupby(["family", "width"]):
@@ -755,8 +715,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hours", type=float, default=3.0, help="give up waiting after this long")
     args = ap.parse_args(argv)
     if args.command == "list":
-        for cfg in trained_comparison_configs():
-            print(json.dumps(cfg.to_dict(), sort_keys=True))
+        for run in trained_comparison_runs():
+            print(json.dumps(run.config.to_dict(), sort_keys=True))
         return 0
     import time
 

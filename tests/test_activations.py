@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import warnings
 
-from mnv2lab import activations as A  # first: sets OMP_WAIT_POLICY before torch loads
+from mnv2lab import activations as A
 from mnv2lab.models import mobilenet_v2
 from mnv2lab.train import TrainConfig, run_or_load
 
@@ -149,6 +149,7 @@ def _fake_table(trained_seeds, below_layers=(3, 9)):
 
 def test_figure7_verdict_follows_the_numbers():
     plan = A.ActivationPlan(runs=[], results=None, n_images=10, train_missing=False, smoke=False,
+                            in_committed_study=False,
                             main_width=0.5, widths=[0.5], dataset="digits", epochs=1,
                             seeds=[0, 1, 2])
     v = A.verdict(_fake_table({0, 1, 2}), plan)

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from mnv2lab import ablation, activations, notebook, paths, v1_vs_v2
+from mnv2lab import activations, paths, study, v1_vs_v2
 from mnv2lab.notebook import COMMON, NoResults, start
 from mnv2lab.params import ParameterError
 
@@ -78,14 +78,22 @@ def _ablation_params(**over):
             "smoke": False, "out_dir": "figures", **over}
 
 
-@pytest.mark.parametrize("over", [{"epochs": 7}, {"results_dir": "/nonexistent"}])
-def test_a_notebook_that_finds_no_results_stops(over):
-    plan = ablation.plan(_ablation_params(**over), "fig6a")
+@pytest.mark.parametrize("over", [{"epochs": 7}, {"results_dir": "nonexistent"}])
+def test_a_notebook_that_finds_no_results_stops(over, tmp_path, monkeypatch):
+    if "results_dir" in over:
+        over = {"results_dir": str(tmp_path / over["results_dir"])}
+
+    def must_not_compute(*args, **kwargs):
+        raise AssertionError("computed statistics (and wrote a cache) for a plan without results")
+
+    monkeypatch.setattr(activations, "run_patterns", must_not_compute)
+    plan = study.make_plan(_ablation_params(**over), "fig6a")
     with pytest.raises(NoResults, match="no stored result"):
-        ablation.collect(plan)
-    act = activations.plan({**_ablation_params(**over), "n_images": 500})
-    with pytest.raises(NoResults, match="no trained"):
+        study.collect(plan)
+    act = activations.make_plan({**_ablation_params(**over), "n_images": 500})
+    with pytest.raises(NoResults, match="no stored result"):
         activations.collect(act)
+    assert not (tmp_path / "nonexistent").exists()
 
 
 def test_notebook_06_stops_when_no_trained_result_exists():

@@ -8,7 +8,9 @@ import json
 
 import pytest
 
+from mnv2lab import activations  # registers the runner's Fig. 7 after-run hook
 from mnv2lab import study
+from mnv2lab.study.__main__ import main as study_main
 from mnv2lab.params import ParameterError
 from mnv2lab.train import TrainConfig
 
@@ -117,7 +119,6 @@ def test_runner_trains_missing_runs_then_skips_them(tmp_path, monkeypatch):
     assert paths[2].name.endswith(".trained.n500.json")
     assert out.getvalue().count("result: ") == 4
     assert all(study.is_done(r, tmp_path / "res") for r in runs)
-    from mnv2lab import activations
     stored = activations.run_patterns(runs[0].config, "trained", activations.N_IMAGES,
                                       tmp_path / "res")      # read from the cache
     paths[2].unlink()                                        # the trained statistics
@@ -129,18 +130,24 @@ def test_runner_trains_missing_runs_then_skips_them(tmp_path, monkeypatch):
     assert "2/2 runs done" in out2.getvalue()
 
 
-def test_runner_threads_do_not_change_the_run_key(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+def test_runner_starts_the_ranks_a_run_names_and_has_no_thread_override(tmp_path, monkeypatch,
+                                                                         capsys):
     run = study.define_study(seeds=[0], widths=[0.35], main_width=0.35, epochs=1,
-                             dataset="digits", include_v1=False, study="smoke",
-                             train_subset=128, test_subset=64)[1]           # relu6: no Fig. 7 step
-    [path] = study.run_study([run], progress=False, results=tmp_path / "res", threads=1,
-                             out=io.StringIO())
-    assert path == study.result_file(run, tmp_path / "res") and study.is_done(run, tmp_path / "res")
-    assert json.loads(path.read_text())["final"]["threads"] == 1
+                             dataset="digits", include_v1=False, study="smoke", ranks=2,
+                             threads=1, train_subset=128, test_subset=64)[1]    # relu6
+    calls = []
+
+    def fake_run(config, results, progress=None):
+        calls.append(config)
+        raise SystemExit("stop here")
+
+    monkeypatch.setattr(study.runner.launch, "run", fake_run)
+    with pytest.raises(SystemExit, match="stop here"):
+        study.run_study([run], progress=False, results=tmp_path / "res", out=io.StringIO())
+    assert calls == [run.config] and calls[0].ranks == 2 and calls[0].key() == run.key
     with pytest.raises(SystemExit):
-        study.main(["run", "--threads", "0"])
-    assert "--threads: got 0; allowed: an integer >= 1" in capsys.readouterr().err
+        study_main(["run", "--threads", "1"])
+    assert "unrecognized arguments: --threads" in capsys.readouterr().err
 
 
 # --- the analysis: paired statistics over fake histories -------------------------------------
@@ -165,8 +172,8 @@ def _fake(run, accs):
 def _study(gaps, *, uses=("fig6a", "fig6b", "width_sweep"), seeds=(0, 1, 2)):
     """Fake results: the paper's model climbs to 0.80 (+0.01 per seed); variant v at width w trails
     it by gaps[(v, w)](step index, seed) accuracy points."""
-    plan = ablation.plan({**PARAMS, "seeds": list(seeds)}, list(uses))
-    st = ablation.StudyResults(plan)
+    plan = study.make_plan({**PARAMS, "seeds": list(seeds)}, list(uses))
+    st = study.StudyResults(plan)
     for r in plan.runs:
         base = [0.1 + 0.7 * min(1.0, i / 4) + 0.01 * r.seed for i in range(len(STEPS))]
         g = gaps.get((r.variant, r.width), lambda i, s: 0.0)
@@ -231,15 +238,15 @@ def test_an_incomplete_study_is_provisional():
     w = ablation.verdict_width(st)["text"]
     assert "width 0.5: +1.00 (n = 1: no interval)" in w and "nan" not in w
     assert v["finding"].startswith("provisional") and len(v["finding"]) <= 300
-    assert "mnv2lab.study run" in ablation.missing_message(st.plan, st.missing)
+    assert "mnv2lab.study run" in study.missing_message(st)
 
 
 def test_bad_notebook_parameters_are_named():
     from mnv2lab.params import ParameterError
     with pytest.raises(ParameterError, match="main_width"):
-        ablation.plan({**PARAMS, "widths": [0.25, 0.35]}, "width_sweep")
+        study.make_plan({**PARAMS, "widths": [0.25, 0.35]}, "width_sweep")
     with pytest.raises(ParameterError, match="seeds"):
-        ablation.plan({**PARAMS, "seeds": [1, 1]}, "fig6a")
+        study.make_plan({**PARAMS, "seeds": [1, 1]}, "fig6a")
 
 
 # --- the result cache, through the notebooks' loader ------------------------------------------
@@ -247,17 +254,17 @@ def test_bad_notebook_parameters_are_named():
 def test_results_round_trip_through_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
     params = {**PARAMS, "smoke": True, "seeds": [0], "widths": [0.5]}
-    plan = ablation.plan(params, "fig6a")
-    first = ablation.collect(plan, progress=False)          # smoke: trains into a temp folder
+    plan = study.make_plan(params, "fig6a")
+    first = study.collect(plan, progress=False)          # smoke: trains into a temp folder
     assert not first.missing and first.n_done == 2
     plan.train_missing = False
-    again = ablation.collect(plan, progress=False)
+    again = study.collect(plan, progress=False)
     for name, res in again.results.items():
         assert res.cached and res.history == first.results[name].history
     path = study.result_file(plan.runs[0], plan.results)
     path.write_text(path.read_text()[:-40])                  # truncated
     with pytest.warns(UserWarning, match="unusable"):
-        broken = ablation.collect(plan, progress=False)
+        broken = study.collect(plan, progress=False)
     assert [r.name for r in broken.missing] == [plan.runs[0].name]
 
 
@@ -330,7 +337,7 @@ def test_activation_statistics_are_filled_in_for_runs_that_lack_them(tmp_path, m
     for r in runs:                      # trained without the runner: no statistics stored
         run_or_load(r.config, tmp_path / "res", progress=False)
     out = io.StringIO()
-    written = study.store_missing_activation_statistics(runs, tmp_path / "res", out=out)
+    written = activations.store_missing_statistics(runs, tmp_path / "res", out=out)
     assert [p.name.split(".")[1] for p in written] == ["init", "trained"]   # the linear run only
     assert out.getvalue().count("result: ") == 2
-    assert study.store_missing_activation_statistics(runs, tmp_path / "res", out=out) == []
+    assert activations.store_missing_statistics(runs, tmp_path / "res", out=out) == []

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
@@ -17,7 +18,9 @@ from mnv2lab.params import ParameterError
 from mnv2lab.train import (CheckpointWarning, ResultCacheWarning, TrainConfig, TrainingInterrupted,
                            evaluate, load_result, lr_at, result_path, run_dir, run_or_load,
                            same_history, train)
+from mnv2lab.data import load_dataset
 from mnv2lab.train import engine
+from mnv2lab.train.results import weights_available
 from mnv2lab.train import results as results_mod
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,9 +75,9 @@ def test_unknown_option_in_a_config_file():
 
 
 def test_key_ignores_execution_details_only():
-    a = tiny()
-    assert a.key() == tiny(study="other", threads=2, checkpoint_every_steps=5).key()
-    assert a.key() == tiny(lr=0.05).key() and tiny(lr=1).key() == tiny(lr=1.0).key()
+    a = tiny(threads=None)
+    assert a.key() == tiny(threads=None, study="other", checkpoint_every_steps=5).key()
+    assert a.key() == tiny(threads=None, lr=0.05).key() and tiny(lr=1).key() == tiny(lr=1.0).key()
     assert a.key() != tiny(seed=1).key() and a.key() != tiny(model_kwargs={"width": 9}).key()
 
 
@@ -262,7 +265,7 @@ def test_trained_model_from_cache_and_retrain_for_weights(tmp_path):
 
 def test_torchrun_two_cpu_ranks_agree_and_learn(tmp_path):
     cfg = tiny(epochs=4, eval_every_epochs=1.0, model_kwargs={"width": 8, "dropout": 0.1},
-               augment=True, crop_padding=1, study="ddp", threads=None)
+               augment=True, crop_padding=1, study="ddp", threads=None, ranks=2)
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
     torchrun = Path(sys.executable).parent / "torchrun"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
@@ -281,6 +284,121 @@ def test_torchrun_two_cpu_ranks_agree_and_learn(tmp_path):
     assert losses[-1] < losses[0] - 0.2, losses
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["key"] == cfg.key()
+
+
+# --- run identity (issue 14, item 1) and the validation split (issue 13) -------------------------
+
+def test_thread_count_and_ranks_are_part_of_a_runs_identity():
+    """An explicit thread count or rank count changes the numbers, so it changes the key; the
+    defaults (threads=None, ranks=1: how the committed study ran) leave old keys unchanged."""
+    base = tiny(threads=None)
+    assert len({base.key(), tiny(threads=1).key(), tiny(threads=2).key(),
+                tiny(threads=None, ranks=2).key()}) == 4
+    assert base.key() == TrainConfig.from_dict({**base.to_dict()}).key()
+    legacy = {k: v for k, v in base.to_dict().items()
+              if k not in ("ranks", "validation_images")}      # a config stored before them
+    assert TrainConfig.from_dict(legacy).key() == base.key()
+
+
+def test_resume_with_another_thread_count_is_refused_not_mixed(tmp_path):
+    cfg = tiny(threads=None, epochs=2, checkpoint_every_steps=5)
+    with pytest.raises(TrainingInterrupted):
+        with mock.patch.object(os, "cpu_count", return_value=1):
+            train(cfg, progress=False, stop_after_steps=7, run_directory=tmp_path)
+    with mock.patch.object(os, "cpu_count", return_value=2):
+        with pytest.raises(ParameterError, match="1 thread.*would use 2"):
+            train(cfg, progress=False, run_directory=tmp_path)
+    with mock.patch.object(os, "cpu_count", return_value=1):
+        done = train(cfg, progress=False, run_directory=tmp_path)   # same count: resumes
+    assert done.final["threads"] == 1
+
+
+def test_a_run_needing_two_ranks_refuses_to_train_in_one_process(monkeypatch):
+    monkeypatch.setattr(engine, "load_dataset", lambda *a, **k: pytest.fail("loaded data"))
+    with pytest.raises(ParameterError, match="ranks=2.*1 process"):
+        train(tiny(ranks=2, batch_size=32))
+    with pytest.raises(ParameterError, match="split evenly over ranks=3"):
+        tiny(ranks=3, batch_size=32).validate()
+
+
+def test_weights_of_another_run_with_the_same_key_are_refused(tmp_path):
+    cfg = tiny(epochs=1)
+    res = run_or_load(cfg, tmp_path / "r", progress=False)
+    stored = load_result(result_path(cfg, tmp_path / "r"))
+    assert stored.final["weights_sha256"] and weights_available(stored)
+    weights = Path(stored.weights_path)
+    state = torch.load(weights, weights_only=True)
+    next(iter(state.values())).add_(1.0)                 # another run's weights, same file name
+    torch.save(state, weights)
+    assert not weights_available(stored)
+    with pytest.raises(ValueError, match="not the ones this result was trained with"):
+        stored.load_model()
+    del res
+
+
+def test_validation_split_is_stratified_and_never_touches_the_test_set():
+    ds = load_dataset("digits", progress=False)
+    val = ds.holdout(200, seed=3)
+    assert len(val.test_labels) == 200 and len(val.train_labels) == len(ds.train_labels) - 200
+    counts = torch.bincount(val.test_labels, minlength=10)
+    share = torch.bincount(ds.train_labels, minlength=10) * 200 / len(ds.train_labels)
+    assert ((counts - share).abs() < 1).all()                     # stratified
+    # held-out images come from the training split, and no test image appears anywhere
+    train_rows = {bytes(x.numpy()) for x in ds.train_images}
+    test_rows = {bytes(x.numpy()) for x in ds.test_images}
+    held = [bytes(x.numpy()) for x in val.test_images]
+    assert all(h in train_rows for h in held)
+    assert not test_rows & set(held) - train_rows                 # (digits may repeat an image)
+    assert ds.holdout(200, seed=3).test_labels.equal(val.test_labels)          # deterministic
+    with pytest.raises(ValueError, match="validation_images: got 0"):
+        ds.holdout(0)
+
+
+def test_a_validation_run_evaluates_on_held_out_training_images(tmp_path, monkeypatch):
+    seen = []
+    real = engine.evaluate
+
+    def spy(model, images, labels, ds, channels_last):
+        seen.append(images.clone())
+        return real(model, images, labels, ds, channels_last)
+
+    monkeypatch.setattr(engine, "evaluate", spy)
+    cfg = tiny(validation_images=100, epochs=1)
+    res = train(cfg, progress=False, run_directory=tmp_path)
+    assert res.final["evaluated_on"] == "validation" and res.final["test_images"] == 100
+    full = load_dataset("digits", progress=False)
+    test_rows = {bytes(x.numpy()) for x in full.test_images}
+    assert seen and all(bytes(x.numpy()) not in test_rows for x in seen[0])
+    assert tiny(validation_images=100).key() != tiny().key()
+    with pytest.raises(ParameterError, match="validation_images and test_subset"):
+        tiny(validation_images=100, test_subset=50).validate()
+
+
+@pytest.mark.slow
+def test_launch_starts_the_ranks_a_config_asks_for_and_reuses_the_result(tmp_path, monkeypatch):
+    from mnv2lab.train import launch
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    cfg = tiny(ranks=2, threads=1, epochs=1, batch_size=32)
+    res = launch.run(cfg, tmp_path / "r", progress=False)
+    assert res.final["world_size"] == 2 and res.final["threads"] == 1 and res.cached
+    calls = []
+    monkeypatch.setattr(launch.subprocess, "run", lambda *a, **k: calls.append(a))
+    again = launch.run(cfg, tmp_path / "r", progress=False)
+    assert not calls and again.history == res.history
+
+
+def test_snapshots_keep_weights_along_training_without_changing_the_run(tmp_path):
+    plain = train(tiny(epochs=3), progress=False, run_directory=tmp_path / "a")
+    snap = train(tiny(epochs=3, snapshot_epochs=[1, 3]), progress=False,
+                 run_directory=tmp_path / "b")
+    assert same_history(plain.history, snap.history)
+    assert tiny(epochs=3, snapshot_epochs=[1]).key() == tiny(epochs=3).key()
+    first = torch.load(engine.snapshot_path(tmp_path / "b", 1), weights_only=True)
+    last = torch.load(engine.snapshot_path(tmp_path / "b", 3), weights_only=True)
+    assert not all(torch.equal(first[k], last[k]) for k in first)
+    assert all(torch.equal(last[k], v) for k, v in snap.model.state_dict().items())
+    with pytest.raises(ParameterError, match="snapshot_epochs.*got 4"):
+        tiny(epochs=3, snapshot_epochs=[4]).validate()
 
 
 # --- one trainer per run, and Ctrl-C (issue 14, findings 4 and 6) -------------------------------

@@ -40,7 +40,7 @@ def test_pareto_front():
 
 
 def test_trained_comparison_is_matched_and_paired():
-    configs = v1_vs_v2.trained_comparison_configs()
+    configs = [r.config for r in v1_vs_v2.trained_comparison_runs()]
     pairs = v1_vs_v2.matched_pairs()
     assert len(configs) == 2 * 3 * len(pairs)
     from mnv2lab.costs import model_costs
@@ -58,11 +58,13 @@ def test_trained_comparison_is_matched_and_paired():
 
 
 def test_trained_results_missing_and_summary(tmp_path):
-    configs = v1_vs_v2.trained_comparison_configs()
-    table = v1_vs_v2.trained_results(configs, tmp_path)
+    from mnv2lab import study
+    runs = v1_vs_v2.trained_comparison_runs()
+    collected = study.collect(study.plan_of(runs, tmp_path, only="v1_vs_v2"))
+    table = v1_vs_v2.trained_results(collected)
     assert table.test_acc.isna().all() and (table.status == "missing").all()
-    message = v1_vs_v2.missing_message(table)
-    assert f"{len(configs)} of {len(configs)}" in message
+    message = study.missing_message(collected)
+    assert f"{len(runs)} of {len(runs)}" in message
     assert "python -m mnv2lab.study run --only v1_vs_v2" in message
     rng = np.random.default_rng(0)
     table["test_acc"] = np.where(table.model == "mobilenet_v2", 0.80, 0.78) \
@@ -73,7 +75,6 @@ def test_trained_results_missing_and_summary(tmp_path):
     assert len(pairs) == len(v1_vs_v2.matched_pairs())
     assert pairs["V2 - V1 (points)"].to_numpy() == pytest.approx(2.0, abs=0.6)
     assert pairs.excludes_zero.all()
-    assert v1_vs_v2.missing_message(table) == ""
 
 
 def test_ratio_and_findings_from_a_latency_table():
@@ -116,7 +117,7 @@ def test_smoke_plan_is_tiny_and_kept_out_of_results():
     from mnv2lab.paths import results_dir
 
     plan = v1_vs_v2.make_plan({**v1_vs_v2.default_params(), "smoke": True})
-    for root in (plan.latency_root, plan.memory_root, plan.train_root, plan.tables_dir):
+    for root in (plan.latency_root, plan.memory_root, plan.trained.results, plan.tables_dir):
         assert root is not None and results_dir() not in root.parents
     assert plan.table4_resolution == 32 and len(plan.latency) <= 11
     assert set(plan.table4) <= set(plan.latency)

@@ -13,9 +13,6 @@ Names: ``cifar10-jpeg`` (ImageNet-style folder/tarball, default ``paths.shared_d
 from __future__ import annotations
 
 import os
-
-# Before torch loads OpenMP: see mnv2lab.train (2 threads collapse on a busy machine otherwise).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from pathlib import Path
 
 import torch

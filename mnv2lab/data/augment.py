@@ -58,16 +58,16 @@ def to_model_input(images: torch.Tensor, mean: Sequence[float], std: Sequence[fl
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffled order of ``n`` training examples in ``epoch``: a pure function of
     (seed, epoch), so a resumed run recomputes exactly the order it was in."""
-    g = torch.Generator().manual_seed(_mix(seed, epoch, 0x5EED))
+    g = torch.Generator().manual_seed(mix_seeds(seed, epoch, 0x5EED))
     return torch.randperm(n, generator=g)
 
 
 def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
     """A CPU generator for the augmentation of one training step (and one rank)."""
-    return torch.Generator().manual_seed(_mix(seed, step, rank))
+    return torch.Generator().manual_seed(mix_seeds(seed, step, rank))
 
 
-def _mix(*ints: int) -> int:
+def mix_seeds(*ints: int) -> int:
     """Combine integers into one 63-bit seed (splitmix64-style), so nearby seeds/steps give
     unrelated streams."""
     x = 0x9E3779B97F4A7C15

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import records
 from ..atomic import atomic_path
 from ..paths import cache_dir
 from .errors import CacheWarning
@@ -27,8 +28,7 @@ FORMAT = 1  # bump when the layout or the decoding changes: older entries are th
 
 def key_of(params: Mapping[str, Any]) -> str:
     """A short stable hash of JSON-able ``params`` (the cache key)."""
-    blob = json.dumps({"format": FORMAT, **params}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+    return records.key_of({"format": FORMAT, **params}, 20, default=str)
 
 
 def entry_path(kind: str, key: str) -> Path:

@@ -86,6 +86,34 @@ class ImageDataset:
             out[f"{split}_images"], out[f"{split}_labels"] = x, y
         return replace(self, **out, info={**self.info, "subset": [train, test], "subset_seed": seed})
 
+    def holdout(self, n: int, seed: int = 0) -> "ImageDataset":
+        """Carve a validation split of ``n`` training images (stratified: each class keeps its
+        share, largest remainders first; the same for the same ``seed``) and return a data set
+        that trains on the rest and *evaluates on the held-out images*. The test split is dropped
+        entirely, so nothing computed from the result can have looked at it. Normalization
+        statistics are recomputed from the remaining training images."""
+        labels = self.train_labels
+        if not 1 <= n < len(labels):
+            raise ValueError(f"validation_images: got {n}; allowed: 1 to {len(labels) - 1} (the "
+                             f"training split has {len(labels)} images)")
+        g = torch.Generator().manual_seed(seed)
+        counts = torch.bincount(labels, minlength=self.num_classes).double()
+        share = counts * n / len(labels)
+        take = share.floor().long()
+        remainder_order = torch.argsort(share - take, descending=True, stable=True)
+        take[remainder_order[:n - int(take.sum())]] += 1
+        held = []
+        for c in range(self.num_classes):
+            members = torch.nonzero(labels == c).flatten()
+            held.append(members[torch.randperm(len(members), generator=g)[:int(take[c])]])
+        held_idx = torch.cat(held).sort().values
+        keep = torch.ones(len(labels), dtype=torch.bool)
+        keep[held_idx] = False
+        return replace(self, train_images=self.train_images[keep], train_labels=labels[keep],
+                       test_images=self.train_images[held_idx], test_labels=labels[held_idx],
+                       mean=(), std=(), info={**self.info, "evaluated_on": "validation",
+                                              "validation_images": n, "validation_seed": seed})
+
     def __repr__(self) -> str:
         c, h, w = self.image_shape
         return (f"ImageDataset({self.name!r}: {len(self.train_labels)} train / "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..records import RecordWarning
+
 
 class DataError(ValueError):
     """A data set is missing, malformed or unreadable; the message names the file or folder."""
@@ -15,5 +17,5 @@ class ChecksumError(DataError):
     """A downloaded or local file does not have the published checksum."""
 
 
-class CacheWarning(UserWarning):
-    """A cache entry was corrupt or stale and is being rebuilt."""
+# A cache entry was corrupt or stale and is being rebuilt: the one warning of every verified record.
+CacheWarning = RecordWarning

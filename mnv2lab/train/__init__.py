@@ -8,23 +8,19 @@
 
 Scale-out: ``torchrun --nproc_per_node=2 -m mnv2lab.train --config cfg.json``.
 
-Importing this package before torch sets ``OMP_WAIT_POLICY=PASSIVE`` (unless already set): on a
-shared machine, OpenMP threads that spin-wait for a descheduled partner made 2-thread training
-5-10x slower than 1 thread; with passive waiting 2 threads are never much worse than 1.
+Threads: ``OMP_WAIT_POLICY=PASSIVE`` is set when ``mnv2lab`` is imported (see
+:mod:`mnv2lab`), before torch loads.
 """
-
-import os as _os
-
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .checkpoint import CheckpointWarning, run_dir
 from .config import TrainConfig
 from .engine import RunResult, TrainingInterrupted, evaluate, resolve_device, train
 from .models import TinyCNN, build
 from .optim import RMSpropTF
-from .results import ResultCacheWarning, load_result, result_path, run_or_load, same_history
+from .results import (ResultCacheWarning, load_intact, load_result, result_path, run_or_load,
+                      same_history, weights_available)
 from .schedule import lr_at
 
 __all__ = ["TrainConfig", "train", "run_or_load", "RunResult", "TrainingInterrupted",
-           "load_result", "result_path", "same_history", "lr_at", "run_dir", "evaluate",
+           "load_result", "load_intact", "weights_available", "result_path", "same_history", "lr_at", "run_dir", "evaluate",
            "resolve_device", "build", "TinyCNN", "RMSpropTF", "CheckpointWarning", "ResultCacheWarning"]

@@ -9,6 +9,7 @@ running training-loss sums. It is loaded with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,27 @@ def load(path: Path, key: str) -> dict[str, Any] | None:
         return None
 
 
-def save_weights(path: Path, model: torch.nn.Module) -> None:
-    """The final model's state_dict (float tensors), atomically."""
+def save_weights(path: Path, model: torch.nn.Module) -> str:
+    """Save the final model's state_dict (float tensors) atomically; return the file's SHA-256,
+    which the run's result records so that the weights can be matched to *their* result."""
     with atomic_path(path) as tmp:
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+        digest = file_sha256(Path(tmp))
+    return digest
 
 
-def load_weights(path: Path) -> dict[str, torch.Tensor]:
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_weights(path: Path, sha256: str | None = None) -> dict[str, torch.Tensor]:
+    """The weights at ``path``; with ``sha256`` (from the run's result), refuse weights that are
+    not the ones that run wrote (another run with the same key, e.g. on another machine)."""
+    if sha256 is not None and file_sha256(path) != sha256:
+        raise ValueError(f"weights {path} are not the ones this result was trained with (SHA-256 "
+                         "differs): retrain with run_or_load(config, need_model=True)")
     return torch.load(path, map_location="cpu", weights_only=True)

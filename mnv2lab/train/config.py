@@ -22,11 +22,18 @@ DATASET_KWARGS = ("root", "image_size", "limit_per_class", "download")
 # Fields that change how a run executes or where it is stored, not its numbers: left out of the
 # cache key. (Resuming is exact, so checkpoint cadence does not change the history.)
 _STUDY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-NOT_HASHED = ("study", "threads", "checkpoint_every_steps", "checkpoint_seconds")
-# Fields added after results were stored: left out of the key while at their default, so that
-# adding an option does not invalidate every stored result. (Changing a default that affects the
-# numbers needs a TRAINER_VERSION bump instead.) Map field name -> default.
-ADDED_LATER: dict[str, Any] = {}
+NOT_HASHED = ("study", "checkpoint_every_steps", "checkpoint_seconds", "snapshot_epochs")
+# Fields added (or made part of the key) after results were stored: left out of the key while at
+# their default, so that adding an option does not invalidate every stored result. (Changing a
+# default that affects the numbers needs a TRAINER_VERSION bump instead.) Map field name -> default.
+#
+# Run identity on CPU: the thread count and the number of ranks change a run's numbers (different
+# reduction orders; per-rank BatchNorm batches). An explicit ``threads`` or ``ranks`` is part of
+# the key, so a 1-thread and a 2-thread run never share a result, a checkpoint or final weights.
+# ``threads=None`` means "all cores of this machine" (the committed 5-epoch study): its effective
+# thread count is recorded in the checkpoint and the result, and a resume with another count is
+# refused rather than mixed.
+ADDED_LATER: dict[str, Any] = {"threads": None, "ranks": 1, "validation_images": None}
 
 
 @dataclass
@@ -41,6 +48,9 @@ class TrainConfig:
     train_subset: int | None = None             # random subset of N training images (quick runs)
     test_subset: int | None = None              # random subset of N test images
     subset_seed: int = 0                        # the subsets do not change with `seed`
+    validation_images: int | None = None        # hold out N training images (stratified, by
+    #   subset_seed) and evaluate on them instead of the test set, which is then never loaded onto
+    #   the device: for choosing recipes and budgets without looking at the test set
     # how long, in what batches
     epochs: int = 1
     batch_size: int = 128                       # global batch (split across ranks under torchrun)
@@ -70,10 +80,14 @@ class TrainConfig:
     device: str = "auto"                        # cpu | cuda | auto
     channels_last: bool = True                  # NHWC memory format (fast on CPU)
     compile: bool = False                       # torch.compile the model
-    threads: int | None = None                  # CPU threads (default: all cores / local ranks)
+    threads: int | None = None                  # CPU threads per rank (default: all cores / ranks)
+    ranks: int = 1                              # processes (DDP) the run is trained with: 1, or
+    #   torchrun --nproc-per-node N (mnv2lab.train.launch starts them for you)
     checkpoint_every_steps: int | None = None   # also checkpoint every N steps (always at evals)
     checkpoint_seconds: float = 300.0           # and at least every this many seconds
     study: str = "default"                      # results/<study>/ holds the result JSON
+    snapshot_epochs: list[int] = field(default_factory=list)  # also keep the weights after these
+    #   epochs (run folder, epoch<E>.pt): for analyses along training (Fig. 7); not in the key
 
     # ----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +143,18 @@ class TrainConfig:
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
             raise ParameterError(f"parameter 'nesterov': True needs optimizer='sgd' and momentum > 0"
                                  f" (got optimizer={self.optimizer!r}, momentum={self.momentum!r})")
+        bad = [e for e in self.snapshot_epochs
+               if not isinstance(e, int) or isinstance(e, bool) or not 1 <= e <= self.epochs]
+        if bad:
+            raise ParameterError(f"parameter 'snapshot_epochs': got {bad[0]!r}; allowed: whole "
+                                 f"epochs from 1 to epochs={self.epochs}")
+        if self.batch_size % self.ranks:
+            raise ParameterError(f"parameter 'batch_size': got {self.batch_size}, which does not "
+                                 f"split evenly over ranks={self.ranks}")
+        if self.validation_images is not None and self.test_subset is not None:
+            raise ParameterError("validation_images and test_subset: give one of them, not both "
+                                 f"(got {self.validation_images!r} and {self.test_subset!r}); with"
+                                 " validation_images the test set is not used at all")
         if not _STUDY.match(self.study):
             raise ParameterError(f"parameter 'study': got {self.study!r}; allowed: a folder name of "
                                  "letters, digits, '_', '-' and '.' (it names results/<study>/)")
@@ -183,7 +209,10 @@ _SPEC: dict[str, Param] = {
     "channels_last": Param(bool),
     "compile": Param(bool),
     "threads": Param(int, min=1, nullable=True),
+    "ranks": Param(int, min=1),
+    "validation_images": Param(int, min=1, nullable=True),
     "checkpoint_every_steps": Param(int, min=1, nullable=True),
     "checkpoint_seconds": Param(float),
     "study": Param(str),
+    "snapshot_epochs": Param(list),
 }

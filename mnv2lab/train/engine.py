@@ -27,7 +27,7 @@ from torch import nn
 
 from ..data import (ImageDataset, epoch_order, load_dataset, random_crop_flip, step_generator,
                     to_model_input)
-from ..data.augment import _mix
+from ..data.augment import mix_seeds
 from ..params import ParameterError
 from ..progress import enabled_by_default, progress as progress_bar
 from . import checkpoint, distributed, guard
@@ -70,7 +70,8 @@ class RunResult:
                 f"final weights of run {self.key} are not on this machine ({self.weights_path}); "
                 "call run_or_load(config, need_model=True) to retrain (deterministically)")
         model = build(self.config.model, self.final["num_classes"], self.config.model_kwargs)
-        model.load_state_dict(checkpoint.load_weights(Path(self.weights_path)))
+        model.load_state_dict(checkpoint.load_weights(Path(self.weights_path),
+                                                      self.final.get("weights_sha256")))
         self.model = model.to(device).eval()
         return self.model
 
@@ -89,7 +90,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 @contextlib.contextmanager
-def _execution_settings(device: torch.device, threads: int):
+def execution_settings(device: torch.device, threads: int):
     """Threads and deterministic algorithms for the run; the caller's settings are restored."""
     det = torch.utils.deterministic
     saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
@@ -182,6 +183,8 @@ def load_training_data(config: TrainConfig, ctx: distributed.DistContext,
     ds = load_dataset(config.dataset, progress=progress, **config.dataset_kwargs)
     if ctx.is_main:
         ctx.barrier()
+    if config.validation_images is not None:      # the test split is dropped here
+        ds = ds.holdout(config.validation_images, seed=config.subset_seed)
     if config.train_subset is not None or config.test_subset is not None:
         ds = ds.subset(config.train_subset, config.test_subset, seed=config.subset_seed)
     return ds
@@ -196,7 +199,7 @@ def build_for_training(config: TrainConfig, num_classes: int, device: torch.devi
     model = build(config.model, num_classes, config.model_kwargs).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    torch.manual_seed(_mix(config.seed, rank, 0xD0))     # per-rank dropout stream
+    torch.manual_seed(mix_seeds(config.seed, rank, 0xD0))     # per-rank dropout stream
     optimizer = make_optimizer(config, model)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     return model, optimizer, criterion
@@ -227,6 +230,11 @@ def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.M
     return loss.detach()
 
 
+def snapshot_path(run_directory: Path, epoch: int) -> Path:
+    """Where a run keeps its weights after ``epoch`` (``TrainConfig.snapshot_epochs``)."""
+    return run_directory / f"epoch{epoch}.pt"
+
+
 def _finite(v: float | None) -> float | None:
     return v if v is None or math.isfinite(v) else None
 
@@ -251,11 +259,14 @@ def train(config: TrainConfig, progress: bool | None = None, *, resume: bool = T
         if device.type == "cuda" and ctx.enabled:
             device = torch.device("cuda", ctx.local_rank)
             torch.cuda.set_device(device)
-        if config.batch_size % ctx.world_size:
-            raise ParameterError(f"parameter 'batch_size': got {config.batch_size}, which does not "
-                                 f"split evenly over {ctx.world_size} ranks")
+        if ctx.world_size != config.ranks:
+            raise ParameterError(
+                f"parameter 'ranks': the configuration says ranks={config.ranks} but this run has "
+                f"{ctx.world_size} process(es); the rank count changes the numbers, so it is part "
+                f"of the run's identity. Start it with mnv2lab.train.launch.run(config) (or "
+                f"torchrun --nproc-per-node {config.ranks}), or set ranks={ctx.world_size}")
         threads = config.threads or max(1, (os.cpu_count() or 1) // ctx.local_world_size)
-        with _execution_settings(device, threads):
+        with execution_settings(device, threads):
             return _train(config, device, ctx, threads, progress, resume, stop_after_steps,
                           Path(run_directory) if run_directory else None,
                           Path(rank_weights_dir) if rank_weights_dir else None)
@@ -304,6 +315,13 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
         loss_acc.fill_(float(state["loss_sum"]))
         loss_n, elapsed_before = int(state["loss_n"]), float(state["elapsed_s"])
         iv_time, iv_images = float(state["interval_s"]), int(state["interval_images"])
+        saved_threads = state.get("threads")
+        if saved_threads is not None and saved_threads != threads:
+            raise ParameterError(
+                f"checkpoint {ckpt_path} was written by a run with {saved_threads} thread(s) per "
+                f"rank; this one would use {threads}. The thread count changes the numbers, so "
+                f"the two would mix: resume with threads={saved_threads}, or delete the checkpoint"
+                " to start over")
         rng = state["rng"]
         if len(rng["cpu"]) != ctx.world_size:
             raise RuntimeError(f"checkpoint {ckpt_path} was written by {len(rng['cpu'])} ranks, "
@@ -351,7 +369,7 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
                 "position": position, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "history": history,
                 "loss_sum": float(loss_acc), "loss_n": loss_n, "elapsed_s": elapsed(),
-                "interval_s": iv_time, "interval_images": iv_images,
+                "interval_s": iv_time, "interval_images": iv_images, "threads": threads,
                 "rng": {"cpu": rng_cpu, "cuda": rng_cuda}})
 
     bar = progress_bar(None, enabled=show, total=total, initial=step, unit="step",
@@ -389,6 +407,10 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
             save_checkpoint(step)
             last_ckpt = time.monotonic()
             seg_start = time.perf_counter()
+        if step % steps_per_epoch == 0 and step // steps_per_epoch in config.snapshot_epochs:
+            distributed.broadcast_buffers(model, ctx)
+            if ctx.is_main:
+                checkpoint.save_weights(snapshot_path(rdir, step // steps_per_epoch), model)
         if stop.requested and step < total:
             save_checkpoint(step)
             bar.close()
@@ -399,8 +421,9 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
     bar.close()
 
     distributed.broadcast_buffers(model, ctx)
+    weights_sha256 = None
     if ctx.is_main:
-        checkpoint.save_weights(weights_path, model)
+        weights_sha256 = checkpoint.save_weights(weights_path, model)
     if rank_weights_dir is not None:
         checkpoint.save_weights(rank_weights_dir / f"rank{ctx.rank}.pt", model)
     ctx.barrier()
@@ -417,7 +440,9 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
         "images_per_s": round(sum(h["images_per_s"] for h in timed) / len(timed), 2)
         if timed else None,
         "wall_time_s": round(elapsed(), 3), "threads": threads, "device": str(device),
-        "world_size": ctx.world_size,
+        "world_size": ctx.world_size, "evaluated_on": ds.info.get("evaluated_on", "test"),
     }
+    if weights_sha256 is not None:
+        final["weights_sha256"] = weights_sha256
     return RunResult(config=config, key=key, history=history, final=final,
                      weights_path=str(weights_path), model=model.eval())

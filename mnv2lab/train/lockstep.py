@@ -28,7 +28,7 @@ import torch
 from ..params import ParameterError
 from . import distributed
 from .config import TrainConfig
-from .engine import (BatchSource, _execution_settings, build_for_training, load_training_data,
+from .engine import (BatchSource, execution_settings, build_for_training, load_training_data,
                      resolve_device, train_step, wrap_for_training)
 from .schedule import lr_at
 
@@ -62,7 +62,7 @@ def _rank_main(config: TrainConfig, rank: int, world_size: int, port: int, conn)
         device = resolve_device(config.device)
         ctx = distributed.setup(device.type)
         threads = config.threads or max(1, (os.cpu_count() or 1) // ctx.local_world_size)
-        with _execution_settings(device, threads):
+        with execution_settings(device, threads):
             ds = load_training_data(config, ctx)
             batches = BatchSource(ds, config, device, ctx.rank, ctx.world_size)
             model, optimizer, criterion = build_for_training(config, ds.num_classes, device,

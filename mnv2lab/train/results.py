@@ -9,8 +9,6 @@ Final weights stay in ``cache_dir()/runs/<key>/final.pt`` (a build product, not 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import time
@@ -18,9 +16,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_path, write_json
+from .. import records
+from ..atomic import atomic_path
 from ..paths import resolve, results_dir
 from ..provenance import provenance
+from .checkpoint import file_sha256, run_dir
 from .config import TrainConfig
 from .engine import DETERMINISTIC_FIELDS, RunResult, train
 
@@ -28,8 +28,9 @@ FORMAT = 1
 WEIGHTS_IN_RESULTS_MAX_BYTES = 2_000_000
 
 
-class ResultCacheWarning(UserWarning):
-    """A stored result was unusable and is being recomputed, or a rerun did not reproduce it."""
+# A stored result was unusable and is recomputed, or a rerun did not reproduce it: the one warning
+# of every verified record (mnv2lab.records), under the name the trainer has always used.
+ResultCacheWarning = records.RecordWarning
 
 
 def study_dir(config: TrainConfig, results: str | os.PathLike | None = None) -> Path:
@@ -40,35 +41,22 @@ def result_path(config: TrainConfig, results: str | os.PathLike | None = None) -
     return study_dir(config, results) / f"{config.key()}.json"
 
 
-def _digest(record: dict[str, Any]) -> str:
-    body = {k: v for k, v in record.items() if k != "sha256"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
-
-
 def to_record(result: RunResult) -> dict[str, Any]:
     record = {
         "format": FORMAT, "key": result.key, "label": result.config.label(),
         "config": result.config.to_dict(), "seed": result.config.seed,
         "history": result.history, "final": result.final, "provenance": result.provenance,
     }
-    record["sha256"] = _digest(record)
-    return record
+    return records.seal(record)
 
 
 def save_result(result: RunResult, path: Path) -> None:
-    write_json(path, to_record(result))
+    records.write(path, to_record(result))
 
 
 def load_result(path: Path, config: TrainConfig | None = None) -> RunResult:
     """Read and verify a stored result; raise ValueError saying what is wrong with it."""
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"not readable JSON ({type(e).__name__}: {e})") from None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise ValueError("unknown format")
-    if record.get("sha256") != _digest(record):
-        raise ValueError("content does not match its SHA-256 (truncated or edited)")
+    record = records.read(path, format=FORMAT)
     stored = TrainConfig.from_dict(record["config"])
     if stored.key() != record["key"] or path.stem != record["key"]:
         raise ValueError(f"configuration hashes to {stored.key()}, file says {record['key']}")
@@ -82,14 +70,41 @@ def load_result(path: Path, config: TrainConfig | None = None) -> RunResult:
 
 
 def _weights_candidates(path: Path, key: str) -> list[Path]:
-    from .checkpoint import run_dir
     return [path.with_suffix(".weights.pth"), run_dir(key) / "final.pt"]
+
+
+def weights_available(result: RunResult) -> bool:
+    """Whether ``result``'s own final weights are on this machine (the file exists and, for results
+    that record it, has the SHA-256 the run wrote: a file of another run with the same key does
+    not count)."""
+    path = Path(result.weights_path) if result.weights_path else None
+    if path is None or not path.exists():
+        return False
+    expected = result.final.get("weights_sha256")
+    return expected is None or file_sha256(path) == expected
 
 
 def same_history(a: list[dict], b: list[dict]) -> bool:
     """Whether two histories agree in every deterministic field (timings excluded)."""
     return len(a) == len(b) and all(x.get(k) == y.get(k) for x, y in zip(a, b)
                                     for k in DETERMINISTIC_FIELDS)
+
+
+def load_intact(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
+                unusable: str = "treated as missing") -> RunResult | None:
+    """The stored result of ``config`` if its file is there and intact, else None: the
+    "don't train" half of :func:`run_or_load`. A file that is there but unusable (truncated,
+    edited, another configuration) is reported with a :class:`ResultCacheWarning` saying it is
+    ``unusable``'s way forward."""
+    path = result_path(config, results_dir)
+    if not path.exists():
+        return None
+    try:
+        return load_result(path, config)
+    except (ValueError, KeyError, TypeError) as e:
+        warnings.warn(f"stored result {path} is unusable ({e}); {unusable}", ResultCacheWarning,
+                      stacklevel=3)
+        return None
 
 
 def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
@@ -105,14 +120,8 @@ def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = Non
     """
     config.validate()
     path = result_path(config, results_dir)
-    cached: RunResult | None = None
-    if path.exists():
-        try:
-            cached = load_result(path, config)
-        except (ValueError, KeyError, TypeError) as e:
-            warnings.warn(f"stored result {path} is unusable ({e}); recomputing it",
-                          ResultCacheWarning, stacklevel=2)
-    if cached is not None and (not need_model or Path(cached.weights_path).exists()):
+    cached = load_intact(config, results_dir, unusable="recomputing it")
+    if cached is not None and (not need_model or weights_available(cached)):
         return cached
 
     if cached is not None:   # retrained only for the weights: check that it reproduced
@@ -122,7 +131,9 @@ def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = Non
                           "history (different machine or library versions?); keeping the stored "
                           "result, the weights come from the new run", ResultCacheWarning,
                           stacklevel=2)
-        result.history, result.final, result.provenance = cached.history, cached.final, cached.provenance
+        new_weights = result.final.get("weights_sha256")
+        result.history, result.provenance = cached.history, cached.provenance
+        result.final = {**cached.final, "weights_sha256": new_weights}
         result.cached = True
         return result
     return train_and_store(config, path, progress=progress, weights_in_results=weights_in_results)
