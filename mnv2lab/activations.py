@@ -35,8 +35,7 @@ from torch import nn
 from . import records
 from .data import load_dataset, to_model_input
 from .models import expansion_activations
-from .notebook import NoResults
-from .params import Param, ParameterError
+from .params import NoResults, Param, ParameterError
 from .paths import resolve
 from .provenance import provenance
 from .records import RecordWarning
@@ -333,7 +332,7 @@ def make_plan(params: Mapping[str, Any]) -> ActivationPlan:
 def collect(plan: ActivationPlan, progress: bool | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Statistics of every run's model at init and trained, as one table (columns: seed, width,
     stage and the per-layer statistics), plus a list of messages about what is missing. Raises
-    :class:`mnv2lab.notebook.NoResults` (before computing anything, if it can tell) when no
+    :class:`mnv2lab.params.NoResults` (before computing anything, if it can tell) when no
     trained model can be counted."""
     if not plan.train_missing and not any(
             result_path(r.config, plan.results).exists()

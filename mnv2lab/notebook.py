@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from . import __version__, atomic, paths, plotting
-from .params import Param, ParameterError, notebook_values, validate
+from .params import NoResults, Param, ParameterError, notebook_values, validate
 from .provenance import banner
 
 # Every notebook has these two parameters.
@@ -28,11 +28,6 @@ VERDICTS = ("reproduced", "differs", "partly", "beyond the paper")
 
 # Where a smoke run's figures go when it is pointed at figures/ (which only receives full runs).
 SMOKE_DIR = "build/smoke"
-
-
-class NoResults(RuntimeError):
-    """A notebook found no result for its analysis: it stops instead of writing empty figures
-    and a finding over zero runs."""
 
 
 def is_figures_dir(path: Path) -> bool:

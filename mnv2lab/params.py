@@ -17,6 +17,11 @@ class ParameterError(ValueError):
     """A notebook or function parameter has a wrong name, type or value."""
 
 
+class NoResults(RuntimeError):
+    """Valid parameters select no result to analyse (e.g. an epoch count nothing was trained
+    with): a notebook stops instead of writing empty figures and a finding over zero runs."""
+
+
 _ITEM_WORDS = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
 _TYPE_WORDS = {bool: "True or False", int: "an integer", float: "a number", str: "a string",
                list: "a list"}

@@ -36,7 +36,7 @@ from .costs import model_costs
 from .latency import MAX_FOREIGN, LatencyConfig
 from .memory_probe import MemoryConfig
 from .notebook import COMMON
-from .params import Param, ParameterError
+from .params import NoResults, Param, ParameterError
 from .paths import results_dir
 from .stats import mean_ci, paired_difference
 from .study import (V1_MATCHED_WIDTHS, StudyPlan, StudyResults, StudyRun, define_study, plan_of,
@@ -555,10 +555,8 @@ def trained_comparison_runs(epochs: int | None = None) -> list[StudyRun]:
 
 
 def require_some_result(trained: StudyPlan, train_epochs: int) -> None:
-    """Raise :class:`mnv2lab.notebook.NoResults` before any measuring when not one CIFAR-10 run
+    """Raise :class:`mnv2lab.params.NoResults` before any measuring when not one CIFAR-10 run
     of the comparison has a stored result and none will be trained: it would rest on 0 runs."""
-    from .notebook import NoResults
-
     if trained.train_missing or any(result_file(r, trained.results).exists()
                                     for r in trained.runs):
         return

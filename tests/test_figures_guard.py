@@ -12,8 +12,8 @@ import pytest
 
 from conftest import ROOT
 from mnv2lab import activations, paths, study, v1_vs_v2
-from mnv2lab.notebook import COMMON, NoResults, start
-from mnv2lab.params import ParameterError
+from mnv2lab.notebook import COMMON, start
+from mnv2lab.params import NoResults, ParameterError
 
 sys.path.insert(0, str(ROOT / "tools"))
 import run_notebooks  # noqa: E402  (tools/ is not a package)

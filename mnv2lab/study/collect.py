@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..notebook import NoResults
+from ..params import NoResults
 from ..paths import repo_root, shared_data
 from ..train import (ResultCacheWarning, RunResult, TrainConfig, load_intact, result_path,
                      run_or_load, weights_available)
@@ -93,7 +93,7 @@ def collect(plan: StudyPlan, progress: bool | None = None) -> StudyResults:
     """Load every run of the plan that has an intact stored result; train the others if the plan
     says so (the data must be here: FileNotFoundError otherwise, naming the command), else list
     them as missing. Prints what it loaded and, if some are missing, how to produce them. With
-    no result at all (outside smoke runs) it raises :class:`mnv2lab.notebook.NoResults`: there is
+    no result at all (outside smoke runs) it raises :class:`mnv2lab.params.NoResults`: there is
     nothing to analyse, and empty figures must not stand in for results."""
     out = StudyResults(plan)
     todo = []
