@@ -15,7 +15,7 @@ help:
 	@echo "make figures          run every notebook (papermill) and regenerate figures/"
 	@echo "make test             run the test suite (pytest)"
 	@echo "make clean-notebooks  strip outputs from notebooks/*.ipynb before committing"
-	@echo "make slides           16:9 PDF deck from figures/ -> build/slides/mnv2lab-slides.pdf"
+	@echo "make slides           16:9 deck from figures/ in the order of docs/story.toml -> build/slides/ (PDF, PNGs, notes.md)"
 	@echo "make lab              JupyterLab on notebooks/ at 127.0.0.1 (prints the URL with its token)"
 
 venv: $(STAMP)

@@ -36,7 +36,7 @@ def tiny(**over) -> TrainConfig:
 
 
 def test_ranks_match_the_torchrun_trainer_and_report_timings(tmp_path):
-    cfg = tiny()
+    cfg = tiny(ranks=2)          # the torchrun side runs 2 processes: part of the run identity
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     torchrun = subprocess.Popen(     # runs while the lockstep ranks below run

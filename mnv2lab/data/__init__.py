@@ -8,6 +8,8 @@
 Names: ``cifar10-jpeg`` (ImageNet-style folder/tarball, default ``paths.shared_data()``),
 ``cifar10`` / ``cifar100`` (official python pickles, MD5-verified, optional download),
 ``digits`` and ``folder:<path>`` (any ImageNet-style folder or .tar.gz of one).
+
+Folders too big to hold in memory (ImageNet) are streamed instead: :mod:`mnv2lab.data.stream`.
 """
 
 from __future__ import annotations
