@@ -34,7 +34,6 @@ from .study import PAPER_VARIANT, SPEC_STUDY, VARIANT_LABELS, StudyResults
 PAPER_FIG6 = ("ImageNet top-1, one run per variant: at the end of training the paper's model leads "
               "by roughly 0.5 to 1.5 points, 'no residual' trails most; the gaps are larger "
               "earlier in training (the text says 'several percent')")
-PAPER_FINAL_GAP = (0.5, 1.5)          # points of top-1, read off Figure 6
 EARLY_FRACTION = 0.2                  # "early in training": the evaluation nearest 20% of the run
 MIN_SEEDS_FOR_VERDICT = 3
 
@@ -354,13 +353,13 @@ def verdict_width(study: StudyResults) -> dict:
         f"width {r.width:g}: {r.gap:+.2f} [{r.low:+.2f}, {r.high:+.2f}] (n = {r.pairs})"
         for r in table.itertuples())
     if trend is None:
-        answer, verdict = "not yet measurable (needs both ends of the sweep)", "partly"
+        answer = "not yet measurable (needs both ends of the sweep)"
     elif trend.excludes_zero and trend.mean > 0:
-        answer, verdict = "yes: the gap is larger at the narrowest width", "reproduced"
+        answer = "yes: the gap is larger at the narrowest width"
     elif trend.excludes_zero:
-        answer, verdict = "no: the gap is smaller at the narrowest width", "differs"
+        answer = "no: the gap is smaller at the narrowest width"
     else:
-        answer, verdict = "not resolved (interval includes 0)", "partly"
+        answer = "not resolved (interval includes 0)"
     note = provisional_note(study)
     text = (f"{note}Linear minus ReLU6 bottleneck, final test accuracy, per width: {per_width}. "
             f"Gap at width {min(widths):g} minus gap at width {max(widths):g}: {_fmt(trend)}. "
@@ -369,8 +368,7 @@ def verdict_width(study: StudyResults) -> dict:
     finding = (f"{short_note(study)}linear - ReLU6 gap by width: {by_width or 'no pairs yet'}; "
                f"narrowest - widest {_short(trend)} (not in the paper)")
     # "beyond the paper" is what the README table shows for an item the paper does not test.
-    return {"verdict": "beyond the paper", "trend_verdict": verdict, "text": text,
-            "finding": finding[:300]}
+    return {"verdict": "beyond the paper", "text": text, "finding": finding[:300]}
 
 
 def _short(d) -> str:

@@ -48,7 +48,6 @@ from .train import build, result_path
 STAGES = ("init", "trained")
 N_IMAGES = 500                  # test images counted by the study runner and notebook 05
 STABLE_PROVENANCE = ("mnv2lab_version", "python", "cpu_model", "torch")
-STAT_COLUMNS = ("min", "p5", "mean", "p95", "max", "std")
 FORMAT = 1
 
 SPEC_ACTIVATIONS: dict[str, Param] = {

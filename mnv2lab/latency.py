@@ -44,11 +44,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from . import records
-from .params import ParameterError
-from .paths import resolve, results_dir
-from .progress import progress as progress_bar
-from .provenance import provenance
+from . import records  # noqa: E402
+from .params import ParameterError  # noqa: E402
+from .paths import resolve, results_dir  # noqa: E402
+from .progress import progress as progress_bar  # noqa: E402
+from .provenance import provenance  # noqa: E402
 
 # Bump when the measuring protocol changes (what is timed, how): cached entries then re-measure.
 MEASURE_VERSION = 1
@@ -376,7 +376,7 @@ def measure_interleaved(configs: Sequence[LatencyConfig], rounds: int = 20) -> l
                 for i in (order if r % 2 == 0 else order[::-1]):
                     times[i].append(timers[i].timeit(numbers[i]).median)
     out = []
-    for c, t, number in zip(configs, times, numbers):
+    for t, number in zip(times, numbers):
         prov = measurement_provenance(n_threads, load_before)
         prov["foreign_cpu_cores"], prov["foreign_nice_cores"] = foreign.cores, foreign.nice_cores
         out.append({"result": {**summarize(t), "number_per_run": number,

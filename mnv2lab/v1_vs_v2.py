@@ -6,8 +6,8 @@ Plots live in :mod:`mnv2lab.v1_vs_v2_plots`; Section 5 in :mod:`mnv2lab.section5
 
 The CIFAR-10 runs are defined once, by the study (:func:`mnv2lab.study.define_study`'s
 ``v1_vs_v2`` runs: its recipe, its seeds, MobileNetV1 widths matched to MobileNetV2's
-multiply-adds) and loaded by :func:`mnv2lab.study.collect`; this module only tabulates them, so the notebook and ``python -m mnv2lab.study run --only v1_vs_v2``
-always agree on what was trained.
+multiply-adds) and loaded by :func:`mnv2lab.study.collect`; this module only tabulates them, so
+the notebook and ``python -m mnv2lab.study run --only v1_vs_v2`` always agree on what was trained.
 
 Command line (for filling the caches when the machine is quiet):
 

@@ -127,7 +127,7 @@ def _demo_notebook(path, body: str, figures=("demo",)):
 @pytest.fixture
 def layout(tmp_path):
     lay = run_notebooks.Layout(root=ROOT, notebooks=tmp_path / "nbs", build=tmp_path / "build",
-                               figures=tmp_path / "figures", inputs=["requirements.txt"])
+                               figures=tmp_path / "figures", inputs=["constraints.txt"])
     for d in (lay.notebooks, lay.build, lay.figures):
         d.mkdir()
     return lay

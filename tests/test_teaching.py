@@ -187,11 +187,19 @@ def test_readme_without_markers_is_an_error_naming_them():
         gallery.replace_between_markers("# no markers\n", "table")
 
 
-def test_gallery_ignores_run_notebooks_arguments():
-    """tools/run_notebooks.py runs make_gallery.py via runpy, leaving its own argv in sys.argv."""
-    runner_argv = ["tools/run_notebooks.py", "notebooks/01_x.ipynb", "--force"]
-    assert make_gallery.own_args(runner_argv) == []
-    assert make_gallery.own_args(["tools/make_gallery.py", "--check"]) == ["--check"]
+def test_refresh_writes_only_what_changed_and_check_writes_nothing(demo, tmp_path):
+    """mnv2lab.gallery.refresh, the step `make figures` ends with (tools/run_notebooks.py)."""
+    for name in ("figures", "notebooks"):
+        shutil.copytree(demo / name, tmp_path / name)
+    (tmp_path / "figures" / "README.md").unlink(missing_ok=True)
+    readme, page = tmp_path / "README.md", tmp_path / "figures" / "README.md"
+    readme.write_text(README)
+    args = (tmp_path / "figures", tmp_path / "notebooks", readme)
+    assert gallery.refresh(*args, check=True) == [page, readme]
+    assert readme.read_text() == README and not page.exists()
+    assert gallery.refresh(*args) == [page, readme]
+    assert "old table" not in readme.read_text()
+    assert gallery.refresh(*args) == [] and gallery.refresh(*args, check=True) == []
 
 
 def test_committed_gallery_and_readme_table_are_up_to_date():

@@ -1,6 +1,6 @@
 """`make figures`: run every notebook through papermill into build/, regenerating figures/.
 
-A notebook is re-run when its source, the mnv2lab package, results/ or requirements.txt changed
+A notebook is re-run when its source, the mnv2lab package, results/ or constraints.txt changed
 since its last successful run, or when a file it published to figures/ is missing or differs from
 what its stamp (build/NAME.stamp: input digest plus a hash of every published file) recorded.
 Each notebook writes its figures into a fresh staging folder (build/NAME.figures/); only when it
@@ -26,11 +26,13 @@ import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
+from mnv2lab import gallery
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "build"
 FIGURES = ROOT / "figures"
-INPUTS = ["mnv2lab", "results", "requirements.txt"]
+INPUTS = ["mnv2lab", "results", "constraints.txt"]
 
 
 @dataclass(frozen=True)
@@ -220,16 +222,8 @@ def main(argv: list[str]) -> None:
     os.environ.pop("MPLBACKEND", None)
     for i, p in enumerate(paths, 1):
         run(p, i, len(paths), force=force)
-    gallery = ROOT / "tools" / "make_gallery.py"
-    if gallery.exists():
-        import runpy
-        # runpy sets sys.argv[0] to the gallery script but keeps our notebook paths after it,
-        # which the gallery's argument parser would reject: hand it an argv of its own.
-        saved_argv, sys.argv = sys.argv, [str(gallery)]
-        try:
-            runpy.run_path(str(gallery), run_name="__main__")
-        finally:
-            sys.argv = saved_argv
+    stale = gallery.refresh(FIGURES, NOTEBOOKS, ROOT / "README.md")
+    print(f"make figures: gallery and README table {'updated' if stale else 'up to date'}")
     print(f"make figures: {len(paths)} notebook(s) up to date; figures in {FIGURES.relative_to(ROOT)}/")
 
 

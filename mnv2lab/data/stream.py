@@ -53,7 +53,8 @@ import torch
 from PIL import Image
 
 from .augment import epoch_order, mix_seeds, to_model_input
-from .decode import _FORMATS
+from .decode import IMAGE_FORMATS
+from .folders import check_listing, is_archive, scan_folder
 from .errors import DataError
 
 TRAIN_SCALE = (0.08, 1.0)            # random-resized crop: fraction of the image area
@@ -89,7 +90,6 @@ class FolderIndex:
     def scan(cls, root: str | os.PathLike, *, limit_per_class: int | None = None,
              test_split: str | None = None) -> "FolderIndex":
         """List ``root`` (a folder; archives cannot be streamed) and check its layout."""
-        from .folders import _check_listing, _scan_folder, is_archive
         root = Path(root).expanduser()
         if not root.exists():
             raise DataError(f"data source {root} does not exist (expected a folder with "
@@ -99,8 +99,8 @@ class FolderIndex:
                             "folder (random access per image); extract the archive first, or "
                             "use data_pipeline='memory' for a small one")
         root = root.resolve()
-        listing, _ = _scan_folder(root)
-        classes, tsplit = _check_listing(listing, root, test_split)
+        listing, _ = scan_folder(root)
+        classes, tsplit = check_listing(listing, root, test_split)
         out = {}
         for split, key in (("train", "train"), (tsplit, "test")):
             paths, labels = [], []
@@ -202,7 +202,7 @@ def _load(path: str, box: tuple[float, float, float, float], size: int) -> Image
 
     JPEGs are decoded at a reduced scale when the box stays at least ``size`` pixels (libjpeg's
     DCT scaling: several times faster on large photos)."""
-    with Image.open(path, formats=_FORMATS) as im:
+    with Image.open(path, formats=IMAGE_FORMATS) as im:
         full_w, full_h = im.size
         left, top, w, h = box
         if im.format == "JPEG":
@@ -214,7 +214,7 @@ def _load(path: str, box: tuple[float, float, float, float], size: int) -> Image
 
 
 def image_size_of(path: str) -> tuple[int, int]:
-    with Image.open(path, formats=_FORMATS) as im:
+    with Image.open(path, formats=IMAGE_FORMATS) as im:
         return im.size
 
 

@@ -3,9 +3,10 @@
 A member named ``../../.bashrc`` or ``/etc/passwd``, or a symbolic/hard link that points outside the
 target, could overwrite files anywhere on extraction. Every member is checked before anything is
 read or written: only regular files and folders with relative names that stay inside the target
-are allowed; anything else raises :class:`UnsafeArchiveError` naming the member. A member larger
-than a size cap (checked on its header, before any byte of it is read), a name that appears twice,
-and a truncated or non-tar archive raise :class:`DataError` naming the archive and the member.
+are allowed; anything else raises :class:`UnsafeArchiveError` naming the member. Extraction also
+runs every member through :func:`tarfile.data_filter` (the stdlib's ``"data"`` filter). A member
+larger than a size cap (checked on its header, before any byte of it is read), a name that appears
+twice, and a truncated or non-tar archive raise :class:`DataError` naming the archive and member.
 """
 
 from __future__ import annotations
@@ -119,10 +120,12 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[Pa
                             "guess which copy is meant")
         for m in members:
             check_member(m, archive)
-            target = (dest / m.name).resolve()
-            if target != dest and dest not in target.parents:
-                raise UnsafeArchiveError(f"archive {archive}: member {m.name!r} resolves outside "
-                                         f"{dest}; refusing to extract")
+            try:    # the stdlib's "data" extraction filter: also catches a path that resolves
+                tarfile.data_filter(m, str(dest))   # outside dest through a link already there
+            except tarfile.FilterError as e:
+                raise UnsafeArchiveError(f"archive {archive}: member {m.name!r} rejected by the "
+                                         f"'data' extraction filter ({e}); refusing to "
+                                         "extract") from e
         dest.mkdir(parents=True, exist_ok=True)
         written = []
         for m in members:

@@ -175,7 +175,8 @@ def long_plan(params: Mapping[str, Any], uses: Sequence[str], *, short_plan=None
                                              "epochs": 2 * r.config.epochs, "study": LONG_STUDY})
                 runs.append(StudyRun(r.name, r.model, r.variant, r.width, r.seed, cfg, r.uses))
         folder = short_plan.results.parent / LONG_STUDY
-        return plan_of(runs, folder, train_missing=True, smoke=True) if runs else None
+        return (plan_of(runs, folder, train_missing=short_plan.train_missing, smoke=True)
+                if runs else None)
     root = resolve(params.get("results_dir", "results"))
     try:
         runs = define_long_study(results=str(root / RECIPE_STUDY))
