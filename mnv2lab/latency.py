@@ -54,6 +54,7 @@ from .provenance import provenance  # noqa: E402
 MEASURE_VERSION = 1
 FORMAT = 1
 PATHS = ("practitioner", "naive", "sliced")
+MAX_FOREIGN = 0.15     # cores other processes may use while we time, for a timing to count
 # The code whose change invalidates a cached latency (relative to the package folder): the files
 # of the measured model (:func:`model_files`) plus, per inference path, these. Narrowed from
 # "models/*.py" (every model file) so that adding or editing one model leaves the measurements
@@ -430,7 +431,8 @@ def series_groups(configs: Iterable[LatencyConfig]) -> list[list[LatencyConfig]]
 
 def series_table(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
                  remeasure: bool = False, allow_measure: bool = True,
-                 progress: bool | None = None, rounds: int = 20) -> pd.DataFrame:
+                 progress: bool | None = None, rounds: int = 20,
+                 max_foreign: float = MAX_FOREIGN) -> pd.DataFrame:
     """:func:`measure_all`'s table for configurations timed as interleaved series
     (:func:`series_groups`, :func:`series_or_load`): ratios within a series do not depend on
     when it was timed."""
@@ -438,7 +440,8 @@ def series_table(configs: Sequence[LatencyConfig], root: str | os.PathLike | Non
     for group in progress_bar(series_groups(configs), enabled=progress, desc="latency series"):
         series_or_load(group, root, remeasure=remeasure, allow_measure=allow_measure,
                        rounds=rounds)
-    return measure_all(configs, root, allow_measure=False, progress=False)
+    return measure_all(configs, root, allow_measure=False, progress=False,
+                       max_foreign=max_foreign)
 
 
 def measurement_provenance(threads: int, load_before: list[float] | None) -> dict:
@@ -519,9 +522,11 @@ def measure_or_load(config: LatencyConfig, root: str | os.PathLike | None = None
 
 def measure_all(configs: Iterable[LatencyConfig], root: str | os.PathLike | None = None, *,
                 remeasure: bool = False, progress: bool | None = None,
-                allow_measure: bool = True) -> pd.DataFrame:
+                allow_measure: bool = True, max_foreign: float = MAX_FOREIGN) -> pd.DataFrame:
     """Measure (or load) every configuration; one row per configuration with its statistics and
-    the provenance that matters for reading a latency (CPU, torch, threads, load, commit)."""
+    the provenance that matters for reading a latency (CPU, torch, threads, load, commit).
+    ``usable``: timed while other processes used at most ``max_foreign`` cores
+    (:func:`contaminated`; ``math.inf`` counts every timing, as smoke runs do)."""
     configs = [c.validate() for c in configs]
     rows = []
     for config in progress_bar(configs, enabled=progress, desc="latency"):
@@ -538,7 +543,7 @@ def measure_all(configs: Iterable[LatencyConfig], root: str | os.PathLike | None
         prov = record["provenance"]
         rows.append({**row, **{k: v for k, v in record["result"].items() if k != "times_ms"},
                      "cached": record["cached"],
-                     "usable": not contaminated(record, strict=False),
+                     "usable": not contaminated(record, max_foreign, strict=False),
                      "quiet": not contaminated(record), "cpu_model": prov.get("cpu_model"),
                      "cpu_count": prov.get("cpu_count"),
                      "torch": prov.get("torch"), "git_commit": prov.get("git_commit"),
@@ -635,7 +640,6 @@ def breakdown_or_load(config: LatencyConfig, root: str | os.PathLike | None = No
 
 # ------------------------------------------------------------------ measuring on a shared machine
 
-MAX_FOREIGN = 0.15     # cores other processes may use while we time, for a timing to count
 
 
 def contaminated(record: dict | None, max_foreign: float = MAX_FOREIGN, *,

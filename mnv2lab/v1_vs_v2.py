@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import json
+import math
 import shutil
 import sys
 import tempfile
@@ -32,10 +33,10 @@ import pandas as pd
 
 from . import published
 from .costs import model_costs
-from .latency import LatencyConfig
+from .latency import MAX_FOREIGN, LatencyConfig
 from .memory_probe import MemoryConfig
 from .notebook import COMMON
-from .params import Param, ParameterError
+from .params import NoResults, Param, ParameterError
 from .paths import results_dir
 from .stats import mean_ci, paired_difference
 from .study import (V1_MATCHED_WIDTHS, StudyPlan, StudyResults, StudyRun, define_study, plan_of,
@@ -64,7 +65,7 @@ SPEC_06: dict[str, Param] = {
 # The notebook's figures (names in figures/), in the order it promises them.
 FIGURES = {"table4": "v1v2_table4_latency", "figure5": "v1v2_fig5_madds",
            "accuracy_latency": "v1v2_accuracy_latency", "section5": "v1v2_section5_slices",
-           "trained": "v1v2_trained_cifar10"}
+           "trained": "v1v2_trained_cifar10", "gap_budget": "v1v2_gap_budget"}
 
 PAPER_V2_V1_RATIO = published.TABLE4_CPU_MS["MobileNetV2"] / published.TABLE4_CPU_MS["MobileNetV1"]
 
@@ -155,6 +156,9 @@ class Plan:
     remeasure: bool = False
     allow_measure: bool = True
     threads: list[int] = field(default_factory=list)
+    # A timing counts when other processes used at most this many cores meanwhile; smoke runs
+    # count every timing (they check that the notebook runs, on any machine, however busy).
+    max_foreign: float = MAX_FOREIGN
 
     @property
     def table4_resolution(self) -> int:
@@ -191,8 +195,11 @@ def make_plan(params: dict[str, Any]) -> Plan:
             slices_memory=section5.memory_configs([128], [1, 4], repeats=1, plain=False),
             trained=plan_of(trained_comparison_runs(params["train_epochs"]), tmp / "trained",
                             smoke=True, only="v1_vs_v2"),
-            remeasure=False, allow_measure=True, threads=threads)
+            remeasure=False, allow_measure=True, threads=threads, max_foreign=math.inf)
     threads, run_time = params["threads"], params["min_run_time"]
+    trained = plan_of(trained_comparison_runs(params["train_epochs"]),
+                      train_missing=params["train_missing"], only="v1_vs_v2")
+    require_some_result(trained, params["train_epochs"])
     return Plan(
         smoke=False, latency_root=None, memory_root=None,
         tables_dir=results_dir() / "tables",
@@ -202,9 +209,7 @@ def make_plan(params: dict[str, Any]) -> Plan:
         slices_latency=section5.latency_configs(params["slice_resolutions"], params["slices"],
                                                 threads, min_run_time=run_time),
         slices_memory=section5.memory_configs(params["memory_resolutions"], params["slices"]),
-        trained=plan_of(trained_comparison_runs(params["train_epochs"]),
-                        train_missing=params["train_missing"], only="v1_vs_v2"),
-        remeasure=params["remeasure"], allow_measure=params["measure_missing"] or
+        trained=trained, remeasure=params["remeasure"], allow_measure=params["measure_missing"] or
         params["remeasure"], threads=list(threads))
 
 
@@ -492,20 +497,39 @@ def accuracy_latency_points(latency: pd.DataFrame, points: pd.DataFrame | None =
                             "top1": p.top1, "madds": p.madds, "threads": int(th),
                             "median_ms": hit.median_ms, "q25_ms": hit.q25_ms,
                             "q75_ms": hit.q75_ms})
-    out = pd.DataFrame.from_records(records)
-    if out.empty:
-        return out
+    out = pd.DataFrame.from_records(records, columns=ACCURACY_LATENCY_COLUMNS)
     out["pareto"] = False
     for _, group in out.groupby(["family", "threads"]):
         out.loc[group.index, "pareto"] = pareto_mask(group.median_ms, group.top1)
+    measured = lat[lat.median_ms.notna()] if "median_ms" in lat else lat
+    out.attrs["left_out"] = int((~measured["usable"]).sum()) if "usable" in measured else 0
+    out.attrs["measured"] = len(measured)
     return out
+
+
+ACCURACY_LATENCY_COLUMNS = ["family", "width", "resolution", "top1", "madds", "threads",
+                            "median_ms", "q25_ms", "q75_ms"]
+
+
+def left_out_text(points: pd.DataFrame) -> str:
+    """What :func:`accuracy_latency_points` had to leave out ('' when nothing): on a busy
+    machine every timing may be contaminated, and the figure and finding must say so."""
+    left, measured = points.attrs.get("left_out", 0), points.attrs.get("measured", 0)
+    if not left:
+        return ""
+    from .latency import MAX_FOREIGN
+    what = f"all {left} timing(s)" if left == measured else f"{left} of {measured} timing(s)"
+    return (f"{what} left out, taken while other processes used more than {MAX_FOREIGN} cores "
+            "(a busy machine)")
 
 
 def pareto_summary(points: pd.DataFrame) -> str:
     """Per thread count: how many MobileNetV1 points some MobileNetV2 point matches or beats in
     both latency and accuracy, and how many points of each family are on its front."""
     if points.empty:
-        return "Accuracy vs latency: nothing measured."
+        left = left_out_text(points)
+        return (f"Accuracy vs latency: no usable timing, {left}; nothing to compare." if left
+                else "Accuracy vs latency: nothing measured.")
     short = {"MobileNetV1": "V1", "MobileNetV2": "V2", "ShuffleNet": "ShuffleNet"}
     parts = []
     for th, group in points.groupby("threads"):
@@ -528,6 +552,18 @@ def trained_comparison_runs(epochs: int | None = None) -> list[StudyRun]:
     them (the study's ``v1_vs_v2`` runs; ``epochs`` None or 0: the study's)."""
     return [r for r in define_study(**({"epochs": int(epochs)} if epochs else {}))
             if "v1_vs_v2" in r.uses]
+
+
+def require_some_result(trained: StudyPlan, train_epochs: int) -> None:
+    """Raise :class:`mnv2lab.params.NoResults` before any measuring when not one CIFAR-10 run
+    of the comparison has a stored result and none will be trained: it would rest on 0 runs."""
+    if trained.train_missing or any(result_file(r, trained.results).exists()
+                                    for r in trained.runs):
+        return
+    raise NoResults(f"no stored result for any of the {len(trained.runs)} CIFAR-10 runs with "
+                    f"train_epochs={train_epochs} (epochs {trained.epochs}) in {trained.results}; "
+                    "produce them with `python -m mnv2lab.study run --only v1_vs_v2`, or pass "
+                    "-p train_missing True (hours on a CPU)")
 
 
 def matched_pairs() -> dict[float, float]:
@@ -602,7 +638,7 @@ def findings(ratio: pd.DataFrame, points: pd.DataFrame, memory: pd.DataFrame,
                     "V2/V1 latency " + ", ".join(f"{v:.2f} at {t} thr" for t, v in r.items())
                     + f" on this CPU vs 75/113 = {PAPER_V2_V1_RATIO:.2f} on a Pixel 1",
                     [FIGURES["table4"]]))
-    if not points.empty:
+    if not points.empty or left_out_text(points):
         out.append(("Figure 5 vs latency", "beyond the paper", pareto_summary(points)[:300],
                     [FIGURES["accuracy_latency"]]))
     item = section5_finding(memory, latency_slices)
