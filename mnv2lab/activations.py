@@ -35,7 +35,9 @@ from torch import nn
 from . import records
 from .data import load_dataset, to_model_input
 from .models import expansion_activations
+from .findings import Finding, count_verdict
 from .params import Param, ParameterError
+from .published import FIG7_TEXT
 from .paths import resolve
 from .provenance import provenance
 from .records import RecordWarning
@@ -48,7 +50,6 @@ from .train import build, result_path
 STAGES = ("init", "trained")
 N_IMAGES = 500                  # test images counted by the study runner and notebook 05
 STABLE_PROVENANCE = ("mnv2lab_version", "python", "cpu_model", "torch")
-STAT_COLUMNS = ("min", "p5", "mean", "p95", "max", "std")
 FORMAT = 1
 
 SPEC_ACTIVATIONS: dict[str, Param] = {
@@ -417,15 +418,12 @@ def figure_note(table: pd.DataFrame, plan: ActivationPlan) -> str:
     return ""
 
 
-PAPER_FIG7 = ("step 0: counts concentrate around half the channels; trained: the average is about "
-              "the same, the spread grows, and the minimum of a few of the 16 layers falls under "
-              "the threshold (1/6 of the channels)")
-
-
-def verdict(table: pd.DataFrame, plan: ActivationPlan) -> dict:
-    """Compare with the paper's account, from the numbers: init mean fraction near 1/2; trained
-    mean fraction close to init; spread (std over pixels) larger after training; a few layers
-    with pixels under the threshold after training (and none at init)."""
+def verdict(table: pd.DataFrame, plan: ActivationPlan) -> Finding:
+    """Figure 7 against the paper's account, from the numbers, as four checks (all / some / none
+    hold: :func:`mnv2lab.findings.count_verdict`): init mean fraction near 1/2; trained mean
+    fraction close to init; spread (std over pixels) larger after training in most layers; a few
+    layers with pixels under the threshold after training. "inconclusive" while no trained model
+    is counted."""
     w = plan.main_width
     init, trained = pooled(table, w, "init"), pooled(table, w, "trained")
     prefix = ("smoke run, not a result: " if plan.smoke else "")
@@ -447,12 +445,13 @@ def verdict(table: pd.DataFrame, plan: ActivationPlan) -> dict:
                          f"pixel count of a layer is {init.frac_min.min():.3f} of its channels; "
                          f"layers with a pixel under 1/t: {_range(below0.layers_below)} per seed"
                          + (f" (layer {', '.join(map(str, where))})" if where else "") + ".")
-        return {"verdict": "partly",
-                "text": f"{prefix}PROVISIONAL: no trained model counted yet at width {w:g}; only "
-                        f"initialization can be compared with the paper: {init_text} "
-                        f"Paper: {PAPER_FIG7}.",
-                "finding": f"{prefix}provisional: trained models missing; at init the mean "
-                           f"positive fraction is {f0} (paper: about 0.5)"}
+        return Finding(
+            "Figure 7", "inconclusive",
+            f"{prefix}provisional: trained models missing; at init the mean positive fraction "
+            f"is {f0} (paper: about 0.5)",
+            details=f"{prefix}PROVISIONAL: no trained model counted yet at width {w:g}; only "
+                    f"initialization can be compared with the paper: {init_text} "
+                    f"Paper: {FIG7_TEXT}.")
     n_seeds = int(trained.seeds.min())
     if n_seeds < 3 and not plan.smoke:
         prefix += f"PROVISIONAL ({n_seeds} seed(s)): "
@@ -469,21 +468,31 @@ def verdict(table: pd.DataFrame, plan: ActivationPlan) -> dict:
         "spread grows": grows >= 0.75 * n_layers,
         "a few layers under": b_tr.mean() >= 1 and b_tr.mean() <= n_layers / 2,
     }
-    verdict_word = ("reproduced" if all(checks.values())
-                    else "differs" if not any(checks.values()) else "partly")
     text = (f"{prefix}Figure 7 at width {w:g} ({n_seeds} seed(s), {plan.n_images} test images, "
             f"{n_layers} expansion layers). Mean fraction of positive channels per pixel, averaged "
             f"over layers: {f_init:.3f} at initialization, {f_trained:.3f} trained. Spread (std "
             f"over pixels) grows in {grows} of {n_layers} layers (median ratio trained/init "
             f"{spread_ratio.median():.2f}). Layers with a pixel under the invertibility threshold "
             f"(1/t of the channels): {_range(b_init)} at initialization, {_range(b_tr)} trained "
-            f"(per seed). Paper: {PAPER_FIG7}. Checks: "
+            f"(per seed). Paper: {FIG7_TEXT}. Checks: "
             + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items()) + ".")
     finding = (f"{prefix}mean positive fraction {f_init:.2f} init -> {f_trained:.2f} trained, "
                f"spread up in {grows}/{n_layers} layers, layers with a pixel under 1/t: "
                f"{_range(b_init)} init, {_range(b_tr)} trained (paper: ~0.5, same, grows, a few)")
-    return {"verdict": verdict_word, "text": text, "finding": finding[:300],
-            "checks": {k: bool(v) for k, v in checks.items()}}
+    return Finding("Figure 7", count_verdict(checks.values()), finding[:300], details=text)
+
+
+def findings(table: pd.DataFrame, plan: ActivationPlan) -> list[Finding]:
+    """The notebook's findings: Figure 7 (:func:`verdict`) and, beyond the paper, how many
+    expansion layers of the trained models have a pixel under the threshold, by width."""
+    out = [verdict(table, plan)]
+    below = layers_below(table)
+    by_width = below[below.stage == "trained"].groupby("width").layers_below.mean()
+    if len(by_width):
+        out.append(Finding("beyond the paper", "beyond the paper",
+                           "trained: layers (of 16) with a pixel under 1/t, mean over seeds, by "
+                           "width: " + ", ".join(f"{w:g}: {v:.1f}" for w, v in by_width.items())))
+    return out
 
 
 def _range(values: pd.Series) -> str:

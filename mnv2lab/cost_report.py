@@ -18,6 +18,7 @@ from .costs import (architecture_table, cost_grid, count_madds, count_params, la
                     model_costs, probe)
 from .memory import compare_table3, sliced_memory_table, table3
 from .models import InvertedResidual, build_model
+from .findings import Finding, count_verdict
 from .notebook import COMMON
 from .params import Param
 
@@ -198,37 +199,34 @@ def model_costs_1000(width: float, resolution: int) -> dict:
     return model_costs("mobilenet_v2", resolution, width_mult=width, num_classes=PAPER_CLASSES)
 
 
-# Figures saved under another paper item that back a finding (record_finding's ``figures``).
-FINDING_FIGURES: dict[str, list[str]] = {"Section 5": ["bottleneck_memory_slices"]}
-
-
 def findings(grid: pd.DataFrame | None = None, t3: pd.DataFrame | None = None,
-             t4: pd.DataFrame | None = None) -> list[tuple[str, str, str]]:
-    """(paper item, verdict, one-line finding with the numbers), computed now, for the notebook
-    to print and record. Paper comparisons use 1000 classes and 224x224; ``t3`` (from
-    :func:`mnv2lab.memory.table3`) and ``t4`` (from :func:`table4`) are reused when given."""
+             t4: pd.DataFrame | None = None) -> list[Finding]:
+    """The notebook's findings, computed now. Tables are checked cell by cell
+    (:func:`~mnv2lab.findings.count_verdict`: all / some / no cells agree). Paper comparisons use
+    1000 classes and 224x224; ``t3`` (from :func:`mnv2lab.memory.table3`) and ``t4`` (from
+    :func:`table4`) are reused when given."""
     v2 = meta_model("mobilenet_v2")
     p, m = count_params(v2), count_madds(v2, 224)
     ref = published.V2_REFERENCE
-    out = [("Table 2",
-            "reproduced" if (p, m) == (ref["params"], ref["madds"]) else "differs",
-            f"MobileNetV2 1.0@224: {p:,} params and {m:,} MAdds (reference {ref['params']:,} and "
-            f"{ref['madds']:,}); the paper prints 3.4M and 300M.")]
+    out = [Finding("Table 2", count_verdict([p == ref["params"], m == ref["madds"]]),
+                   f"MobileNetV2 1.0@224: {p:,} params and {m:,} MAdds (reference "
+                   f"{ref['params']:,} and {ref['madds']:,}); the paper prints 3.4M and 300M.")]
     cmp = compare_table3(table3() if t3 is None else t3)
     main = cmp[cmp["family"] == cmp["computed as"]]
     n_ok, n_all = int(main.agrees.sum()), len(main)
     g2 = cmp[cmp["computed as"] == "ShuffleNet (2x, g=2)"]
-    out.append(("Table 3", "partly",
-                f"{n_ok} of {n_all} cells agree (16-bit, kB = 1000 B); V2 at 56/28/14 lists the "
-                f"next stage's channels; the ShuffleNet column fits g=2 ({int(g2.agrees.sum())} of "
-                f"{len(g2)} cells), not the stated g=3."))
+    out.append(Finding("Table 3", count_verdict(n_ok, n_all),
+                       f"{n_ok} of {n_all} cells agree (16-bit, kB = 1000 B); V2 at 56/28/14 "
+                       f"lists the next stage's channels; the ShuffleNet column fits g=2 "
+                       f"({int(g2.agrees.sum())} of {len(g2)} cells), not the stated g=3."))
     t4 = (table4() if t4 is None else t4).dropna(subset=["ours MAdds (M)"])
     cells = int(t4["params agree"].sum() + t4["MAdds agree"].sum())
-    out.append(("Table 4", "partly",
-                f"{cells} of {2 * len(t4)} params/MAdds cells agree; V1 {t4.iloc[0]['ours MAdds (M)']}M "
-                f"MAdds vs printed 575M (V1 paper: 569M); V2 1.4 "
-                f"{t4.iloc[-1]['ours params, no BN (M)']:.2f}M/{t4.iloc[-1]['ours MAdds (M)']:.0f}M "
-                f"vs printed 6.9M/585M."))
+    v1, v2_14 = t4.iloc[0], t4.iloc[-1]
+    out.append(Finding("Table 4", count_verdict(cells, 2 * len(t4)),
+                       f"{cells} of {2 * len(t4)} params/MAdds cells agree; V1 "
+                       f"{v1['ours MAdds (M)']}M MAdds vs printed 575M (V1 paper: 569M); V2 1.4 "
+                       f"{v2_14['ours params, no BN (M)']:.2f}M/{v2_14['ours MAdds (M)']:.0f}M "
+                       f"vs printed 6.9M/585M."))
     if grid is not None:
         v2g = grid[grid.model == "mobilenet_v2"]
         lo, hi = v2g.madds.min() / 1e6, v2g.madds.max() / 1e6
@@ -236,16 +234,18 @@ def findings(grid: pd.DataFrame | None = None, t3: pd.DataFrame | None = None,
         for (w, r), (mm, mp) in published.TF_SLIM_V2.items():
             c = model_costs_1000(w, r)
             hits += int(c["madds"] / 1e6) == mm and round(c["params_no_bn"] / 1e6, 2) == mp
-        out.append(("Figure 5", "reproduced" if hits == len(published.TF_SLIM_V2) else "partly",
-                    f"MAdds axis: {len(v2g)} MobileNetV2 configurations from one code path "
-                    f"({lo:.1f}M to {hi:.1f}M); {hits} of {len(published.TF_SLIM_V2)} published "
-                    f"checkpoint counts match, e.g. 1.4@224 582M MAdds, 6.06M params (no BN)."))
+        out.append(Finding("Figure 5", count_verdict(hits, len(published.TF_SLIM_V2)),
+                           f"MAdds axis: {len(v2g)} MobileNetV2 configurations from one code "
+                           f"path ({lo:.1f}M to {hi:.1f}M); {hits} of "
+                           f"{len(published.TF_SLIM_V2)} published checkpoint counts match, e.g. "
+                           f"1.4@224 582M MAdds, 6.06M params (no BN)."))
     sl = sliced_memory_table(v2)
     t6 = sl[sl.t > 1]
     worst = t6.loc[t6["kB, 1 slice(s)"].idxmax()]
-    out.append(("Section 5", "beyond the paper",
-                f"Largest t=6 block (block {worst.block}, {worst.input}): {worst['kB, 1 slice(s)']:.0f} "
-                f"kB unsliced, {worst['kB, t slice(s)']:.0f} kB in t slices, "
-                f"{worst['kB, tk slice(s)']:.0f} kB one channel at a time (16-bit, 224x224); "
-                f"MAdds unchanged."))
+    out.append(Finding("Section 5", "beyond the paper",    # its figure is "beyond the paper"'s
+                       f"Largest t=6 block (block {worst.block}, {worst.input}): "
+                       f"{worst['kB, 1 slice(s)']:.0f} kB unsliced, "
+                       f"{worst['kB, t slice(s)']:.0f} kB in t slices, "
+                       f"{worst['kB, tk slice(s)']:.0f} kB one channel at a time (16-bit, "
+                       f"224x224); MAdds unchanged.", figures=("bottleneck_memory_slices",)))
     return out

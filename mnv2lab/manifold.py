@@ -28,6 +28,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .findings import Finding, count_verdict
 from .notebook import COMMON
 from .params import Param, ParameterError
 from .progress import progress as _progress
@@ -416,21 +417,19 @@ PAPER_ITEM_THEOREM1 = "Appendix A, Theorem 1"
 PAPER_ITEM_BEYOND = "beyond the paper"
 
 
-def findings(fig: Figure1, sw: Sweep, pairs: PairCounts) -> list[dict]:
-    """One-line findings (paper item, verdict, numbers) for ``NotebookSession.record_finding``.
+def findings(fig: Figure1, sw: Sweep, pairs: PairCounts) -> list[Finding]:
+    """The notebook's findings (paper item, verdict, one line of numbers).
 
-    Figure 1 counts as reproduced when the panels at n <= 3 collapse at least a quarter of the
-    spiral and those at n >= 15 under 1% (the caption's claim in numbers); Theorem 1 when its
-    prediction lies inside the Wilson interval at all but at most 10% of the judged ``n``.
+    Figure 1's two checks (the caption's claim in numbers): the panels at n <= 3 collapse at
+    least a quarter of the spiral, those at n >= 15 under 1% (all / some / none hold:
+    :func:`~mnv2lab.findings.count_verdict`; panels that cannot test a half count it as not
+    holding). Theorem 1 is reproduced when its prediction lies inside the Wilson interval at all
+    but at most 10% of the judged ``n``.
     """
     small = [f for n, f in fig.collapsed_fraction.items() if n <= 3]
     large = [f for n, f in fig.collapsed_fraction.items() if n >= 15]
-    if not (small and large):
-        fig1_verdict = "partly"          # the panels drawn cannot test both halves of the claim
-    elif min(small) >= 0.25 and max(large) < 0.01:
-        fig1_verdict = "reproduced"
-    else:
-        fig1_verdict = "differs"
+    fig1_verdict = count_verdict([bool(small) and min(small) >= 0.25,
+                                  bool(large) and max(large) < 0.01])
     panels = ", ".join(f"n={n}: {f:.0%}" for n, f in fig.collapsed_fraction.items())
     agree = theory_agreement(sw, pairs)
     judged, outside = agree["pairs_ns"], agree["pairs_outside"]
@@ -441,17 +440,17 @@ def findings(fig: Figure1, sw: Sweep, pairs: PairCounts) -> list[dict]:
     mid_n = 15 if 15 in table.index else int(sw.ns[len(sw.ns) // 2])
     mid = table.loc[mid_n]
     return [
-        {"paper_item": PAPER_ITEM_FIG1, "verdict": fig1_verdict,
-         "finding": f"points collapsed per panel, {panels} (paper: n = 2, 3 lose information, "
-                    f"15-30 keep it; no numbers)"},
-        {"paper_item": PAPER_ITEM_THEOREM1, "verdict": "reproduced" if thm_ok else "differs",
-         "finding": f"collapsed fraction (n+1)/2^n inside the 95% Wilson CI at "
-                    f"{len(judged) - len(outside)} of {len(judged)} n ({pairs.n_pairs:,} "
-                    f"(T, point) pairs per n, n = {_span(judged)})"},
-        {"paper_item": PAPER_ITEM_BEYOND, "verdict": "beyond the paper",
-         "finding": f"relative error at n = {mid_n} / {n_hi}: pinv {mid.err_pinv:.2f} / "
-                    f"{hi.err_pinv:.2f} (-> 0.5, x/2), least squares {mid.err_lstsq:.1e} / "
-                    f"{hi.err_lstsq:.1e}; no-ReLU control <= {sw.err_linear.max():.0e}"},
+        Finding(PAPER_ITEM_FIG1, fig1_verdict,
+                f"points collapsed per panel, {panels} (paper: n = 2, 3 lose information, "
+                f"15-30 keep it; no numbers)"),
+        Finding(PAPER_ITEM_THEOREM1, "reproduced" if thm_ok else "not reproduced",
+                f"collapsed fraction (n+1)/2^n inside the 95% Wilson CI at "
+                f"{len(judged) - len(outside)} of {len(judged)} n ({pairs.n_pairs:,} "
+                f"(T, point) pairs per n, n = {_span(judged)})"),
+        Finding(PAPER_ITEM_BEYOND, "beyond the paper",
+                f"relative error at n = {mid_n} / {n_hi}: pinv {mid.err_pinv:.2f} / "
+                f"{hi.err_pinv:.2f} (-> 0.5, x/2), least squares {mid.err_lstsq:.1e} / "
+                f"{hi.err_lstsq:.1e}; no-ReLU control <= {sw.err_linear.max():.0e}"),
     ]
 
 

@@ -37,6 +37,7 @@ from .costs import probe
 from .models import (ConvBNAct, DepthwiseSeparable, InvertedResidual, MobileNetV1, MobileNetV2,
                      ShuffleNetV1, ShuffleUnit, mobilenet_v1, mobilenet_v2, shufflenet_v1)
 from .params import ParameterError
+from .published import TABLE3, TABLE3_SIZES
 
 BYTES_PER_VALUE = 2        # 16-bit floats
 KB = 1000                  # bytes per kB (decided by matching the printed cells)
@@ -106,19 +107,6 @@ def memory_by_resolution(model: nn.Module, input_size: int = 224,
 
 
 # ------------------------------------------------------------------ Table 3
-
-TABLE3_SIZES = (112, 56, 28, 14, 7, 1)
-
-# The paper's Table 3 (arXiv v4): (channels, kB) per resolution, and the max row in kB.
-PAPER_TABLE3: dict[str, dict] = {
-    "MobileNetV1": {112: (64, 1600), 56: (128, 800), 28: (256, 400), 14: (512, 200),
-                    7: (1024, 199), 1: (1024, 2), "max": 1600},
-    "MobileNetV2": {112: (16, 400), 56: (32, 200), 28: (64, 100), 14: (160, 62), 7: (320, 32),
-                    1: (1280, 2), "max": 400},
-    "ShuffleNet (2x, g=3)": {112: (32, 800), 56: (48, 300), 28: (400, 600), 14: (800, 310),
-                             7: (1600, 156), 1: (1600, 3), "max": 600},
-}
-
 
 def table3_models(num_classes: int = 1000) -> dict[str, nn.Module]:
     """The paper's three networks, plus ShuffleNet 2x with g = 2, whose widths the printed
@@ -218,7 +206,7 @@ def compare_table3(long: pd.DataFrame | None = None) -> pd.DataFrame:
     long = table3() if long is None else long
     ours = {(r.family, r.size): (r.channels, r.kB) for r in long.itertuples()}
     records = []
-    for family, printed in PAPER_TABLE3.items():
+    for family, printed in TABLE3.items():
         candidates = [family] + (["ShuffleNet (2x, g=2)"] if family.startswith("ShuffleNet")
                                  and any(f == "ShuffleNet (2x, g=2)" for f, _ in ours) else [])
         for computed_as in candidates:
@@ -250,7 +238,7 @@ def kilobyte_decision(long: pd.DataFrame | None = None) -> pd.DataFrame:
     records = []
     for unit in (1000, 1024):
         hits = total = 0
-        for family, printed in PAPER_TABLE3.items():
+        for family, printed in TABLE3.items():
             for size in TABLE3_SIZES:
                 p_c, p_kb = printed[size]
                 got = ours.get((family, size))

@@ -32,6 +32,7 @@ import pandas as pd
 
 from . import published
 from .costs import model_costs
+from .findings import Finding, count_verdict
 from .latency import LatencyConfig
 from .memory_probe import MemoryConfig
 from .notebook import COMMON
@@ -66,7 +67,9 @@ FIGURES = {"table4": "v1v2_table4_latency", "figure5": "v1v2_fig5_madds",
            "accuracy_latency": "v1v2_accuracy_latency", "section5": "v1v2_section5_slices",
            "trained": "v1v2_trained_cifar10"}
 
-PAPER_V2_V1_RATIO = published.TABLE4_CPU_MS["MobileNetV2"] / published.TABLE4_CPU_MS["MobileNetV1"]
+
+# V2/V1 latency ratios within this of the paper's 75/113 count as agreeing.
+RATIO_TOLERANCE = 0.1
 
 # Table 4's buildable networks: network -> (model name, width, ShuffleNet groups).
 TABLE4_MODELS: dict[str, tuple[str, float, int | None]] = {
@@ -285,7 +288,7 @@ def latency_ratio(latency: pd.DataFrame, resolution: int = 224) -> pd.DataFrame:
             continue
         records.append({"threads": int(th), "V1 (ms)": v1.median_ms, "V2 (ms)": v2.median_ms,
                         "V2/V1 here": v2.median_ms / v1.median_ms,
-                        "V2/V1 paper (75/113 ms)": PAPER_V2_V1_RATIO,
+                        "V2/V1 paper (75/113 ms)": published.TABLE4_V2_V1_RATIO,
                         "V2/V1 MAdds": madds_ratio})
     return pd.DataFrame.from_records(records)
 
@@ -319,7 +322,7 @@ def ratio_explanation(ratio: pd.DataFrame, through: pd.DataFrame) -> str:
     for _, r in ratio.iterrows():
         lines.append(f"{int(r['threads'])} thread(s): V2 {r['V2 (ms)']:.1f} ms / V1 "
                      f"{r['V1 (ms)']:.1f} ms = {r['V2/V1 here']:.2f} (paper: 75/113 = "
-                     f"{PAPER_V2_V1_RATIO:.2f}; MAdds ratio {r['V2/V1 MAdds']:.2f})")
+                     f"{published.TABLE4_V2_V1_RATIO:.2f}; MAdds ratio {r['V2/V1 MAdds']:.2f})")
     text = "; ".join(lines) + ". "
     t = through.set_index(["network", "threads"])
     th = int(ratio.threads.iloc[0])
@@ -587,30 +590,29 @@ def trained_summary(trained: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def findings(ratio: pd.DataFrame, points: pd.DataFrame, memory: pd.DataFrame,
              latency_slices: pd.DataFrame, pairs: pd.DataFrame, trained: pd.DataFrame
-             ) -> list[tuple[str, str, str, list[str]]]:
-    """(paper item, verdict, one line with the numbers, figures showing it) for the README's
-    reproduction table."""
+             ) -> list[Finding]:
+    """The notebook's findings for the README's reproduction table, each with its figure."""
     out = []
     if not ratio.empty:
         # The paper timed one large core: the single-thread ratio decides; other thread
         # counts can only make it "partly".
         r = ratio.set_index("threads")["V2/V1 here"]
-        close = {t: abs(v - PAPER_V2_V1_RATIO) <= 0.1 for t, v in r.items()}
+        close = {t: abs(v - published.TABLE4_V2_V1_RATIO) <= RATIO_TOLERANCE for t, v in r.items()}
         verdict = ("reproduced" if all(close.values()) else
-                   "partly" if close.get(1, False) else "differs")
-        out.append(("Table 4 (CPU latency)", verdict,
-                    "V2/V1 latency " + ", ".join(f"{v:.2f} at {t} thr" for t, v in r.items())
-                    + f" on this CPU vs 75/113 = {PAPER_V2_V1_RATIO:.2f} on a Pixel 1",
-                    [FIGURES["table4"]]))
+                   "partly" if close.get(1, False) else "not reproduced")
+        out.append(Finding("Table 4 (CPU latency)", verdict,
+                           "V2/V1 latency " + ", ".join(f"{v:.2f} at {t} thr" for t, v in r.items())
+                           + f" on this CPU vs 75/113 = {published.TABLE4_V2_V1_RATIO:.2f} on a "
+                           "Pixel 1", figures=(FIGURES["table4"],)))
     if not points.empty:
-        out.append(("Figure 5 vs latency", "beyond the paper", pareto_summary(points)[:300],
-                    [FIGURES["accuracy_latency"]]))
+        out.append(Finding("Figure 5 vs latency", "beyond the paper", pareto_summary(points)[:300],
+                           figures=(FIGURES["accuracy_latency"],)))
     item = section5_finding(memory, latency_slices)
     if item is not None:
-        out.append((*item, [FIGURES["section5"]]))
+        out.append(item)
     if not pairs.empty:
-        out.append(("Trained V1 vs V2 (CIFAR-10)", "beyond the paper", trained_text(pairs),
-                    [FIGURES["trained"]]))
+        out.append(Finding("Trained V1 vs V2 (CIFAR-10)", "beyond the paper", trained_text(pairs),
+                           figures=(FIGURES["trained"],)))
     return out
 
 
@@ -638,11 +640,11 @@ MEMORY_CUT, MAX_SLOWDOWN = 0.5, 1.25      # "cuts memory a lot", "keeps most of 
 
 
 def section5_finding(memory: pd.DataFrame, latency_slices: pd.DataFrame,
-                     low: int = 2, high: int = 5) -> tuple[str, str, str] | None:
-    """Section 5's verdict. For each measured (resolution, threads): the t in [low, high] whose
+                     low: int = 2, high: int = 5) -> Finding | None:
+    """Section 5's finding. For each measured (resolution, threads): the t in [low, high] whose
     measured peak memory is at least 50% below the unsliced one while the time stays within
-    1.25x of the unsliced one. "reproduced" if every setting has such a t, "partly" if some
-    do, "differs" if none does."""
+    1.25x of the unsliced one; all / some / no settings have one
+    (:func:`mnv2lab.findings.count_verdict`)."""
     if memory.empty or latency_slices.empty:
         return None
     mem = memory[memory.path == "sliced"].dropna(subset=["measured_mb"])
@@ -669,11 +671,11 @@ def section5_finding(memory: pd.DataFrame, latency_slices: pd.DataFrame,
                             f"less, {slow[t]:.2f}x)")
     if not settings:
         return None
-    verdict = "reproduced" if good == len(settings) else "partly" if good else "differs"
-    cuts = [v for v in cut.values()]
-    return ("Section 5", verdict,
-            f"t={low}-{high} cut measured peak memory {min(cuts):.0%}-{max(cuts):.0%}; t with "
-            f">=50% less memory at <=1.25x time: " + "; ".join(settings))
+    cuts = list(cut.values())
+    return Finding("Section 5", count_verdict(good, len(settings)),
+                   f"t={low}-{high} cut measured peak memory {min(cuts):.0%}-{max(cuts):.0%}; t "
+                   f"with >=50% less memory at <=1.25x time: " + "; ".join(settings),
+                   figures=(FIGURES["section5"],))
 
 
 # ------------------------------------------------------------------ command line

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .plotting import new_figure, palette
-from .v1_vs_v2 import PAPER_V2_V1_RATIO
+from .published import TABLE4_V2_V1_RATIO
 
 FAMILY_STYLE = {"MobileNetV2": ("o", 0), "MobileNetV1": ("s", 1), "ShuffleNet": ("^", 2)}
 

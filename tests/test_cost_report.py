@@ -40,7 +40,7 @@ def test_table4_agreement_pattern():
 
 def test_findings_are_computed_with_numbers():
     grid = cost_report.cost_grids([0.35, 1.0], [96, 224])
-    found = {item: (verdict, text) for item, verdict, text in cost_report.findings(grid)}
+    found = {f.paper_item: (f.verdict, f.finding) for f in cost_report.findings(grid)}
     assert found["Table 2"][0] == "reproduced" and "3,504,872" in found["Table 2"][1]
     assert found["Table 3"][0] == "partly" and "11 of 21" in found["Table 3"][1]
     assert "6 of 10" in found["Table 4"][1]
@@ -85,7 +85,7 @@ def test_figures_build():
             cost_plots.plot_figure5(cost_report.figure5_points([0.5, 1.0], [96, 128])),
             cost_plots.plot_memory(memory.table3(), memory.table3(policy="every")),
             cost_plots.plot_sliced_memory(
-                memory.sliced_memory_table(cost_report._meta("mobilenet_v2")), 401.4)]
+                memory.sliced_memory_table(cost_report.meta_model("mobilenet_v2")), 401.4)]
     for fig in figs:
         assert fig.axes and all(ax.get_xlabel() and ax.get_title() for ax in fig.axes)
         matplotlib.pyplot.close(fig)

@@ -9,7 +9,7 @@ import pytest
 from scipy.special import comb
 
 from mnv2lab import manifold as m
-from mnv2lab.notebook import VERDICTS
+from mnv2lab.findings import VERDICTS
 from mnv2lab.params import ParameterError, validate
 from mnv2lab.stats import binomial_ci, mean_ci
 
@@ -217,10 +217,10 @@ def test_verdict_and_figures_from_a_small_run():
     assert f"{sw.err_linear.max():.1e}" in text
     assert not math.isnan(sw.table()["err_pinv_low"].iloc[0])
     found = m.findings(fig1, sw, pc)
-    assert [f["paper_item"] for f in found] == ["Figure 1", "Appendix A, Theorem 1", "beyond the paper"]
-    assert found[0]["verdict"] == "partly"                 # no n >= 15 panel: half the claim untested
-    assert m.findings(m.figure1([2, 15], 200, 10, seed=0), sw, pc)[0]["verdict"] == "reproduced"
-    assert all(f["verdict"] in VERDICTS and "\n" not in f["finding"] for f in found)
+    assert [f.paper_item for f in found] == ["Figure 1", "Appendix A, Theorem 1", "beyond the paper"]
+    assert found[0].verdict == "partly"                 # no n >= 15 panel: half the claim untested
+    assert m.findings(m.figure1([2, 15], 200, 10, seed=0), sw, pc)[0].verdict == "reproduced"
+    assert all(f.verdict in VERDICTS and "\n" not in f.finding for f in found)
     for fig in (mp.plot_figure1(fig1), mp.plot_collapse(sw, pc), mp.plot_reconstruction(sw),
                 mp.plot_linear_control(sw)):
         for ax in fig.axes:

@@ -89,12 +89,12 @@ def test_ratio_and_findings_from_a_latency_table():
     found = v1_vs_v2.findings(ratio, pd.DataFrame(), pd.DataFrame(columns=["path", "measured_mb"]),
                               pd.DataFrame(columns=["path", "median_ms"]), pd.DataFrame(),
                               pd.DataFrame())
-    assert found[0][:2] == ("Table 4 (CPU latency)", "reproduced")
-    assert found[0][3] == ["v1v2_table4_latency"]
+    assert (found[0].paper_item, found[0].verdict) == ("Table 4 (CPU latency)", "reproduced")
+    assert found[0].figures == ("v1v2_table4_latency",)
     two = pd.concat([lat, lat.assign(threads=2, median_ms=[10.0, 10.5])])
     assert v1_vs_v2.findings(v1_vs_v2.latency_ratio(two), pd.DataFrame(),
                              pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
-                             pd.DataFrame())[0][1] == "partly"
+                             pd.DataFrame())[0].verdict == "partly"
 
 
 def test_notebook_parameters_cell_matches_the_package_defaults(repo_root):
@@ -133,13 +133,14 @@ def test_section5_verdict_needs_both_memory_and_speed():
                         "n_slices": [1, 2, 3, 5] * 2, "median_ms": 10.0,
                         "slowdown": [1.0, 1.1, 1.2, 2.0, 1.0, 1.1, 1.3, 2.0]})
     # 1 thread: t=3 saves 56% at 1.2x; 2 threads: t=2 saves only 44%, t=3 and 5 are too slow.
-    item, verdict, text = v1_vs_v2.section5_finding(memory, lat)
-    assert (item, verdict) == ("Section 5", "partly")
-    assert "224/1thr t=3" in text and "224/2thr none (t=2: 44% less, 1.10x)" in text
+    found = v1_vs_v2.section5_finding(memory, lat)
+    assert (found.paper_item, found.verdict) == ("Section 5", "partly")
+    assert "224/1thr t=3" in found.finding
+    assert "224/2thr none (t=2: 44% less, 1.10x)" in found.finding
     lat.loc[6, "slowdown"] = 1.25
-    assert v1_vs_v2.section5_finding(memory, lat)[1] == "reproduced"
+    assert v1_vs_v2.section5_finding(memory, lat).verdict == "reproduced"
     memory["measured_mb"] = [8.0, 7.0, 7.0, 7.0]
-    assert v1_vs_v2.section5_finding(memory, lat)[1] == "differs"
+    assert v1_vs_v2.section5_finding(memory, lat).verdict == "not reproduced"
 
 
 def test_notebook_promises_the_package_figures(repo_root):
