@@ -34,6 +34,15 @@ MAdds count conv and linear layers only (BN, activations and the optimizer are l
 achieved GFLOP/s understates the work done. The peak is a float32 matrix multiply (2 n^3 FLOPs),
 best of several, at the same thread count.
 
+The study's mode against today's (issue 13), per epoch of CIFAR-10 (50,000 training images,
+390 steps of 128) *including evaluation*: today's one-process trainer (1 process x all threads,
+10,000 test images evaluated every half epoch) against the mode of the long-budget study (2 DDP
+ranks x 1 thread, each rank evaluating its half of the 10,000 every ``--study-eval-every``
+epochs). Epoch seconds = 390 x the mean interleaved step time of that side + evaluations per epoch
+x the evaluation time: one process evaluating 10,000 images with all threads, or one rank
+evaluating 5,000 with 1 thread (the ranks evaluate their halves at the same time, each on its own
+core). The two evaluation timings are interleaved too. The target: >= 2x.
+
 Usage: python benchmarks/train_throughput.py [--widths 0.35 0.5] [--pairs 24] [--threads N]
        [--no-ddp] [--ddp-ranks 2]
 """
@@ -225,6 +234,45 @@ def interleaved(sides: list, warmup: int, pairs: int) -> dict[str, dict[str, lis
     return times
 
 
+def eval_seconds_interleaved(ds, width: float, small_input: bool, threads: int, rounds: int = 3,
+                             n: int = 2000) -> dict[str, float]:
+    """Seconds to evaluate n images in one process with ``threads`` threads ("trainer") and with 1
+    thread ("rank"), alternating, median of ``rounds``; returned per image."""
+    torch.manual_seed(0)
+    model = build_model("mobilenet_v2", width_mult=width, num_classes=10, small_input=small_input)
+    model = model.to(memory_format=torch.channels_last)
+    x, y = ds.test_images[:n], ds.test_labels[:n]
+    per_image: dict[str, list[float]] = {"trainer": [], "rank": []}
+    for r in range(rounds + 1):
+        for name, t in (("trainer", threads), ("rank", 1))[::1 if r % 2 else -1]:
+            torch.set_num_threads(t)
+            start = time.perf_counter()
+            evaluate(model, x, y, ds, True)
+            if r:                                     # round 0 is warm-up
+                per_image[name].append((time.perf_counter() - start) / n)
+    torch.set_num_threads(threads)
+    return {k: statistics.median(v) for k, v in per_image.items()}
+
+
+def study_mode_epoch(row: dict, eval_per_image: dict[str, float], ranks: int,
+                     today_eval_every: float, study_eval_every: float, batch: int,
+                     train_images: int = 50_000, test_images: int = 10_000) -> dict:
+    """Seconds per epoch (training + evaluation) of today's one-process trainer and of the study's
+    mode (DDP ranks x 1 thread), from the interleaved step times, and their ratio."""
+    steps = train_images // batch
+    today_train = steps * batch / row["trainer"]["images_per_s"]
+    study_train = steps * batch / row["ddp"]["images_per_s"]
+    today_eval = test_images * eval_per_image["trainer"] / today_eval_every
+    study_eval = test_images / ranks * eval_per_image["rank"] / study_eval_every
+    out = {"today_s": today_train + today_eval, "today_train_s": today_train,
+           "today_eval_s": today_eval, "study_s": study_train + study_eval,
+           "study_train_s": study_train, "study_eval_s": study_eval,
+           "today_eval_every_epochs": today_eval_every, "study_eval_every_epochs": study_eval_every}
+    out["ratio"] = out["today_s"] / out["study_s"]
+    out["ratio_training_only"] = today_train / study_train
+    return out
+
+
 def eval_images_per_s(ds, width: float, small_input: bool, threads: int, n: int = 1000) -> float:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -323,6 +371,13 @@ def main() -> int:
     ap.add_argument("--no-small-input", dest="small_input", action="store_false")
     ap.add_argument("--no-train-check", dest="train_check", action="store_false",
                     help="skip the cross-check through the public train()")
+    ap.add_argument("--today-eval-every", type=float, default=0.5,
+                    help="epochs between evaluations of today's one-process study (0.5)")
+    ap.add_argument("--study-eval-every", type=float, default=2.0,
+                    help="epochs between evaluations in the long-budget study's mode (2.0)")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_false",
+                    help="skip the naive baseline side (faster; the study-mode ratio needs only "
+                         "the trainer and DDP sides)")
     ap.add_argument("--json", help="also write the numbers to this JSON file")
     args = ap.parse_args()
     if args.ddp and (args.ddp_ranks < 2 or args.batch % args.ddp_ranks):
@@ -331,6 +386,7 @@ def main() -> int:
     labels = side_labels(args.threads, args.ddp_ranks)
 
     prov = provenance()
+    load_start = os.getloadavg()[0]
     print(f"# {prov['cpu_model']} x{prov['cpu_count']}, torch {prov.get('torch')}, "
           f"commit {prov['git_commit']}, threads {args.threads} "
           f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}), batch {args.batch}, "
@@ -356,7 +412,8 @@ def main() -> int:
                 if args.ddp:
                     sides.append(stack.enter_context(
                         DDPSide(w, args.small_input, args.batch, 0, args.ddp_ranks)))
-                sides.append(BaselineSide(ds, w, args.small_input, args.batch, 0))
+                if args.baseline:
+                    sides.append(BaselineSide(ds, w, args.small_input, args.batch, 0))
             t = interleaved(sides, args.warmup, args.pairs)
         row = summarize(t, args.batch, forward_madds(w, args.small_input))
         ddp = next((s for s in sides if s.name == "ddp"), None)
@@ -364,6 +421,11 @@ def main() -> int:
             row["ddp"]["round_trip_overhead_ms"] = 1000 * (
                 sum(t["ddp"]["wall"]) - sum(ddp.rank_max_wall[args.warmup:])) / args.pairs
         row["eval_images_per_s"] = eval_images_per_s(ds, w, args.small_input, args.threads)
+        if "ddp" in row:
+            per_image = eval_seconds_interleaved(ds, w, args.small_input, args.threads)
+            row["study_mode_epoch"] = study_mode_epoch(row, per_image, args.ddp_ranks,
+                                                       args.today_eval_every,
+                                                       args.study_eval_every, args.batch)
         row["epoch_minutes_estimate"] = (50000 / row["trainer"]["images_per_s"]
                                          + 10000 / row["eval_images_per_s"]) / 60
         if args.train_check:
@@ -409,6 +471,19 @@ def main() -> int:
           "train() img/s: the single-process trainer through train() (8 steps, not interleaved). "
           "Epoch estimate = 50,000 training images at the single-process trainer's rate + "
           "10,000 test images at the eval rate.")
+    modes = {w: r["study_mode_epoch"] for w, r in summary.items() if "study_mode_epoch" in r}
+    if modes:
+        print(f"\nPer epoch, training + evaluation (issue 13): today's one-process trainer "
+              f"({labels['trainer']}, eval every {args.today_eval_every} epochs) vs the study's "
+              f"mode ({labels['ddp']}, eval every {args.study_eval_every} epochs)")
+        print(f"{'width':>5} {'today (s/epoch)':>16} {'study mode (s/epoch)':>21} {'ratio':>6} "
+              f"{'training only':>14}")
+        for w, m in modes.items():
+            print(f"{float(w):>5} {m['today_s']:>16.1f} {m['study_s']:>21.1f} "
+                  f"{m['ratio']:>5.2f}x {m['ratio_training_only']:>13.2f}x")
+        verdict = "met" if min(m["ratio"] for m in modes.values()) >= 2 else "NOT met"
+        print(f"target >= 2x per epoch (study mode vs today's one-process trainer): {verdict} ("
+              + ", ".join(f"width {w}: {m['ratio']:.2f}x" for w, m in modes.items()) + ")")
     for name in ("trainer", "ddp"):
         ratios = {w: r[name]["ratio"] for w, r in summary.items()
                   if name in r and "ratio" in r[name]}
@@ -418,6 +493,7 @@ def main() -> int:
             print(f"target >= 2x ({labels[name]}): {verdict} ({listed})")
     if args.json:
         write_json(args.json, {"args": vars(args), "provenance": prov, "matmul_peak_gflops": peak,
+                               "load_average_start_end": [load_start, os.getloadavg()[0]],
                                "widths": summary})
     return 0
 

@@ -11,8 +11,9 @@ range (IQR) of the per-call times.
 
 The cache: one JSON file per configuration, ``results/latency/<config key>.json``. An entry is used
 only when its SHA-256 matches its content, its configuration matches, and its *code fingerprint*
-(:func:`code_fingerprint`: the model and inference code, plus the executor for "sliced", with
-docstrings and comments stripped, :data:`MEASURE_VERSION` and the torch version) equals the current one. Otherwise, or on
+(:func:`config_fingerprint`: the files the measured model is built from, the inference code,
+plus the executor for "sliced", with docstrings and comments stripped, :data:`MEASURE_VERSION`
+and the torch version) equals the current one. Otherwise, or on
 ``remeasure=True``, the configuration is measured again and the file replaced atomically. Every
 entry carries its provenance: CPU model, torch version, threads, git commit, timestamp and the
 machine's load average before and after measuring (latency on a shared machine is only as good as
@@ -53,11 +54,14 @@ from .provenance import provenance
 MEASURE_VERSION = 1
 FORMAT = 1
 PATHS = ("practitioner", "naive", "sliced")
-# The code whose change invalidates cached latencies (relative to the package folder), per path.
-FINGERPRINT_FILES: dict[str, tuple[str, ...]] = {
-    "practitioner": ("models/*.py", "inference.py"),
-    "naive": ("models/*.py", "inference.py"),
-    "sliced": ("models/*.py", "inference.py", "memory_efficient.py"),
+# The code whose change invalidates a cached latency (relative to the package folder): the files
+# of the measured model (:func:`model_files`) plus, per inference path, these. Narrowed from
+# "models/*.py" (every model file) so that adding or editing one model leaves the measurements
+# of the others valid; tools/migrate_fingerprints.py moved the stored entries over, verified.
+PATH_FILES: dict[str, tuple[str, ...]] = {
+    "practitioner": ("inference.py",),
+    "naive": ("inference.py",),
+    "sliced": ("inference.py", "memory_efficient.py"),
 }
 
 
@@ -139,17 +143,72 @@ def _source_without_docs(path: Path) -> str:
     return ast.dump(tree, annotate_fields=False, include_attributes=False)
 
 
-def code_fingerprint(files: Sequence[str] = FINGERPRINT_FILES["sliced"]) -> str:
-    """A hash of the code that determines a measurement: the given package files (by default the
-    models, the inference paths and the sliced executor), :data:`MEASURE_VERSION` and the torch
-    version. Docstrings and comments do not count."""
+def code_fingerprint(files: Sequence[str], builder: str = "") -> str:
+    """A hash of the code that determines a measurement: the given package files (glob patterns
+    relative to the package folder), :data:`MEASURE_VERSION`, the torch version and (if given)
+    the qualified name of the model builder the registry maps the measured name to. Docstrings
+    and comments do not count."""
     package = Path(__file__).resolve().parent
     h = hashlib.sha256(f"measure={MEASURE_VERSION};torch={torch.__version__}".encode())
+    if builder:
+        h.update(f"builder={builder}".encode())
     for pattern in files:
         for path in sorted(package.glob(pattern)):
             h.update(path.relative_to(package).as_posix().encode())
             h.update(_source_without_docs(path).encode())
     return h.hexdigest()[:16]
+
+
+def _models_imports(path: Path) -> set[str]:
+    """The sibling modules of ``mnv2lab/models`` that ``path`` imports (``from .x import ...``)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                out.add(node.module.split(".")[0])
+            else:
+                out.update(alias.name for alias in node.names)
+    return out
+
+
+def model_files(model: str) -> tuple[str, ...]:
+    """The files a registered model is built from: the module defining its builder and,
+    transitively, the ``mnv2lab/models`` modules it imports (relative to the package folder,
+    sorted). The registry (``models/__init__.py``) is not among them, so registering a new model
+    leaves the others' measurements valid; which builder a name maps to is hashed instead
+    (:func:`builder_name`)."""
+    from .models import MODELS
+
+    if model not in MODELS:
+        raise ParameterError(f"model: got {model!r}; allowed: one of {list(MODELS)}")
+    folder = Path(__file__).resolve().parent / "models"
+    todo = [MODELS[model].__module__.rsplit(".", 1)[-1]]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or not (folder / f"{name}.py").exists():
+            continue
+        seen.add(name)
+        todo.extend(_models_imports(folder / f"{name}.py"))
+    return tuple(f"models/{name}.py" for name in sorted(seen))
+
+
+def builder_name(model: str) -> str:
+    """``module.function`` of the builder the registry maps ``model`` to."""
+    from .models import MODELS
+
+    return f"{MODELS[model].__module__}.{MODELS[model].__qualname__}"
+
+
+def fingerprint_files(model: str, path: str) -> tuple[str, ...]:
+    """Every file behind a measurement of ``model`` through inference ``path``."""
+    return model_files(model) + PATH_FILES[path]
+
+
+def config_fingerprint(config: LatencyConfig) -> str:
+    """The code fingerprint a cached measurement of ``config`` must carry."""
+    return code_fingerprint(fingerprint_files(config.model, config.path),
+                            builder_name(config.model))
 
 
 # ------------------------------------------------------------------ measuring
@@ -333,7 +392,7 @@ def series_or_load(configs: Sequence[LatencyConfig], root: str | os.PathLike | N
     measured interleaved with the others; otherwise the whole series measured again with
     :func:`measure_interleaved` (stored atomically, one file per configuration)."""
     configs = [c.validate() for c in configs]
-    fingerprints = [code_fingerprint(FINGERPRINT_FILES[c.path]) for c in configs]
+    fingerprints = [config_fingerprint(c) for c in configs]
     records = []
     for c, fp in zip(configs, fingerprints):
         try:
@@ -453,7 +512,7 @@ def measure_or_load(config: LatencyConfig, root: str | os.PathLike | None = None
     """The cached entry of ``config`` if it is intact and current, else a fresh measurement
     (stored atomically). ``allow_measure=False`` returns None instead of measuring."""
     config.validate()
-    fingerprint = fingerprint or code_fingerprint(FINGERPRINT_FILES[config.path])
+    fingerprint = fingerprint or config_fingerprint(config)
     return cached(config, entry_path(config, root), fingerprint,
                   lambda: measure(config), remeasure=remeasure, allow_measure=allow_measure)
 
@@ -464,11 +523,9 @@ def measure_all(configs: Iterable[LatencyConfig], root: str | os.PathLike | None
     """Measure (or load) every configuration; one row per configuration with its statistics and
     the provenance that matters for reading a latency (CPU, torch, threads, load, commit)."""
     configs = [c.validate() for c in configs]
-    fingerprints = {path: code_fingerprint(files) for path, files in FINGERPRINT_FILES.items()}
     rows = []
     for config in progress_bar(configs, enabled=progress, desc="latency"):
         record = measure_or_load(config, root, remeasure=remeasure,
-                                 fingerprint=fingerprints[config.path],
                                  allow_measure=allow_measure)
         row = {"model": config.model, "width": config.kwargs.get("width_mult"),
                "groups": config.kwargs.get("groups"), "resolution": config.resolution,
@@ -572,7 +629,7 @@ def breakdown_or_load(config: LatencyConfig, root: str | os.PathLike | None = No
     """:func:`op_breakdown` of ``config``, cached beside the latencies (``breakdown/``)."""
     config.validate()
     path = latency_dir(root) / "breakdown" / f"{config.key()}.json"
-    return cached(config, path, code_fingerprint(FINGERPRINT_FILES[config.path]),
+    return cached(config, path, config_fingerprint(config),
                   lambda: op_breakdown(config), remeasure=remeasure, allow_measure=allow_measure)
 
 

@@ -21,17 +21,25 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .latency import (LatencyCacheWarning, LatencyConfig, code_fingerprint, load_average,
-                      measurement_provenance, read_entry, series_table, write_entry)
+from .latency import (LatencyCacheWarning, LatencyConfig, builder_name, code_fingerprint,
+                      load_average, measurement_provenance, model_files, read_entry, series_table,
+                      write_entry)
 from .memory_efficient import SLICES, analytic_peak_bytes
 from .memory_probe import MemoryConfig, measure_peaks
 from .models import mobilenet_v2
 from .paths import resolve, results_dir
 from .progress import progress as progress_bar
 
-MEMORY_FINGERPRINT_FILES = ("models/*.py", "inference.py", "memory_efficient.py",
-                            "memory_probe.py")
+# The code behind a peak-memory measurement (always MobileNetV2, see mnv2lab.memory_probe): the
+# model's own files plus these. Narrowed from "models/*.py" like the latency fingerprints.
+MEMORY_PATH_FILES = ("inference.py", "memory_efficient.py", "memory_probe.py")
 MB = 1e6
+
+
+def memory_fingerprint() -> str:
+    """The code fingerprint a cached peak-memory entry must carry."""
+    return code_fingerprint(model_files("mobilenet_v2") + MEMORY_PATH_FILES,
+                            builder_name("mobilenet_v2"))
 
 
 def memory_dir(root: str | os.PathLike | None = None) -> Path:
@@ -56,7 +64,7 @@ def memory_table(configs: Sequence[MemoryConfig], root: str | os.PathLike | None
                  remeasure: bool = False, allow_measure: bool = True,
                  progress: bool | None = None) -> pd.DataFrame:
     """Measured peak (MB, 1 MB = 10^6 bytes, fp32) and the analytic bound for every config."""
-    fingerprint = code_fingerprint(MEMORY_FINGERPRINT_FILES)
+    fingerprint = memory_fingerprint()
     paths = {c: memory_dir(root) / f"{c.key()}.json" for c in configs}
     todo = [c for c in configs if remeasure or _unusable(c, paths[c], fingerprint)]
     if todo and allow_measure:           # measure in parallel, then read everything back

@@ -93,8 +93,10 @@ def test_fingerprint_ignores_prose_but_not_code(tmp_path, monkeypatch):
     before = code_fingerprint(("inference.py",))
     monkeypatch.setattr(latency, "MEASURE_VERSION", latency.MEASURE_VERSION + 1)
     assert code_fingerprint(("inference.py",)) != before
-    assert code_fingerprint(latency.FINGERPRINT_FILES["practitioner"]) != \
-        code_fingerprint(latency.FINGERPRINT_FILES["sliced"])
+    practitioner, sliced = (LatencyConfig("mobilenet_v2", {}, 64, 1, path, n)
+                            for path, n in (("practitioner", None), ("sliced", 2)))
+    assert latency.config_fingerprint(practitioner) != latency.config_fingerprint(sliced)
+    assert code_fingerprint(("inference.py",), "a.f") != code_fingerprint(("inference.py",), "a.g")
 
 
 @pytest.mark.parametrize("kwargs,word", [

@@ -130,18 +130,24 @@ def test_runner_trains_missing_runs_then_skips_them(tmp_path, monkeypatch):
     assert "2/2 runs done" in out2.getvalue()
 
 
-def test_runner_threads_do_not_change_the_run_key(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+def test_runner_starts_the_ranks_a_run_names_and_has_no_thread_override(tmp_path, monkeypatch,
+                                                                         capsys):
     run = study.define_study(seeds=[0], widths=[0.35], main_width=0.35, epochs=1,
-                             dataset="digits", include_v1=False, study="smoke",
-                             train_subset=128, test_subset=64)[1]           # relu6: no Fig. 7 step
-    [path] = study.run_study([run], progress=False, results=tmp_path / "res", threads=1,
-                             out=io.StringIO())
-    assert path == study.result_file(run, tmp_path / "res") and study.is_done(run, tmp_path / "res")
-    assert json.loads(path.read_text())["final"]["threads"] == 1
+                             dataset="digits", include_v1=False, study="smoke", ranks=2,
+                             threads=1, train_subset=128, test_subset=64)[1]    # relu6
+    calls = []
+
+    def fake_run(config, results, progress=None):
+        calls.append(config)
+        raise SystemExit("stop here")
+
+    monkeypatch.setattr(study.runner.launch, "run", fake_run)
+    with pytest.raises(SystemExit, match="stop here"):
+        study.run_study([run], progress=False, results=tmp_path / "res", out=io.StringIO())
+    assert calls == [run.config] and calls[0].ranks == 2 and calls[0].key() == run.key
     with pytest.raises(SystemExit):
-        study_main(["run", "--threads", "0"])
-    assert "--threads: got 0; allowed: an integer >= 1" in capsys.readouterr().err
+        study_main(["run", "--threads", "1"])
+    assert "unrecognized arguments: --threads" in capsys.readouterr().err
 
 
 # --- the analysis: paired statistics over fake histories -------------------------------------

@@ -5,6 +5,12 @@
     python -m mnv2lab.study run --only seed0 --max-runs 2
     python -m mnv2lab.study time                # measure seconds per epoch of the trainer here
     python -m mnv2lab.study activations         # Fig. 7 statistics of finished runs lacking them
+    python -m mnv2lab.study recipe              # the long budget's recipe search (validation split)
+    python -m mnv2lab.study run --budget long   # the long-budget runs, with the chosen recipe
+
+``--budget short`` (default) is the committed 5-epoch study; ``--budget long`` the 30-epoch one of
+:mod:`mnv2lab.study.budgets` (2 DDP ranks x 1 thread on CPU; on a CUDA device, 1 process on the
+GPU: ``--device cuda`` or automatically when one is present).
 
 A run interrupted half-way resumes from its checkpoint. This entry point imports
 :mod:`mnv2lab.activations`, which registers the runner's after-run hook for Figure 7's
@@ -18,7 +24,11 @@ import json
 import os
 import sys
 
+import torch
+
 from .. import activations
+from ..params import ParameterError
+from . import budgets
 from .definition import define_study, select
 from .runner import run_study, status_lines
 from .timing import measure_epoch_seconds
@@ -30,23 +40,45 @@ def main(argv: list[str] | None = None) -> int:
     for name, help_ in (("run", "train every missing run"), ("status", "list done/missing runs"),
                         ("time", "measure seconds per epoch of the trainer here"),
                         ("activations", "store Figure 7 statistics of finished runs that lack "
-                                        "them (needs their final weights)")):
+                                        "them (needs their final weights)"),
+                        ("recipe", "train the long budget's recipe-search runs (validation "
+                                   "split) and print the chosen recipe")):
         p = sub.add_parser(name, help=help_)
+        p.add_argument("--budget", choices=("short", "long"), default="short",
+                       help="short: the committed 5-epoch study; long: the 30-epoch study")
+        p.add_argument("--device", choices=("cpu", "cuda"),
+                       help="long budget and recipe: where to train (default: cuda if present)")
         p.add_argument("--only", help="only runs whose name contains this (shell pattern), or "
                                       "used by this figure (fig6a, fig6b, width_sweep, v1_vs_v2)")
         if name == "run":
             p.add_argument("--max-runs", type=int, help="stop after training this many runs")
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
-            p.add_argument("--threads", type=int, help="CPU threads per run (default: all cores;"
-                           " not part of the result key)")
         if name == "time":
             p.add_argument("--steps", type=int, default=3, help="steps per timed interval")
             p.add_argument("--intervals", type=int, default=6, help="timed intervals per model")
     args = ap.parse_args(argv)
-    runs = select(define_study(), args.only)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if args.command == "recipe":
+        search = select(budgets.search_runs(device), args.only)
+        if args.budget != "short":
+            ap.error("recipe: --budget does not apply (the search is the long budget's)")
+        run_study(search, progress=True)
+        accuracies = budgets.search_accuracies(device)
+        print(json.dumps({"validation_accuracy": accuracies}))
+        if len(accuracies) == len(budgets.CANDIDATES):
+            print(f"chosen ({budgets.CHOICE_RULE}): {budgets.choose(accuracies)}")
+        return 0
+    if args.budget == "long":
+        try:
+            everything = budgets.define_long_study(device=device)
+        except ParameterError as e:
+            ap.error(str(e))
+    else:
+        everything = define_study()
+    runs = select(everything, args.only)
     if not runs:
         ap.error(f"--only {args.only!r} matches no run; names look like "
-                 f"{define_study()[0].name!r}")
+                 f"{everything[0].name!r}")
     if args.command == "status":
         print("\n".join(status_lines(runs)))
     elif args.command == "activations":
@@ -55,10 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "run":
         if args.max_runs is not None and args.max_runs < 1:
             ap.error(f"--max-runs: got {args.max_runs}; allowed: an integer >= 1")
-        if args.threads is not None and args.threads < 1:
-            ap.error(f"--threads: got {args.threads}; allowed: an integer >= 1")
-        run_study(runs, max_runs=args.max_runs, progress=not args.no_progress,
-                  threads=args.threads)
+        run_study(runs, max_runs=args.max_runs, progress=not args.no_progress)
     else:
         seen = set()
         print(f"cpu: {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)

@@ -9,14 +9,13 @@ so the runner never imports the analyses.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..train import RunResult, run_or_load
+from ..train import RunResult, launch
 from .collect import is_done, result_file, stored
 from .definition import StudyRun
 from .timing import estimate_seconds
@@ -69,15 +68,15 @@ def status_lines(runs: Sequence[StudyRun], results: str | os.PathLike | None = N
 
 
 def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress: bool = True,
-              results: str | os.PathLike | None = None, threads: int | None = None,
+              results: str | os.PathLike | None = None,
               out=sys.stdout) -> list[Path]:
     """Train every missing run of ``runs`` in order (resuming from checkpoints) and store its
     result; print progress and, after each finished run, ``result: <path>``.
 
-    ``threads`` sets the CPU threads of each run (default: all cores). It is not part of a run's
-    key, so runners on a bigger machine can split the cores. On this 2-core machine two 1-thread
-    runners side by side were slower in total (2 x 102 images/s) than one 2-thread runner
-    (230-280 images/s): keep one runner per machine here."""
+    A run whose configuration asks for several ranks (the long budget: 2 DDP ranks x 1 thread)
+    is started with that many processes (:func:`mnv2lab.train.launch.run`). Thread and rank
+    counts come from the run's configuration only: they change the numbers, so they are part of
+    its identity (there is no runner-wide override)."""
     missing = [r for r in runs if not is_done(r, results)]
     todo = missing if max_runs is None else missing[:max_runs]
     print(f"{len(runs) - len(missing)}/{len(runs)} runs done;"
@@ -89,8 +88,8 @@ def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress
         print(f"[{i}/{len(todo)}] {r.name} ({r.config.label()}, {r.config.epochs} epochs, key "
               f"{r.key}{about})", file=out, flush=True)
         start = time.perf_counter()
-        config = r.config if threads is None else dataclasses.replace(r.config, threads=threads)
-        result = run_or_load(config, results, progress=progress)
+        config = r.config
+        result = launch.run(config, results, progress=progress)
         path = result_file(r, results)
         print(f"  test accuracy {result.final['test_acc']:.4f} after "
               f"{(time.perf_counter() - start) / 60:.1f} min", file=out, flush=True)
