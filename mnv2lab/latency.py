@@ -27,6 +27,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import os
+import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,8 +44,15 @@ OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY", "unset") + (
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn.modules.module import (register_module_forward_hook,  # noqa: E402
+                                     register_module_forward_pre_hook)
+from torch.utils.benchmark import Timer  # noqa: E402
 
 from . import records
+from .inference import make_runner
+from .memory_efficient import MemoryEfficientMobileNetV2
+from .models import MODELS, build_model, model_names
 from .params import ParameterError
 from .paths import resolve, results_dir
 from .progress import progress as progress_bar
@@ -86,7 +94,6 @@ class LatencyConfig:
     series: str = ""                          # timed interleaved with the same series+threads
 
     def validate(self) -> "LatencyConfig":
-        from .models import model_names
         if self.model not in model_names():
             raise ParameterError(f"model: got {self.model!r}; allowed: one of {model_names()}")
         for name, minimum in (("resolution", 8), ("threads", 1), ("batch", 1), ("warmup", 0)):
@@ -177,8 +184,6 @@ def model_files(model: str) -> tuple[str, ...]:
     sorted). The registry (``models/__init__.py``) is not among them, so registering a new model
     leaves the others' measurements valid; which builder a name maps to is hashed instead
     (:func:`builder_name`)."""
-    from .models import MODELS
-
     if model not in MODELS:
         raise ParameterError(f"model: got {model!r}; allowed: one of {list(MODELS)}")
     folder = Path(__file__).resolve().parent / "models"
@@ -195,8 +200,6 @@ def model_files(model: str) -> tuple[str, ...]:
 
 def builder_name(model: str) -> str:
     """``module.function`` of the builder the registry maps ``model`` to."""
-    from .models import MODELS
-
     return f"{MODELS[model].__module__}.{MODELS[model].__qualname__}"
 
 
@@ -241,16 +244,12 @@ class ForeignCpu:
     which lags by a minute and counts our own threads and niced jobs alike."""
 
     def __enter__(self) -> "ForeignCpu":
-        import time
-
         self._start, self._t0 = self._sample(), time.perf_counter()
         self.cores: float | None = None
         self.nice_cores: float | None = None
         return self
 
     def __exit__(self, *exc) -> None:
-        import time
-
         end, wall = self._sample(), time.perf_counter() - self._t0
         if self._start is None or end is None or wall <= 0:
             return
@@ -287,8 +286,6 @@ class ForeignCpu:
 def foreign_cpu(seconds: float = 2.0) -> tuple[float, float] | None:
     """(normal-priority, niced) cores other processes keep busy, sampled over ``seconds``
     while we sleep; None where it cannot be measured."""
-    import time
-
     with ForeignCpu() as meter:
         time.sleep(seconds)
     return None if meter.cores is None else (meter.cores, meter.nice_cores)
@@ -296,15 +293,11 @@ def foreign_cpu(seconds: float = 2.0) -> tuple[float, float] | None:
 
 def build_forward(config: LatencyConfig):
     """``(forward, x)``: the callable to time and its prepared input, for ``config``."""
-    from .inference import make_runner
-    from .models import build_model
-
     torch.manual_seed(0)
     model = build_model(config.model, **config.kwargs).eval()
     image = torch.randn(config.batch, 3, config.resolution, config.resolution,
                         generator=torch.Generator().manual_seed(0))
     if config.path == "sliced":
-        from .memory_efficient import MemoryEfficientMobileNetV2
         executor = MemoryEfficientMobileNetV2(model)
         n = config.n_slices
         return (lambda x: executor(x, n)), image.contiguous()
@@ -323,8 +316,6 @@ def summarize(times_s: Sequence[float]) -> dict:
 
 def measure(config: LatencyConfig) -> dict:
     """Time ``config`` now (no cache): summary statistics, raw per-call times and provenance."""
-    from torch.utils.benchmark import Timer
-
     config.validate()
     forward, x = build_forward(config)
     load_before = load_average()
@@ -349,8 +340,6 @@ def measure_interleaved(configs: Sequence[LatencyConfig], rounds: int = 20) -> l
     their *ratios* matter (latency against the number of slices). Each gets about its
     ``min_run_time`` of timed calls over ``rounds`` rounds. Returns one measured dict per
     configuration, as :func:`measure` does, marked ``interleaved_with``."""
-    from torch.utils.benchmark import Timer
-
     configs = [c.validate() for c in configs]
     threads = {c.threads for c in configs}
     if len(threads) != 1:
@@ -554,6 +543,9 @@ def measure_all(configs: Iterable[LatencyConfig], root: str | os.PathLike | None
 
 # ------------------------------------------------------------------ where the time goes
 
+TIMED_MODULES = (nn.Conv2d, nn.Linear)
+
+
 def conv_kind(weight_shape: Sequence[int]) -> str:
     """"depthwise" (one input channel per group, k > 1), "1x1" or "full conv", from a conv's
     weight shape (C_out, C_in / groups, kh, kw)."""
@@ -566,34 +558,32 @@ def conv_kind(weight_shape: Sequence[int]) -> str:
 def op_breakdown(config: LatencyConfig, repeats: int = 20) -> dict:
     """Share of the forward time spent in depthwise convs, 1x1 convs, full convs, linear layers
     and everything else (activations, adds, pooling, Python and dispatch), for the model
-    inference paths. Every ``Conv2d`` and ``Linear`` is timed by forward hooks (two clock reads
-    around the call, a microsecond or so each) over ``repeats`` passes."""
-    import time
-
-    from torch import nn
-
+    inference paths. Every ``Conv2d`` and ``Linear`` the forward pass calls is timed by global
+    module hooks (two clock reads around the call, a microsecond or so each; the hooks see every
+    module call, so nothing needs to know which model the timed function closes over) over
+    ``repeats`` passes."""
     config.validate()
     if config.path == "sliced":
         raise ParameterError("path: got 'sliced'; allowed: 'practitioner' or 'naive' (the "
                              "sliced executor has no conv modules to time)")
     forward, x = build_forward(config)
-    modules = _timed_modules(forward)
     spent: dict[str, float] = {}
     starts: dict[int, float] = {}
 
     def before(module, args):
-        starts[id(module)] = time.perf_counter()
+        if isinstance(module, TIMED_MODULES):
+            starts[id(module)] = time.perf_counter()
 
     def after(module, args, output):
-        kind = "linear" if isinstance(module, nn.Linear) else conv_kind(module.weight.shape)
-        spent[kind] = spent.get(kind, 0.0) + time.perf_counter() - starts[id(module)]
+        if isinstance(module, TIMED_MODULES):
+            kind = "linear" if isinstance(module, nn.Linear) else conv_kind(module.weight.shape)
+            spent[kind] = spent.get(kind, 0.0) + time.perf_counter() - starts[id(module)]
 
     load_before = load_average()
     with torch_threads(config.threads):
         for _ in range(max(config.warmup, 1)):
             forward(x)
-        handles = [h for m in modules for h in (m.register_forward_pre_hook(before),
-                                                m.register_forward_hook(after))]
+        handles = [register_module_forward_pre_hook(before), register_module_forward_hook(after)]
         try:
             with ForeignCpu() as foreign:
                 start = time.perf_counter()
@@ -603,25 +593,14 @@ def op_breakdown(config: LatencyConfig, repeats: int = 20) -> dict:
         finally:
             for h in handles:
                 h.remove()
+    if not spent:
+        raise RuntimeError(f"op_breakdown: {config.label()} called no Conv2d or Linear module")
     shares = {k: v / wall for k, v in spent.items()}
     shares["other"] = max(0.0, 1.0 - sum(shares.values()))
     prov = measurement_provenance(config.threads, load_before)
     prov["foreign_cpu_cores"], prov["foreign_nice_cores"] = foreign.cores, foreign.nice_cores
     return {"result": {"shares": shares, "ms_per_pass_with_hooks": wall / repeats * 1e3,
                        "repeats": repeats}, "provenance": prov}
-
-
-def _timed_modules(forward) -> list:
-    """The Conv2d and Linear modules of the model behind ``forward`` (a module, or a closure
-    over one as :func:`mnv2lab.inference.make_runner` returns)."""
-    from torch import nn
-
-    candidates = [forward] + [c.cell_contents for c in (getattr(forward, "__closure__", None)
-                                                        or ())]
-    for obj in candidates:
-        if isinstance(obj, nn.Module):
-            return [m for m in obj.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    raise TypeError("op_breakdown: could not find the model behind the forward function")
 
 
 def breakdown_or_load(config: LatencyConfig, root: str | os.PathLike | None = None, *,
@@ -658,8 +637,6 @@ def _wait_until_quiet(max_foreign: float, deadline: float, poll_seconds: float,
                       log: Callable[[str], None], left: int) -> bool:
     """Sleep until other processes (niced ones included) use at most ``max_foreign`` cores
     for 2 s; False if the deadline passes first."""
-    import time
-
     while time.monotonic() < deadline:
         normal, nice = foreign_cpu(2.0) or (0.0, 0.0)
         if normal <= max_foreign and nice <= max_foreign:
@@ -683,8 +660,6 @@ def measure_quietly(configs: Sequence[LatencyConfig], root: str | os.PathLike | 
     a series name) are measured interleaved, one (series, threads) group at a time
     (:func:`series_or_load`). Gives up after ``max_seconds``, leaving the last
     measurement (with its recorded contamination) in the cache."""
-    import time
-
     jobs = []          # (label, needs it?, measure it -> records)
     for c in dict.fromkeys(configs):
         jobs.append((c.label(), lambda c=c: [measure_or_load(c, root, allow_measure=False)],
