@@ -34,7 +34,7 @@ EARLY_FRACTION = 0.2                  # "early in training": the evaluation near
 MIN_SEEDS_FOR_VERDICT = 3
 
 # The notebooks' parameters: the study's (see mnv2lab.study.plan).
-SPEC_ABLATION: dict[str, Param] = dict(SPEC_STUDY)
+SPEC: dict[str, Param] = dict(SPEC_STUDY)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ N_IMAGES = 500                  # test images counted by the study runner and no
 STABLE_PROVENANCE = ("mnv2lab_version", "python", "cpu_model", "torch")
 FORMAT = 1
 
-SPEC_ACTIVATIONS: dict[str, Param] = {
+SPEC: dict[str, Param] = {
     **SPEC_STUDY,
     "main_width": Param(float, "width of the model drawn as Figure 7", min=0.1, max=2.0),
     "widths": Param(list, "widths whose trained models are counted too", item=float, min=0.1,

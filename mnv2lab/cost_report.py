@@ -8,7 +8,8 @@ the width/resolution grids.
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 import torch
@@ -17,12 +18,12 @@ from . import published
 from .costs import (architecture_table, cost_grid, count_madds, count_params, layer_costs,
                     model_costs, probe)
 from .memory import compare_table3, sliced_memory_table, table3
-from .models import InvertedResidual, build_model
 from .findings import Finding, count_verdict
+from .models import InvertedResidual, build_model
 from .notebook import COMMON
 from .params import Param
 
-SPEC_02: dict[str, Param] = {
+SPEC: dict[str, Param] = {
     **COMMON,
     "widths": Param(list, "width multipliers for the cost grid (V1 and V2)", item=float,
                     min=0.05, max=4.0, min_len=1),
@@ -41,6 +42,25 @@ def smoke_subset(values: Sequence, smoke: bool, keep: int = 2) -> list:
     if not smoke or len(values) <= keep:
         return values
     return [values[0], values[-1]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What notebook 02 computes: the cost grid's widths and resolutions (first and last only in
+    smoke mode) and the classifier outputs."""
+
+    widths: list[float]
+    resolutions: list[int]
+    classes: int
+    smoke: bool
+
+
+def make_plan(params: Mapping[str, Any]) -> Plan:
+    """The notebook's plan from its validated parameters (:data:`SPEC`)."""
+    smoke = bool(params["smoke"])
+    return Plan(widths=smoke_subset(params["widths"], smoke),
+                resolutions=smoke_subset(params["resolutions"], smoke),
+                classes=int(params["classes"]), smoke=smoke)
 
 
 def meta_model(name: str, **kwargs):

@@ -39,7 +39,7 @@ from .stats import binomial_ci, mean_ci, paired_difference
 
 MAX_PANELS = 7   # Figure 1 draws the input plus one panel per n in a single row, as the paper does
 
-SPEC_RELU_MANIFOLD: dict[str, Param] = {
+SPEC: dict[str, Param] = {
     **COMMON,
     "seed": Param(int, "seed of every random matrix T", min=0, max=2**32 - 1),
     "n_values": Param(list, "embedding dimensions drawn as Figure 1 panels", item=int, min=2,
@@ -56,7 +56,7 @@ SMOKE_LIMITS = {"n_max": 8, "n_trials": 20, "n_points": 200, "n_pairs": 2000}
 
 
 @dataclass(frozen=True)
-class Workload:
+class Plan:
     """What the notebook runs, after smoke-mode reductions and cross-parameter checks."""
 
     seed: int
@@ -68,7 +68,7 @@ class Workload:
     n_pairs: int
 
 
-def workload(params: Mapping[str, Any]) -> Workload:
+def make_plan(params: Mapping[str, Any]) -> Plan:
     """Checks that need several parameters together, then the smoke-mode reductions."""
     panels = list(params["n_values"])
     if len(panels) > MAX_PANELS:
@@ -79,7 +79,7 @@ def workload(params: Mapping[str, Any]) -> Workload:
     sizes = {k: params[k] for k in SMOKE_LIMITS}
     if params["smoke"]:
         sizes = {k: min(v, SMOKE_LIMITS[k]) for k, v in sizes.items()}
-    return Workload(seed=params["seed"], panel_ns=tuple(panels),
+    return Plan(seed=params["seed"], panel_ns=tuple(panels),
                     sweep_ns=tuple(range(2, sizes["n_max"] + 1)), n_trials=sizes["n_trials"],
                     n_points=sizes["n_points"], turns=float(params["turns"]), n_pairs=sizes["n_pairs"])
 

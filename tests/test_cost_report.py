@@ -57,10 +57,10 @@ def test_cost_takeaway_says_what_the_grid_shows():
 
 def test_spec_rejects_bad_grids():
     good = {"smoke": True, "out_dir": "x", "widths": [0.5], "resolutions": [96], "classes": 10}
-    assert validate(good, cost_report.SPEC_02)["widths"] == [0.5]
+    assert validate(good, cost_report.SPEC)["widths"] == [0.5]
     for name, bad in (("widths", [0.0]), ("resolutions", [16]), ("classes", 0), ("widths", [])):
         with pytest.raises(ParameterError, match=name):
-            validate({**good, name: bad}, cost_report.SPEC_02)
+            validate({**good, name: bad}, cost_report.SPEC)
 
 
 def test_smoke_subset():

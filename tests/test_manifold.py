@@ -177,10 +177,10 @@ def test_same_seed_same_numbers_independent_of_other_n_and_chunking(monkeypatch)
 
 
 def test_spec_accepts_defaults_and_smoke_shrinks_the_work():
-    params = validate(DEFAULTS, m.SPEC_RELU_MANIFOLD)
-    full = m.workload(params)
+    params = validate(DEFAULTS, m.SPEC)
+    full = m.make_plan(params)
     assert full.sweep_ns == tuple(range(2, 51)) and full.panel_ns == (2, 3, 5, 15, 30)
-    smoke = m.workload({**params, "smoke": True})
+    smoke = m.make_plan({**params, "smoke": True})
     assert smoke.n_trials < full.n_trials and len(smoke.sweep_ns) < len(full.sweep_ns)
     assert smoke.n_pairs < full.n_pairs and smoke.n_points < full.n_points
 
@@ -192,15 +192,15 @@ def test_spec_accepts_defaults_and_smoke_shrinks_the_work():
 ])
 def test_bad_parameters_name_parameter_and_allowed(name, value, fragment):
     with pytest.raises(ParameterError) as err:
-        validate({**DEFAULTS, name: value}, m.SPEC_RELU_MANIFOLD)
+        validate({**DEFAULTS, name: value}, m.SPEC)
     assert name in str(err.value) and fragment in str(err.value)
 
 
 @pytest.mark.parametrize("panels,fragment", [([2, 3, 4, 5, 6, 7, 8, 9], "at most"), ([2, 2], "distinct")])
 def test_bad_panel_combinations(panels, fragment):
-    params = validate({**DEFAULTS, "n_values": panels}, m.SPEC_RELU_MANIFOLD)
+    params = validate({**DEFAULTS, "n_values": panels}, m.SPEC)
     with pytest.raises(ParameterError, match=fragment):
-        m.workload(params)
+        m.make_plan(params)
 
 
 # --- verdict and figures -----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnv2lab import cost_report, published, v1_vs_v2
+from mnv2lab import cost_report, published, section5, v1_vs_v2
 from mnv2lab.params import ParameterError, validate
 
 
@@ -28,7 +28,7 @@ def test_table4_and_figure5_configurations():
 
 def test_notebook_spec_defaults_and_cross_check():
     params = v1_vs_v2.default_params()
-    assert validate(params, v1_vs_v2.SPEC_06) == params
+    assert validate(params, v1_vs_v2.SPEC) == params
     with pytest.raises(ParameterError, match="slices"):
         v1_vs_v2.check_params({**params, "slices": [2, 4]})
 
@@ -110,7 +110,7 @@ def test_notebook_parameters_cell_matches_the_package_defaults(repo_root):
     values = {node.target.id: ast.literal_eval(node.value)
               for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
     assert values == v1_vs_v2.default_params()
-    assert set(values) == set(v1_vs_v2.SPEC_06)
+    assert set(values) == set(v1_vs_v2.SPEC)
 
 
 def test_smoke_plan_is_tiny_and_kept_out_of_results():
@@ -133,14 +133,14 @@ def test_section5_verdict_needs_both_memory_and_speed():
                         "n_slices": [1, 2, 3, 5] * 2, "median_ms": 10.0,
                         "slowdown": [1.0, 1.1, 1.2, 2.0, 1.0, 1.1, 1.3, 2.0]})
     # 1 thread: t=3 saves 56% at 1.2x; 2 threads: t=2 saves only 44%, t=3 and 5 are too slow.
-    found = v1_vs_v2.section5_finding(memory, lat)
+    found = section5.finding(memory, lat)
     assert (found.paper_item, found.verdict) == ("Section 5", "partly")
     assert "224/1thr t=3" in found.finding
     assert "224/2thr none (t=2: 44% less, 1.10x)" in found.finding
     lat.loc[6, "slowdown"] = 1.25
-    assert v1_vs_v2.section5_finding(memory, lat).verdict == "reproduced"
+    assert section5.finding(memory, lat).verdict == "reproduced"
     memory["measured_mb"] = [8.0, 7.0, 7.0, 7.0]
-    assert v1_vs_v2.section5_finding(memory, lat).verdict == "not reproduced"
+    assert section5.finding(memory, lat).verdict == "not reproduced"
 
 
 def test_notebook_promises_the_package_figures(repo_root):
