@@ -17,11 +17,12 @@ import torch
 from . import published
 from .costs import (architecture_table, cost_grid, count_madds, count_params, layer_costs,
                     model_costs, probe)
-from .memory import compare_table3, sliced_memory_table, table3
+from .memory import compare_table3, table3
 from .findings import Finding, count_verdict
 from .models import InvertedResidual, build_model
 from .notebook import COMMON
 from .params import Param
+from .section5 import sliced_memory_table
 
 SPEC: dict[str, Param] = {
     **COMMON,

@@ -1,4 +1,4 @@
-"""Activation memory: the paper's Table 3 and the Section 5 bound for a bottleneck in slices.
+"""Activation memory: the paper's Table 3 (Section 5's slicing is :mod:`mnv2lab.section5`).
 
 Definition used (the paper's, made explicit):
 
@@ -31,7 +31,6 @@ from typing import Sequence
 import pandas as pd
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from .costs import probe
 from .models import (ConvBNAct, DepthwiseSeparable, InvertedResidual, MobileNetV1, MobileNetV2,
@@ -251,7 +250,7 @@ def kilobyte_decision(long: pd.DataFrame | None = None) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-# ------------------------------------------------------------------ Section 5: slices
+# ------------------------------------------------------------------ one bottleneck in slices
 
 def bottleneck_memory(in_shape: Sequence[int], out_shape: Sequence[int], expanded: int,
                       n_slices: int, *, expanded_hw: Sequence[int] | None = None,
@@ -275,72 +274,3 @@ def bottleneck_memory(in_shape: Sequence[int], out_shape: Sequence[int], expande
     per_slice = math.ceil(expanded / n_slices)
     per_channel = ho * wo + (he * we if has_expansion else 0)
     return (ci * hi * wi + co * ho * wo + per_slice * per_channel) * bytes_per_value
-
-
-def sliced_memory_table(model: MobileNetV2, input_size: int = 224,
-                        slices: Sequence[int | str] = (1, 2, "t", "tk")) -> pd.DataFrame:
-    """Per bottleneck of ``model``: its shapes and the memory (kB) when computed in 1, 2, t
-    (slices of k channels, the paper's example) and tk (one channel per slice) slices.
-
-    As in Table 3, the first block uses the first-layer trick when it has no expansion of its
-    own: the stem is its expansion, so its input is the image and its expanded tensor the stem's
-    output ("t" is then 1: one slice)."""
-    blocks = [(n, m) for n, m in model.named_modules() if isinstance(m, InvertedResidual)]
-    stem = model.features[0]
-    shapes = probe(model, input_size, [m for _, m in blocks] + [stem])
-    records = []
-    for index, (name, b) in enumerate(blocks, 1):
-        in_shape, out_shape = shapes[b]
-        expanded_hw, has_expansion, label = None, b.expand is not None, name
-        if index == 1 and b.expand is None:
-            in_shape = shapes[stem][0]                 # the image
-            expanded_hw, has_expansion = shapes[stem][1][1:], True
-            label = f"features.0 + {name}"
-        row = {"block": index, "name": label,
-               "input": f"{in_shape[1]}² × {in_shape[0]}", "t": b.expand_ratio,
-               "expanded": b.hidden_channels, "output": f"{out_shape[1]}² × {out_shape[0]}",
-               "stride": b.stride}
-        for s in slices:
-            n = {"t": b.expand_ratio, "tk": b.hidden_channels}.get(s, s)
-            row[f"kB, {s} slice(s)"] = bottleneck_memory(
-                in_shape, out_shape, b.hidden_channels, n, expanded_hw=expanded_hw,
-                has_expansion=has_expansion) / KB
-        records.append(row)
-    return pd.DataFrame.from_records(records)
-
-
-def _bn(x: torch.Tensor, bn: nn.BatchNorm2d, lo: int, hi: int) -> torch.Tensor:
-    return F.batch_norm(x, bn.running_mean[lo:hi], bn.running_var[lo:hi], bn.weight[lo:hi],
-                        bn.bias[lo:hi], training=False, eps=bn.eps)
-
-
-def sliced_forward(block: InvertedResidual, x: torch.Tensor, n_slices: int) -> torch.Tensor:
-    """Compute ``block(x)`` as F(x) = sum_i A_i(N(B_i(x))) over ``n_slices`` slices of the
-    expanded channels, holding one slice at a time (eval mode; standard shortcuts only).
-    Equal to ``block(x)`` up to rounding: the demonstration behind Section 5."""
-    if block.training:
-        raise ParameterError("block: got a block in training mode; allowed: eval mode (BN uses "
-                             "running statistics, which are per channel and so slice exactly)")
-    if block.expansion_shortcut_in:
-        raise ParameterError("block: got a block that receives an expansion shortcut; allowed: "
-                             "blocks of shortcut='bottleneck' or 'none'")
-    hidden = block.hidden_channels
-    if not isinstance(n_slices, int) or not 1 <= n_slices <= hidden:
-        raise ParameterError(f"n_slices: got {n_slices!r}; allowed: 1 to {hidden}")
-    edges = [round(i * hidden / n_slices) for i in range(n_slices + 1)]
-    dw, proj = block.depthwise.conv, block.project.conv
-    total = None
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        if block.expand is None:
-            e = x[:, lo:hi]
-        else:
-            e = F.conv2d(x, block.expand.conv.weight[lo:hi])
-            e = F.relu6(_bn(e, block.expand.bn, lo, hi))
-        d = F.conv2d(e, dw.weight[lo:hi], stride=dw.stride, padding=dw.padding, groups=hi - lo)
-        d = F.relu6(_bn(d, block.depthwise.bn, lo, hi))
-        part = F.conv2d(d, proj.weight[:, lo:hi])
-        total = part if total is None else total + part
-    y = _bn(total, block.project.bn, 0, block.out_channels)
-    if hasattr(block.project, "act"):
-        y = block.project.act(y)
-    return y + x if block.use_shortcut else y

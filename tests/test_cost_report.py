@@ -6,7 +6,7 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from mnv2lab import cost_plots, cost_report, memory, published
+from mnv2lab import cost_plots, cost_report, memory, published, section5
 from mnv2lab.params import ParameterError, validate
 
 matplotlib.use("Agg")
@@ -85,7 +85,7 @@ def test_figures_build():
             cost_plots.plot_figure5(cost_report.figure5_points([0.5, 1.0], [96, 128])),
             cost_plots.plot_memory(memory.table3(), memory.table3(policy="every")),
             cost_plots.plot_sliced_memory(
-                memory.sliced_memory_table(cost_report.meta_model("mobilenet_v2")), 401.4)]
+                section5.sliced_memory_table(cost_report.meta_model("mobilenet_v2")), 401.4)]
     for fig in figs:
         assert fig.axes and all(ax.get_xlabel() and ax.get_title() for ax in fig.axes)
         matplotlib.pyplot.close(fig)

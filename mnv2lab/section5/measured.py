@@ -21,15 +21,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .findings import Finding, count_verdict
-from .latency import (LatencyCacheWarning, LatencyConfig, builder_name, code_fingerprint,
+from ..findings import Finding, count_verdict
+from ..latency import (LatencyCacheWarning, LatencyConfig, builder_name, code_fingerprint,
                       load_average, measurement_provenance, model_files, read_entry, series_table,
                       write_entry)
-from .memory_efficient import SLICES, analytic_peak_bytes
-from .memory_probe import MemoryConfig, measure_peaks
-from .models import mobilenet_v2
-from .paths import resolve, results_dir
-from .progress import progress as progress_bar
+from ..memory_efficient import SLICES, analytic_peak_bytes
+from ..memory_probe import MemoryConfig, measure_peaks
+from ..models import mobilenet_v2
+from ..paths import resolve, results_dir
+from ..progress import progress as progress_bar
 
 # The code behind a peak-memory measurement (always MobileNetV2, see mnv2lab.memory_probe): the
 # model's own files plus these. Narrowed from "models/*.py" like the latency fingerprints.
