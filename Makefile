@@ -1,7 +1,8 @@
 # mnv2lab: `make figures` regenerates every figure offline; `make test` runs the test suite.
-# Both create .venv from requirements.txt on first use (and again when it changes).
+# Both create .venv on first use (and again when pyproject.toml or constraints.txt changes): the
+# package with its `test` and `lab` extras, every version pinned by constraints.txt.
 
-PYTHON ?= python3
+PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -9,29 +10,51 @@ STAMP  := $(VENV)/.installed
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-.PHONY: figures test venv clean-notebooks clean help slides lab
+.PHONY: figures test test-fast lint format format-check venv clean-notebooks clean help slides lab
 
 help:
 	@echo "make figures          run every notebook (papermill) and regenerate figures/"
-	@echo "make test             run the test suite (pytest)"
-	@echo "make clean-notebooks  strip outputs from notebooks/*.ipynb before committing"
-	@echo "make slides           16:9 PDF deck from figures/ -> build/slides/mnv2lab-slides.pdf"
+	@echo "make test             lint (ruff), then the whole test suite (pytest)"
+	@echo "make test-fast        the tests not marked slow, for day-to-day work"
+	@echo "make lint             ruff check (the rules in pyproject.toml)"
+	@echo "make format           ruff format the Python files (format-check: only report)"
+	@echo "make clean-notebooks  strip outputs from notebooks/*.ipynb (git also does it on add)"
+	@echo "make slides           16:9 deck from figures/ in the order of docs/story.toml -> build/slides/ (PDF, PNGs, notes.md)"
 	@echo "make lab              JupyterLab on notebooks/ at 127.0.0.1 (prints the URL with its token)"
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+# torch is pinned to 2.13.0 (pyproject.toml and constraints.txt): the CPU wheel on local disk.
+# The pinned setuptools goes in first: the editable install is built with it (no build isolation).
+# The clean filter makes git store notebooks without outputs (.gitattributes); skipped outside git.
+$(STAMP): constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt 2>&1 | { grep -v "is ignored" || true; }
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | { grep -v "is ignored" || true; }
+	$(PY) -m pip install --quiet -c constraints.txt setuptools 2>&1 | { grep -v "is ignored" || true; }
+	$(PY) -m pip install --quiet -c constraints.txt --no-build-isolation -e ".[test,lab]" 2>&1 \
+	  | { grep -v "is ignored" || true; }
 	$(PY) -c "import torch, mnv2lab, papermill; print('venv ready: torch', torch.__version__)"
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.clean-notebooks.clean "$(PY) tools/clean_notebooks.py --filter"; \
+	fi
 	@touch $(STAMP)
 
 figures: $(STAMP)
 	$(PY) tools/run_notebooks.py $(NOTEBOOKS)
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+
+format-check: $(STAMP)
+	$(PY) -m ruff format --check .
 
 slides: $(STAMP)
 	$(PY) tools/make_slides.py

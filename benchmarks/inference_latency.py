@@ -27,7 +27,6 @@ Usage: python benchmarks/inference_latency.py [--threads 1 2] [--rounds 30] [--n
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path

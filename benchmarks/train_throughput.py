@@ -12,15 +12,15 @@ same cores:
   ``torch.optim.SGD(model.parameters(), ...)`` with its defaults.
 * trainer DDP (``--no-ddp`` skips it): the trainer's scale-out mode, what ``torchrun
   --nproc_per_node 2 -m mnv2lab.train`` runs: 2 rank processes x 1 thread, DistributedDataParallel
-  over gloo, each rank 64 of the 128 images of a step (``mnv2lab.train.lockstep`` builds it with
+  over gloo, each rank 64 of the 128 images of a step (``benchmarks/lockstep.py`` builds it with
   the trainer's own functions). BatchNorm statistics are per rank (64 images), so its numerics
   differ from the single-process sides; for small tensors 1 thread per process scales better than
   2 threads in one process.
 
 The machine may be shared, so the sides alternate single training steps, the order cycling
 through the rotations and reversed rotations (A B, B A, A B, ...; with three sides ABC, BCA, CAB,
-CBA, ACB, BAC): load from other users hits all alike. The DDP ranks are child processes that block on a pipe until the parent
-asks for a step, and the parent blocks while they run, so only one side computes at a time.
+CBA, ACB, BAC): load from other users hits all alike. The DDP ranks are child processes that block
+on a pipe until the parent asks for a step, and the parent blocks while they run, so only one side computes at a time.
 images/s = timed images / summed wall-clock seconds of that side's steps (warm-up excluded); a DDP
 step's wall time is the parent's clock from sending "step" to the last rank's answer (both ranks'
 work plus a pipe round trip, about a millisecond). The ratio per CPU-second (process CPU time;
@@ -77,8 +77,9 @@ from mnv2lab.provenance import provenance  # noqa: E402
 from mnv2lab.train import TrainConfig, evaluate, train  # noqa: E402
 from mnv2lab.train import build as train_build  # noqa: E402
 from mnv2lab.train.engine import BatchSource, execution_settings, train_step  # noqa: E402
-from mnv2lab.train.lockstep import LockstepRanks  # noqa: E402
 from mnv2lab.train.optim import make_optimizer  # noqa: E402
+
+from lockstep import LockstepRanks  # noqa: E402  (benchmarks/lockstep.py, beside this script)
 
 LR, MOMENTUM, WEIGHT_DECAY = 0.05, 0.9, 4e-5
 
@@ -172,7 +173,8 @@ class TrainerSide:
 
 class DDPSide:
     """The trainer under DDP: ``ranks`` child processes x 1 thread, gloo, stepping on command
-    (``mnv2lab.train.lockstep``). Wall time: the parent's round trip; CPU time: summed over ranks."""
+    (``benchmarks/lockstep.py``). Wall time: the parent's round trip; CPU time: summed over
+    ranks."""
 
     name = "ddp"
 

@@ -61,10 +61,6 @@ def plot_cost_grid(grid: pd.DataFrame) -> Figure:
     return fig
 
 
-FIG5_STYLE = {"MobileNetV2": ("o", 0), "MobileNetV1": ("s", 1), "ShuffleNet": ("^", 2),
-              "NasNet-A (published MAdds)": ("*", 3)}
-
-
 def plot_figure5(points: pd.DataFrame) -> Figure:
     """Figure 5's axes: published top-1 against the multiply-adds we compute (log x).
     MobileNetV2 points are shaded by resolution and joined across resolutions per width."""

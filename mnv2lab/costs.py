@@ -14,11 +14,19 @@ are wrong in torch 2.13, so only the forward is used).
 
 Parameters: :func:`count_params` counts every trainable parameter (conv weights, BN scale and
 shift, classifier weight and bias), the definition of the reference count 3,504,872 for
-MobileNetV2 1.0; ``include_bn=False`` gives the convention of the TF-slim tables (3.47M).
+MobileNetV2 1.0; ``include_bn=False`` gives the convention of the TF-slim tables (3.47M);
+:func:`count_params_folded` the convention of deployed graphs (BN folded into one bias per
+channel: the OpenVINO model zoo's counts of the released detectors).
+
+Conventions the printed numbers of the paper's Tables 5-7 need (each a switch, each documented
+where it is defined): ``dilated`` (:data:`DILATED_CONVENTIONS`: how a dilated convolution is
+counted), :func:`multi_scale_madds` (multi-scale + flipped evaluation as a sum over passes) and
+:func:`deployed_gflops` (the "GFLOPs" of a deployed graph).
 """
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -105,18 +113,44 @@ def probe(model: nn.Module, input_size: int | Sequence[int],
     return seen
 
 
-def _layer_madds(module: nn.Module, in_shape, out_shape) -> int:
+# How a dilated (atrous) convolution's multiply-adds are counted:
+# "nominal": over its output, like any conv (what the network computes; FlopCounterMode agrees).
+# "tf1_space_to_batch": as TensorFlow 1's profiler (tfprof) counts the graphs behind the
+#   published DeepLab numbers. TF1 runs a conv of rate r as SpaceToBatch -> VALID conv with the
+#   undilated kernel -> BatchToSpace, on the input padded for SAME and then up to a multiple of r;
+#   tfprof counts the inner conv, whose r*r blocks together have ceil(H/r)*r x ceil(W/r)*r
+#   outputs instead of H x W. Stride-1 convs with "same" padding only (as in atrous nets).
+DILATED_CONVENTIONS = ("nominal", "tf1_space_to_batch")
+
+
+def _ceil_to(n: int, r: int) -> int:
+    return -(-n // r) * r
+
+
+def layer_madds(module: nn.Module, in_shape, out_shape, dilated: str = "nominal") -> int:
+    """Multiply-adds of one conv or linear layer given its (C, H, W) shapes per image."""
     if isinstance(module, nn.Conv2d):
         kh, kw = module.kernel_size
         c_out, h_out, w_out = out_shape
+        rh, rw = module.dilation
+        if dilated == "tf1_space_to_batch" and (rh > 1 or rw > 1):
+            if module.stride != (1, 1) or (h_out, w_out) != tuple(in_shape[1:]):
+                raise ValueError(f"dilated: 'tf1_space_to_batch' needs a stride-1 'same' conv; "
+                                 f"got stride {module.stride}, {in_shape} -> {out_shape}")
+            h_out, w_out = _ceil_to(h_out, rh), _ceil_to(w_out, rw)
         return h_out * w_out * c_out * (module.in_channels // module.groups) * kh * kw
     if isinstance(module, nn.Linear):
         return module.in_features * module.out_features
     raise TypeError(f"not a conv or linear layer: {type(module).__name__}")
 
 
-def layer_costs(model: nn.Module, input_size: int | Sequence[int] = 224) -> list[LayerCost]:
-    """Every conv and linear layer in network order, with its shapes, parameters and MAdds."""
+def layer_costs(model: nn.Module, input_size: int | Sequence[int] = 224, *,
+                dilated: str = "nominal") -> list[LayerCost]:
+    """Every conv and linear layer in network order, with its shapes, parameters and MAdds
+    (dilated convs counted as ``dilated`` says: :data:`DILATED_CONVENTIONS`)."""
+    if dilated not in DILATED_CONVENTIONS:
+        raise ParameterError(f"dilated: got {dilated!r}; allowed: one of "
+                             f"{list(DILATED_CONVENTIONS)}")
     named = [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     shapes = probe(model, input_size, [m for _, m in named])
     costs = []
@@ -129,13 +163,49 @@ def layer_costs(model: nn.Module, input_size: int | Sequence[int] = 224) -> list
             name=name, kind="conv" if conv else "linear", in_shape=in_shape, out_shape=out_shape,
             kernel=tuple(m.kernel_size) if conv else None, groups=m.groups if conv else 1,
             params=sum(p.numel() for p in m.parameters()),
-            madds=_layer_madds(m, in_shape, out_shape)))
+            madds=layer_madds(m, in_shape, out_shape, dilated)))
     return costs
 
 
-def count_madds(model: nn.Module, input_size: int | Sequence[int] = 224) -> int:
+def count_madds(model: nn.Module, input_size: int | Sequence[int] = 224, *,
+                dilated: str = "nominal") -> int:
     """Multiply-adds for one image, conv and linear layers only (the papers' convention)."""
-    return sum(c.madds for c in layer_costs(model, input_size))
+    return sum(c.madds for c in layer_costs(model, input_size, dilated=dilated))
+
+
+def count_params_folded(model: nn.Module) -> int:
+    """Parameters once BatchNorm is folded into the preceding conv: BN scale and shift become one
+    bias per channel (convs that already have a bias keep theirs): the count of a deployed
+    graph, such as the OpenVINO model zoo's."""
+    bn_channels = sum(m.num_features for m in model.modules()
+                      if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine)
+    return count_params(model, include_bn=False) + bn_channels
+
+
+def conv_outputs(model: nn.Module, input_size: int | Sequence[int] = 224) -> int:
+    """Output elements of all conv layers for one image (one bias add each once BN is folded)."""
+    return sum(math.prod(c.out_shape) for c in layer_costs(model, input_size) if c.kind == "conv")
+
+
+def deployed_gflops(model: nn.Module, input_size: int | Sequence[int] = 224) -> float:
+    """"GFLOPs" as a deployed-model zoo prints them, by our reading: 2 FLOPs per multiply-add
+    plus 2 per conv output element (the folded bias add and one more per output), in 10^9.
+    Found, not documented: it reproduces the OpenVINO counts of ssdlite_mobilenet_v2 and
+    ssd_mobilenet_v2_coco to the printed digit; see the notebook for the third."""
+    return (2 * count_madds(model, input_size) + 2 * conv_outputs(model, input_size)) / 1e9
+
+
+def eval_sizes(crop: int, scales: Sequence[float]) -> list[int]:
+    """Input sides of multi-scale evaluation, as DeepLab computes them: int((crop - 1) * s + 1)
+    (513 at 0.5, 0.75, ..., 1.75 -> 257, 385, 513, 641, 769, 897)."""
+    return [int((crop - 1) * s + 1) for s in scales]
+
+
+def multi_scale_madds(model: nn.Module, sizes: Sequence[int], *, flip: bool,
+                      dilated: str = "nominal") -> int:
+    """Multiply-adds of multi-scale (and left-right flipped) evaluation: the sum over every
+    forward pass, one per size, twice with ``flip`` (a flipped image costs the same)."""
+    return (2 if flip else 1) * sum(count_madds(model, s, dilated=dilated) for s in sizes)
 
 
 def flop_counter_madds(model: nn.Module, input_size: int | Sequence[int] = 224) -> int:

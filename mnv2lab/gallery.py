@@ -1,16 +1,19 @@
 """The figure gallery (``figures/README.md``) and the README's reproduction table, as Markdown.
 
-Both are generated from ``figures/`` (see :mod:`mnv2lab.catalog`) by ``tools/make_gallery.py``,
-which ``make figures`` runs last. The output is deterministic: no dates, everything sorted, so a
+Both are generated from ``figures/`` (see :mod:`mnv2lab.catalog`) by :func:`refresh`, which
+``make figures`` (``tools/run_notebooks.py``) calls last and ``tools/make_gallery.py`` runs on its
+own. The output is deterministic: no dates, everything sorted, so a
 re-run with the same figures gives the same bytes.
 """
 
 from __future__ import annotations
 
 import html
+import sys
 from pathlib import Path
 
-from .catalog import FigureEntry, Finding
+from . import atomic
+from .catalog import FigureEntry, Finding, load_figures, load_findings
 
 START = "<!-- findings:start -->"
 END = "<!-- findings:end -->"
@@ -91,3 +94,40 @@ def update_readme(readme: Path, findings: list[Finding]) -> str:
     """The top README's text with its reproduction table regenerated (links from the repo root)."""
     table = findings_table(findings, figures_prefix="figures/", notebooks_prefix="notebooks/")
     return replace_between_markers(readme.read_text(encoding="utf-8"), table, where=str(readme))
+
+
+def gallery_files(figures_dir: Path, notebooks_dir: Path, readme: Path | None) -> dict[Path, str]:
+    """The files to write and their new text: the gallery, and the README (``None``: skip it).
+    Missing and unpromised figures are reported on stderr, not refused."""
+    figures = load_figures(figures_dir, notebooks_dir)
+    findings = load_findings(figures_dir)
+    for fig in figures:
+        if not fig.png.exists():
+            print(f"make_gallery: warning: {fig.png} is missing", file=sys.stderr)
+        if not fig.promised:
+            print(f"make_gallery: warning: {fig.name} is not promised by notebook {fig.notebook} "
+                  "(stale figure?)", file=sys.stderr)
+    out = {figures_dir / "README.md": render_gallery(figures, findings)}
+    if readme is not None:
+        try:
+            out[readme] = update_readme(readme, findings)
+        except ValueError as err:   # markers missing: the gallery is still worth writing
+            print(f"make_gallery: warning: findings table not updated: {err}", file=sys.stderr)
+    return out
+
+
+def refresh(figures_dir: Path, notebooks_dir: Path, readme: Path | None, *,
+            check: bool = False) -> list[Path]:
+    """Bring the gallery and the README table up to date; return the files that were out of date.
+
+    Files are rewritten (atomically) only when their text changes; with ``check=True`` nothing is
+    written."""
+    stale = []
+    for path, text in gallery_files(figures_dir, notebooks_dir, readme).items():
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        if old == text:
+            continue
+        stale.append(path)
+        if not check:
+            atomic.write_text(path, text)
+    return stale

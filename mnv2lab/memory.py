@@ -45,10 +45,6 @@ POLICIES = ("paper", "every")
 # ------------------------------------------------------------------ which tensors exist
 
 
-class _Input(nn.Module):
-    """Marker for the input image in tensor listings."""
-
-
 def materialized_modules(model: nn.Module, policy: str = "paper") -> list[tuple[str, nn.Module]]:
     """The modules whose outputs must be held in memory under ``policy``, in network order."""
     if policy not in POLICIES:

@@ -147,3 +147,79 @@ FIG6_TEXT = ("ImageNet top-1, one run per variant: at the end of training the pa
 FIG7_TEXT = ("step 0: counts concentrate around half the channels; trained: the average is about "
              "the same, the spread grows, and the minimum of a few of the 16 layers falls under "
              "the threshold (1/6 of the channels)")
+# ------------------------------------------------------------------ Section 6.2-6.3 (Tables 5-7)
+# Sources: [V2] Tables 5, 6, 7 and their text, via ../shared/reference/detection-segmentation-notes.md;
+# [OV] the OpenVINO Open Model Zoo's pages of the released TF Object Detection API models (300x300,
+# 90 classes + background, BN folded; "GFLOPs" are about 2x multiply-adds); [DL] tensorflow/models
+# research/deeplab g3doc/model_zoo.md (513 crops; no parameter counts). Printed values are kept
+# as strings: their number of decimals is the precision a count is checked to.
+
+# [V2] Table 5: heads only, on MobileNetV2, 80 classes, 320x320: {head: (params M, MAdds B)}.
+TABLE5: dict[str, tuple[str, str]] = {"SSD": ("14.8", "1.25"), "SSDLite": ("2.1", "0.35")}
+
+# [V2] Table 6 (COCO test-dev): network -> mAP, params (M), MAdds (B), Pixel 1 CPU (ms) or None.
+# SSD300/512 and YOLOv2 are quoted from their papers; the suite does not build them.
+TABLE6: dict[str, dict] = {
+    "SSD300": {"mAP": 23.2, "params": "36.1", "madds": "35.2", "cpu_ms": None},
+    "SSD512": {"mAP": 26.8, "params": "36.1", "madds": "99.5", "cpu_ms": None},
+    "YOLOv2": {"mAP": 21.6, "params": "50.7", "madds": "17.5", "cpu_ms": None},
+    "MNet V1 + SSDLite": {"mAP": 22.2, "params": "5.1", "madds": "1.3", "cpu_ms": 270},
+    "MNet V2 + SSDLite": {"mAP": 22.1, "params": "4.3", "madds": "0.8", "cpu_ms": 200},
+}
+
+# [V2] Table 7 (PASCAL VOC 2012 val): one dict per row; MNet V2* = heads on layer_18 (320 ch).
+TABLE7: list[dict] = [
+    {"network": "MNet V1", "backbone": "mobilenet_v1", "os": 16, "aspp": True, "mf": False,
+     "miou": 75.29, "params": "11.15", "madds": "14.25"},
+    {"network": "MNet V1", "backbone": "mobilenet_v1", "os": 8, "aspp": True, "mf": True,
+     "miou": 78.56, "params": "11.15", "madds": "941.9"},
+    {"network": "MNet V2*", "backbone": "mobilenet_v2", "os": 16, "aspp": True, "mf": False,
+     "miou": 75.70, "params": "4.52", "madds": "5.8"},
+    {"network": "MNet V2*", "backbone": "mobilenet_v2", "os": 8, "aspp": True, "mf": True,
+     "miou": 78.42, "params": "4.52", "madds": "387"},
+    {"network": "MNet V2*", "backbone": "mobilenet_v2", "os": 16, "aspp": False, "mf": False,
+     "miou": 75.32, "params": "2.11", "madds": "2.75"},
+    {"network": "MNet V2*", "backbone": "mobilenet_v2", "os": 8, "aspp": False, "mf": True,
+     "miou": 77.33, "params": "2.11", "madds": "152.6"},
+    {"network": "ResNet-101", "backbone": "resnet_101", "os": 16, "aspp": True, "mf": False,
+     "miou": 80.49, "params": "58.16", "madds": "81.0"},
+    {"network": "ResNet-101", "backbone": "resnet_101", "os": 8, "aspp": True, "mf": True,
+     "miou": 82.70, "params": "58.16", "madds": "4870.6"},
+]
+DEEPLAB_CROP = 513
+DEEPLAB_SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)    # multi-scale evaluation, each also flipped
+
+# [OV] the released detectors at 300x300, 90 classes: builder kwargs -> (MParams, GFLOPs) printed.
+OPENVINO_DETECTORS: dict[str, dict] = {
+    "ssdlite_mobilenet_v2": {"model": "ssdlite", "kwargs": {"backbone": "mobilenet_v2"},
+                             "mparams": "4.475", "gflops": "1.525"},
+    "ssd_mobilenet_v2_coco": {"model": "ssd", "kwargs": {"backbone": "mobilenet_v2",
+                                                          "extras": "separable",
+                                                          "predictor": "regular"},
+                              "mparams": "16.818", "gflops": "3.775"},
+    "ssd_mobilenet_v1_coco": {"model": "ssd", "kwargs": {"backbone": "mobilenet_v1",
+                                                          "extras": "regular", "predictor": "1x1"},
+                              "mparams": "6.807", "gflops": "2.494"},
+}
+
+# [DL] the released MobileNetV2 DeepLab models (no ASPP): name -> evaluation and printed MAdds (B).
+DEEPLAB_ZOO: dict[str, dict] = {
+    "mobilenetv2_coco_voc_trainaug OS16": {"classes": 21, "size": (513, 513), "os": 16,
+                                           "scales": (1.0,), "flip": False, "madds": "2.75"},
+    "mobilenetv2_coco_voc_trainaug OS8 MF": {"classes": 21, "size": (513, 513), "os": 8,
+                                             "scales": DEEPLAB_SCALES, "flip": True,
+                                             "madds": "152.59"},
+    "mobilenetv2_coco_cityscapes_trainfine OS16": {"classes": 19, "size": (1025, 2049), "os": 16,
+                                                   "scales": (1.0,), "flip": False,
+                                                   "madds": "21.27"},
+    "mobilenetv2_coco_cityscapes_trainfine OS8 MF": {"classes": 19, "size": (1025, 2049),
+                                                     "os": 8, "scales": (0.75, 1.0, 1.25),
+                                                     "flip": True, "madds": "433.24"},
+}
+
+# [V2] the text's claims on Tables 6-7, checked by notebook 07.
+SECTION6_CLAIMS = {
+    "yolo_efficiency": 20, "yolo_smaller": 10,           # "20x more efficient and 10x smaller"
+    "resnet_vs_v1": (4.9, 5.7),                           # "about 4.9-5.7 times fewer MAdds"
+    "v2_vs_v1": 2.5,                                      # "about 2.5 times fewer operations"
+}

@@ -1,9 +1,11 @@
-"""`make slides`: a 16:9 PDF deck (and one PNG per slide) built offline from ``figures/``.
+"""`make slides`: a 16:9 PDF deck (one PNG per slide) and its speaker notes, built offline.
 
-A title slide, then one slide per figure in reading order (its title, the paper item it reproduces,
-its one-sentence takeaway, the figure), then the findings the notebooks recorded. Drawn with
-matplotlib only (no LaTeX, no network); TrueType fonts are embedded and the PDF metadata is pinned,
-so the same figures give a byte-identical deck.
+The order is data: ``docs/story.toml`` (see :mod:`mnv2lab.story`) tells the paper's story (title,
+section dividers, text slides, figures from ``figures/`` with their takeaways, the findings) and
+carries the speaker notes, written to ``notes.md`` next to the deck. Without a story the deck is
+the title, one slide per figure in gallery order, then the findings. Drawn with matplotlib only (no
+LaTeX, no network); TrueType fonts are embedded and the PDF metadata is pinned, so the same figures
+and story give a byte-identical deck.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from PIL import Image
 
 from . import __version__, atomic
 from .catalog import FigureEntry, Finding, load_figures, load_findings, notebook_title
+from .story import Slide, default_story, load_story, notes_markdown, plan
 
 SLIDE_INCHES = (40 / 3, 7.5)   # 16:9, 960 x 540 pt
 PNG_DPI = 144                  # 1920 x 1080 pixel slide images
 DECK_NAME = "mnv2lab-slides.pdf"
+NOTES_NAME = "notes.md"
 PAPER = ("MobileNetV2: Inverted Residuals and Linear Bottlenecks",
          "Sandler, Howard, Zhu, Zhmoginov, Chen. CVPR 2018 (arXiv 1801.04381)")
 PDF_METADATA = {"Title": "mnv2lab: MobileNetV2, reproduced and checked", "Author": "mnv2lab",
@@ -41,7 +45,6 @@ SLIDE_PT = (960, 540)
 LEFT, RIGHT = 0.04, 0.96
 WIDTH_PT = (RIGHT - LEFT) * SLIDE_PT[0]
 _TEXT_TO_PATH = TextToPath()
-FINDINGS_PER_SLIDE = 6
 FINDING_X = 0.22               # where a finding's text starts, right of its verdict
 
 
@@ -134,15 +137,22 @@ def title_slide(figures: list[FigureEntry], findings: list[Finding], pages: int,
     return fig
 
 
-def figure_slide(entry: FigureEntry, page: int, pages: int) -> tuple[Figure, object]:
-    """One figure with its title, paper item and takeaway; returns the slide and its image."""
+def figure_slide(entry: FigureEntry, page: int, pages: int, takeaway: str | None = None,
+                 trained: str = "") -> tuple[Figure, object]:
+    """One figure with its title, paper item and takeaway (the figure's own unless given) and,
+    for a trained result, its data set and budget; returns the slide and its image."""
+    takeaway = entry.takeaway if takeaway is None else takeaway
     fig = _slide()
     top = _header(fig, entry.title, f"Paper: {entry.paper_item}    ·    notebook {entry.notebook}")
-    ax = fig.add_axes((LEFT, 0.175, RIGHT - LEFT, top - 0.175))
+    bottom = 0.2 if trained else 0.175
+    ax = fig.add_axes((LEFT, bottom, RIGHT - LEFT, top - bottom))
     ax.set_axis_off()
     image = ax.imshow(_image(entry.png), aspect="equal")
-    if entry.takeaway.strip():
-        lines, size = _fit(entry.takeaway, True, WIDTH_PT, [(20, 1), (18, 2), (15, 2), (13, 3)])
+    if trained:
+        fig.text(0.5, 0.172, _wrap(trained, 12, False, WIDTH_PT, 1)[0], fontsize=12, color=MUTED,
+                 ha="center", va="center")
+    if takeaway.strip():
+        lines, size = _fit(takeaway, True, WIDTH_PT, [(20, 1), (18, 2), (15, 2), (13, 3)])
         fig.text(0.5, 0.105, "\n".join(lines), fontsize=size, fontweight="bold", color=ACCENT,
                  ha="center", va="center", linespacing=1.3)
     else:   # no takeaway given: the caption stands in, smaller
@@ -153,10 +163,11 @@ def figure_slide(entry: FigureEntry, page: int, pages: int) -> tuple[Figure, obj
     return fig, image
 
 
-def findings_slide(findings: list[Finding], page: int, pages: int, part: str) -> Figure:
-    """Up to FINDINGS_PER_SLIDE verdicts, each with its paper item, notebook and numbers."""
+def findings_slide(findings: list[Finding], page: int, pages: int,
+                   title: str = "What we found") -> Figure:
+    """Up to six verdicts, each with its paper item, notebook and numbers."""
     fig = _slide()
-    y = _header(fig, f"What we found{part}",
+    y = _header(fig, title,
                 "verdict · paper item · notebook: finding (paper vs ours)")
     for f in findings:
         fig.text(LEFT, y, f.verdict, fontsize=15, fontweight="bold", va="top",
@@ -172,24 +183,68 @@ def findings_slide(findings: list[Finding], page: int, pages: int, part: str) ->
     return fig
 
 
+def section_slide(title: str, subtitle: str, page: int, pages: int) -> Figure:
+    """A divider: the section's title (and subtitle) across the slide."""
+    fig = _slide()
+    fig.add_artist(Line2D([LEFT, RIGHT], [0.46, 0.46], color=ACCENT, linewidth=3))
+    lines, size = _fit(title, True, WIDTH_PT, [(40, 1), (32, 2)])
+    fig.text(LEFT, 0.52, "\n".join(lines), fontsize=size, fontweight="bold", va="bottom")
+    if subtitle:
+        sub, sub_size = _fit(subtitle, False, WIDTH_PT, [(20, 2), (16, 3)])
+        fig.text(LEFT, 0.42, "\n".join(sub), fontsize=sub_size, color=MUTED, va="top",
+                 linespacing=1.3)
+    _footer(fig, "mnv2lab", page, pages)
+    return fig
+
+
+def text_slide(title: str, bullets: tuple[str, ...], section: str, page: int,
+               pages: int) -> Figure:
+    """A title and bullets (each wrapped to the slide width)."""
+    fig = _slide()
+    y = _header(fig, title, section)
+    size = 20 if len(bullets) <= 4 else 17
+    for bullet in bullets:
+        lines = _wrap(bullet, size, False, WIDTH_PT - 30, 3)
+        fig.text(LEFT, y - 0.01, "•", fontsize=size, color=ACCENT, va="top")
+        fig.text(LEFT + 0.03, y - 0.01, "\n".join(lines), fontsize=size, va="top",
+                 linespacing=1.3)
+        y -= (len(lines) * size * 1.3 + size * 0.9) / SLIDE_PT[1]
+    _footer(fig, "mnv2lab", page, pages)
+    return fig
+
+
 def _png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=PNG_DPI, metadata={"Software": None}, facecolor="white")
     return buf.getvalue()
 
 
-def plan_deck(figures: list[FigureEntry], findings: list[Finding]) -> list[tuple[str, object]]:
-    """The slides in order: ("title", None), ("figure", entry) each, ("findings", some) last."""
-    chunks = [findings[i:i + FINDINGS_PER_SLIDE]
-              for i in range(0, len(findings), FINDINGS_PER_SLIDE)]
-    return ([("title", None)] + [("figure", e) for e in figures]
-            + [("findings", c) for c in chunks])
+def plan_deck(figures: list[FigureEntry], findings: list[Finding],
+              story: list[dict] | None = None) -> list[Slide]:
+    """The slides in order: the story's (see :mod:`mnv2lab.story`), or the default story."""
+    return plan(story if story is not None else default_story(figures), figures, findings)
+
+
+def _draw(slide: Slide, page: int, pages: int, figures: list[FigureEntry],
+          findings: list[Finding], titles: dict[str, str]) -> tuple[Figure, object]:
+    if slide.kind == "title":
+        return title_slide(figures, findings, pages, titles), None
+    if slide.kind == "section":
+        return section_slide(slide.title, slide.subtitle, page, pages), None
+    if slide.kind == "text":
+        return text_slide(slide.title, slide.bullets, slide.section, page, pages), None
+    if slide.kind == "figure":
+        return figure_slide(slide.figure, page, pages, slide.takeaway, slide.trained)
+    return findings_slide(list(slide.findings), page, pages, slide.title), None
 
 
 def build_deck(figures_dir: str | Path, out_dir: str | Path,
-               notebooks_dir: str | Path | None = None) -> Path:
-    """Write ``out_dir/mnv2lab-slides.pdf`` and ``out_dir/png/slide-NN.png``; return the PDF."""
+               notebooks_dir: str | Path | None = None,
+               story_path: str | Path | None = None) -> Path:
+    """Write ``out_dir/mnv2lab-slides.pdf``, ``out_dir/png/slide-NN.png`` and the speaker notes
+    ``out_dir/notes.md`` (one section per slide); return the PDF."""
     figures_dir, out_dir = Path(figures_dir), Path(out_dir)
+    story = load_story(story_path) if story_path is not None else None
     figures = load_figures(figures_dir, Path(notebooks_dir) if notebooks_dir else None)
     if not figures:
         raise ValueError(f"figures_dir: {figures_dir} holds no figures (NAME.json + NAME.png); "
@@ -200,24 +255,16 @@ def build_deck(figures_dir: str | Path, out_dir: str | Path,
     findings = load_findings(figures_dir)
     titles = {nb: notebook_title(Path(notebooks_dir) if notebooks_dir else None, nb)
               for nb in {f.notebook for f in figures}}
-    plan = plan_deck(figures, findings)
-    pages = len(plan)
-    chunks = sum(kind == "findings" for kind, _ in plan)
+    slides = plan_deck(figures, findings, story)
+    pages = len(slides)
     png_dir = out_dir / "png"
     png_dir.mkdir(parents=True, exist_ok=True)
     pdf_path = out_dir / DECK_NAME
     written = set()
     with matplotlib.rc_context(RC), atomic.atomic_path(pdf_path) as tmp:
         with PdfPages(tmp, metadata=PDF_METADATA) as pdf:
-            for page, (kind, item) in enumerate(plan, 1):
-                image = None
-                if kind == "title":
-                    fig = title_slide(figures, findings, pages, titles)
-                elif kind == "figure":
-                    fig, image = figure_slide(item, page, pages)
-                else:
-                    part = f" ({page - 1 - len(figures)}/{chunks})" if chunks > 1 else ""
-                    fig = findings_slide(item, page, pages, part)
+            for page, slide in enumerate(slides, 1):
+                fig, image = _draw(slide, page, pages, figures, findings, titles)
                 if image is not None:
                     image.set_interpolation("none")         # PDF: embed the PNG's own pixels
                 pdf.savefig(fig, facecolor="white")
@@ -229,4 +276,5 @@ def build_deck(figures_dir: str | Path, out_dir: str | Path,
     for old in png_dir.glob("slide-*.png"):     # slides left over from a bigger deck
         if old not in written:
             old.unlink()
+    atomic.write_text(out_dir / NOTES_NAME, notes_markdown(slides, PDF_METADATA["Title"]))
     return pdf_path

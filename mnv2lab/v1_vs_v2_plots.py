@@ -12,7 +12,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .plotting import new_figure, palette
-from .published import TABLE4_V2_V1_RATIO
 
 FAMILY_STYLE = {"MobileNetV2": ("o", 0), "MobileNetV1": ("s", 1), "ShuffleNet": ("^", 2)}
 
@@ -78,7 +77,7 @@ def plot_table4_latency(t4: pd.DataFrame, resolution: int = 224) -> Figure:
     series = ["Pixel 1 (paper)"] + [f"here, {th} thr" for th in threads] + ["MAdds"]
     markers = {"Pixel 1 (paper)": ("D", colours[3]), "MAdds": ("|", "0.2")}
     yy = np.arange(len(rel))
-    for i, name in enumerate(series):
+    for name in series:
         marker, colour = markers.get(name, ("o", colours[threads.index(int(name.split(", ")[1]
                                                                             .split()[0]))]
                                             if name.startswith("here") else None))

@@ -4,7 +4,6 @@ real MobileNetV2, the trainer's initialization reproduced, and the per-run cache
 from __future__ import annotations
 
 import json
-import warnings
 
 from mnv2lab import activations as A
 from mnv2lab.models import mobilenet_v2

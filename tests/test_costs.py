@@ -11,8 +11,7 @@ from mnv2lab.costs import (architecture_table, cost_grid, count_madds, count_par
 from mnv2lab.memory import (KB, bottleneck_memory, compare_table3, kilobyte_decision,
                             materialized_tensors, memory_by_resolution, table3, table3_wide)
 from mnv2lab.section5 import sliced_forward, sliced_memory_table
-from mnv2lab.models import (TABLE2, InvertedResidual, build_model, mobilenet_v1, mobilenet_v2,
-                            shufflenet_v1)
+from mnv2lab.models import TABLE2, InvertedResidual, build_model, mobilenet_v2, model_names
 from mnv2lab import published
 from mnv2lab.params import ParameterError
 
@@ -153,8 +152,8 @@ def test_architecture_table_reproduces_table2():
     assert table.output.iloc[-1] == "1 × 1 × 1000"
 
 
-@pytest.mark.parametrize("name,kw", [("mobilenet_v1", {}), ("shufflenet_v1", {}),
-                                     ("mobilenet_v2", {"width_mult": 0.5})])
+@pytest.mark.parametrize("name,kw", [(name, {}) for name in model_names()]
+                         + [("mobilenet_v2", {"width_mult": 0.5})])
 def test_architecture_tables_add_up(name, kw):
     m = meta(name, **kw)
     table = architecture_table(m, 160)
@@ -198,7 +197,7 @@ def test_table3_agreement_pattern_is_what_the_notes_explain():
 
 
 def test_every_tensor_policy_is_an_upper_bound():
-    for name in ("mobilenet_v1", "mobilenet_v2", "shufflenet_v1"):
+    for name in model_names():
         m = meta(name)
         paper = memory_by_resolution(m, 224, "paper").set_index("resolution").kB
         every = memory_by_resolution(m, 224, "every").set_index("resolution").kB

@@ -6,7 +6,6 @@ import hashlib
 import io
 import pickle
 import tarfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +202,24 @@ def test_unsafe_tar_members_are_rejected(tmp_path, kind, fragment):
     assert not (tmp_path / "escaped.png").exists() and not (tmp_path / "out" / "escaped.png").exists()
 
 
+def test_extraction_through_a_link_already_in_the_target_is_rejected(tmp_path):
+    """A member with a harmless-looking name ("link/escaped.txt") that would land outside the
+    target through a symbolic link already inside it: the 'data' extraction filter refuses it."""
+    outside, dest = tmp_path / "outside", tmp_path / "dest"
+    outside.mkdir()
+    dest.mkdir()
+    (dest / "link").symlink_to(outside, target_is_directory=True)
+    archive = tmp_path / "a.tar"
+    with tarfile.open(archive, "w") as tf:
+        m = tarfile.TarInfo("link/escaped.txt")
+        m.size = 3
+        tf.addfile(m, io.BytesIO(b"abc"))
+    assert [name for name, _ in iter_files(archive)] == ["link/escaped.txt"]   # reading is safe
+    with pytest.raises(UnsafeArchiveError, match="'data' extraction filter"):
+        safe_extract(archive, dest)
+    assert list(outside.iterdir()) == []
+
+
 # --- CIFAR pickles ------------------------------------------------------------------------------
 
 def _fake_cifar(root: Path) -> tuple[cifar.CifarSpec, np.ndarray, np.ndarray]:
@@ -213,8 +230,8 @@ def _fake_cifar(root: Path) -> tuple[cifar.CifarSpec, np.ndarray, np.ndarray]:
     data = rng.integers(0, 256, (12, 3072), dtype=np.uint8)
     labels = [i % 3 for i in range(12)]
     files = {}
-    for i, (fname, sl) in enumerate([("data_batch_1", slice(0, 5)), ("data_batch_2", slice(5, 8)),
-                                     ("test_batch", slice(8, 12))]):
+    for fname, sl in [("data_batch_1", slice(0, 5)), ("data_batch_2", slice(5, 8)),
+                      ("test_batch", slice(8, 12))]:
         (src / fname).write_bytes(pickle.dumps({b"data": data[sl], b"labels": labels[sl]}))
     (src / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"a", b"b", b"c"]}))
     for f in src.iterdir():

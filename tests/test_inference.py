@@ -10,6 +10,7 @@ from torch import nn
 
 from mnv2lab.inference import (activations_in_place, count_batchnorms, fold_batchnorm,
                                make_runner, prepare_for_inference, prepare_input, run_inference)
+from mnv2lab.models import model_names
 from trained_like import trained_like
 
 # Every family and every ablation switch; narrow widths keep the test quick (folding depends on
@@ -26,6 +27,10 @@ VARIANTS = [
     ("shufflenet_v1", {"groups": 3, "width_mult": 0.5}),
     ("shufflenet_v1", {"groups": 8, "width_mult": 0.25}),
 ]
+
+
+def test_variants_cover_every_registered_model():
+    assert {name for name, _ in VARIANTS} == set(model_names())
 
 
 def _input(kwargs, batch=2):

@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from mnv2lab import section5
-from mnv2lab.inference import fold_batchnorm
 from mnv2lab.section5 import measured, sliced_forward
 from mnv2lab.memory_efficient import (MemoryEfficientMobileNetV2, analytic_peak_bytes,
                                       run_bottleneck, slice_edges)
@@ -34,6 +33,7 @@ VARIANTS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kwargs", VARIANTS, ids=[str(k) for k in VARIANTS])
 def test_whole_network_in_slices_equals_the_model(kwargs):
     model = trained_like("mobilenet_v2", **kwargs)
@@ -114,6 +114,7 @@ def test_analytic_bound_by_hand():
     assert peaks == sorted(peaks, reverse=True)
 
 
+@pytest.mark.slow
 def test_measured_peak_follows_the_slices_and_the_bound():
     """A fresh subprocess's high-water mark (over a baseline with the same weights) is near the
     analytic bound and falls with slicing; the plain model needs more than the unsliced

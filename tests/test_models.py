@@ -14,6 +14,13 @@ from mnv2lab.params import ParameterError
 
 torch.set_num_threads(1)
 
+# Keyword arguments that make each registered model quick to test. Tests meant for every model
+# parametrize over model_names() and look the model up here, so a newly registered model fails
+# with a KeyError naming it until it has an entry.
+SMALL = {"mobilenet_v2": {"width_mult": 0.35}, "mobilenet_v1": {"width_mult": 0.25},
+         "shufflenet_v1": {"width_mult": 0.5}}
+EVERY_MODEL = [(name, SMALL[name]) for name in model_names()]
+
 
 def blocks(model):
     return [m for m in model.modules() if isinstance(m, InvertedResidual)]
@@ -31,7 +38,8 @@ def n_params(model):
 # ------------------------------------------------------------------ registry
 
 def test_registry_names_and_builder():
-    assert model_names() == ["mobilenet_v2", "mobilenet_v1", "shufflenet_v1"]
+    assert model_names() == ["mobilenet_v2", "mobilenet_v1", "shufflenet_v1", "ssdlite", "ssd",
+                             "deeplabv3"]
     assert set(MODELS) == set(model_names())
     m = build_model("mobilenet_v2", width_mult=0.5, num_classes=7)
     assert m.classifier[-1].out_features == 7 and m.width_mult == 0.5
@@ -216,13 +224,10 @@ def test_shufflenet_2x_widths():
     assert shufflenet_v1(width_mult=1.5).features[0].out_channels == 24
 
 
-@pytest.mark.parametrize("name,size,kw", [
-    ("mobilenet_v1", 64, {}), ("mobilenet_v1", 32, {"small_input": True}),
-    ("shufflenet_v1", 64, {"width_mult": 0.5}), ("shufflenet_v1", 32, {"small_input": True,
-                                                                      "width_mult": 0.5}),
-])
-def test_other_families_run(name, size, kw):
-    m = build_model(name, num_classes=10, **kw).eval()
+@pytest.mark.parametrize("size,small_input", [(64, False), (32, True)])
+@pytest.mark.parametrize("name", model_names())
+def test_every_model_runs(name, size, small_input):
+    m = build_model(name, num_classes=10, small_input=small_input, **SMALL[name]).eval()
     with torch.no_grad():
         f = m.features(torch.randn(1, 3, size, size))
         assert f.shape[-2:] == (size // m.min_input_size,) * 2
@@ -277,9 +282,7 @@ def test_same_seed_same_weights():
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
 
-@pytest.mark.parametrize("name,kw", [("mobilenet_v2", {"shortcut": "expansion"}),
-                                     ("mobilenet_v2", {}), ("mobilenet_v1", {"width_mult": 0.25}),
-                                     ("shufflenet_v1", {"width_mult": 0.5})])
+@pytest.mark.parametrize("name,kw", EVERY_MODEL + [("mobilenet_v2", {"shortcut": "expansion"})])
 def test_channels_last_gives_the_same_output(name, kw):
     torch.manual_seed(0)
     m = build_model(name, num_classes=10, small_input=True, **kw).eval()
@@ -291,11 +294,8 @@ def test_channels_last_gives_the_same_output(name, kw):
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name,kw", [("mobilenet_v2", {"width_mult": 0.35}),
-                                     ("mobilenet_v2", {"width_mult": 0.35, "shortcut": "expansion",
-                                                       "bottleneck": "relu6"}),
-                                     ("mobilenet_v1", {"width_mult": 0.25}),
-                                     ("shufflenet_v1", {"width_mult": 0.5})])
+@pytest.mark.parametrize("name,kw", EVERY_MODEL + [
+    ("mobilenet_v2", {"width_mult": 0.35, "shortcut": "expansion", "bottleneck": "relu6"})])
 def test_one_optimizer_step_changes_the_loss(name, kw):
     torch.manual_seed(0)
     m = build_model(name, num_classes=10, small_input=True, **kw).train()
@@ -311,7 +311,7 @@ def test_one_optimizer_step_changes_the_loss(name, kw):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v1", "shufflenet_v1"])
+@pytest.mark.parametrize("name", model_names())
 def test_runs_on_cuda(name):
     m = build_model(name, num_classes=10, small_input=True).cuda().eval()
     with torch.no_grad():

@@ -10,7 +10,7 @@ import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-from conftest import NOTEBOOKS, ROOT
+from conftest import NOTEBOOKS
 
 
 def _ids(paths):
@@ -69,6 +69,7 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path):
         assert meta["caption"] and meta["paper_item"] and meta["notebook"] == path.stem
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_bad_parameter_fails_clearly(path, tmp_path):
     with pytest.raises(PapermillExecutionError) as err:

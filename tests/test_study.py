@@ -4,7 +4,6 @@ bookkeeping, and the committed results (one run's first steps re-run against its
 from __future__ import annotations
 
 import io
-import json
 
 import pytest
 
@@ -106,6 +105,7 @@ def test_select_by_name_and_use():
     assert study.select(runs, None) == runs
 
 
+@pytest.mark.slow
 def test_runner_trains_missing_runs_then_skips_them(tmp_path, monkeypatch):
     monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
     runs = study.define_study(seeds=[0], widths=[0.35], main_width=0.35, epochs=1,
@@ -254,6 +254,7 @@ def test_bad_notebook_parameters_are_named():
 
 # --- the result cache, through the notebooks' loader ------------------------------------------
 
+@pytest.mark.slow
 def test_results_round_trip_through_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
     params = {**PARAMS, "smoke": True, "seeds": [0], "widths": [0.5]}

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from mnv2lab import catalog, gallery, plotting, slides
+from mnv2lab import catalog, gallery, plotting, slides, story
+from mnv2lab.catalog import FigureEntry
 from mnv2lab.findings import VERDICTS
 from mnv2lab.notebook import NotebookSession
 
@@ -187,11 +188,19 @@ def test_readme_without_markers_is_an_error_naming_them():
         gallery.replace_between_markers("# no markers\n", "table")
 
 
-def test_gallery_ignores_run_notebooks_arguments():
-    """tools/run_notebooks.py runs make_gallery.py via runpy, leaving its own argv in sys.argv."""
-    runner_argv = ["tools/run_notebooks.py", "notebooks/01_x.ipynb", "--force"]
-    assert make_gallery.own_args(runner_argv) == []
-    assert make_gallery.own_args(["tools/make_gallery.py", "--check"]) == ["--check"]
+def test_refresh_writes_only_what_changed_and_check_writes_nothing(demo, tmp_path):
+    """mnv2lab.gallery.refresh, the step `make figures` ends with (tools/run_notebooks.py)."""
+    for name in ("figures", "notebooks"):
+        shutil.copytree(demo / name, tmp_path / name)
+    (tmp_path / "figures" / "README.md").unlink(missing_ok=True)
+    readme, page = tmp_path / "README.md", tmp_path / "figures" / "README.md"
+    readme.write_text(README)
+    args = (tmp_path / "figures", tmp_path / "notebooks", readme)
+    assert gallery.refresh(*args, check=True) == [page, readme]
+    assert readme.read_text() == README and not page.exists()
+    assert gallery.refresh(*args) == [page, readme]
+    assert "old table" not in readme.read_text()
+    assert gallery.refresh(*args) == [] and gallery.refresh(*args, check=True) == []
 
 
 def test_committed_gallery_and_readme_table_are_up_to_date():
@@ -214,9 +223,11 @@ def test_slides_are_a_16_9_deck_in_notebook_order_with_embedded_fonts(demo, tmp_
     pdf = pdf_path.read_bytes()
     plan = slides.plan_deck(catalog.load_figures(demo / "figures", demo / "notebooks"),
                             catalog.load_findings(demo / "figures"))
-    assert [kind for kind, _ in plan] == ["title", "figure", "figure", "figure", "findings"]
-    assert [item.name for kind, item in plan if kind == "figure"] == [
+    assert [s.kind for s in plan] == ["title", "figure", "figure", "figure", "findings"]
+    assert [s.figure.name for s in plan if s.kind == "figure"] == [
         "z_first", "a_second", "beta_fig"]
+    notes = (out / slides.NOTES_NAME).read_text()
+    assert notes.count("\n## Slide ") == len(plan)
     assert _pdf_pages(pdf) == len(plan)
     assert re.search(rb"/MediaBox \[ ?0 0 960 540 ?\]", pdf), "16:9 pages of 960 x 540 pt"
     assert b"/FontFile2" in pdf and b"/Type3" not in pdf, "TrueType fonts, embedded"
@@ -231,6 +242,154 @@ def test_slides_are_a_16_9_deck_in_notebook_order_with_embedded_fonts(demo, tmp_
     again = slides.build_deck(demo / "figures", tmp_path / "again", demo / "notebooks")
     assert again.read_bytes() == pdf
     assert (tmp_path / "again" / "png" / "slide-02.png").read_bytes() == pngs[1].read_bytes()
+
+
+STORY = """
+[[slide]]
+kind = "title"
+note.say = "Welcome."
+
+[[slide]]
+kind = "section"
+title = "Ideas"
+note.say = "First the ideas."
+
+[[slide]]
+kind = "text"
+title = "Why"
+bullets = ["cheap", "accurate"]
+note = {say = "Motivate.", quote = "300M MAdds", ask = "Why cheap?"}
+
+[[slide]]
+kind = "figure"
+figure = "a_second"
+trained = true
+note = {say = "Memory.", ask = "Which tensor?"}
+
+[[slide]]
+kind = "section"
+title = "Detection"
+requires = ["Table 9"]
+note.say = "Only once Table 9 exists."
+
+[[slide]]
+kind = "figure"
+paper_item = "Table 9"
+note = {say = "Detection.", ask = "What?"}
+
+[[slide]]
+kind = "section"
+title = "Results"
+note.say = "Scorecard."
+
+[[slide]]
+kind = "figure"
+paper_item = "Figure 1"
+takeaway = "Told by the story."
+note = {say = "Figure 1.", ask = "Predict n = 4?"}
+
+[[slide]]
+kind = "findings"
+title = "Reproduced"
+verdicts = ["reproduced"]
+note = {say = "What holds.", ask = "Trust it?"}
+"""
+
+
+def _story(tmp_path, text=STORY):
+    path = tmp_path / "story.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_deck_follows_the_story_and_skips_a_section_without_figures(demo, tmp_path):
+    figures = catalog.load_figures(demo / "figures", demo / "notebooks")
+    findings = catalog.load_findings(demo / "figures")
+    entries = story.load_story(_story(tmp_path))
+    plan = slides.plan_deck(figures, findings, entries)
+    assert [(s.kind, s.title) for s in plan] == [
+        ("title", ""), ("section", "Ideas"), ("text", "Why"), ("figure", "Second | piped"),
+        ("section", "Results"), ("figure", "First figure"), ("findings", "Reproduced")]
+    assert [s.entry for s in plan] == [0, 1, 2, 3, 6, 7, 8], "Detection (4, 5) left out whole"
+    fig_slide = plan[3]
+    assert fig_slide.section == "Ideas" and fig_slide.trained.startswith("Trained: CIFAR-10")
+    assert fig_slide.takeaway == "Memory drops 4x: 400K vs 1600K.", "the figure's own takeaway"
+    assert plan[5].takeaway == "Told by the story."
+    # The note quotes the notebook's recorded finding for the figure.
+    assert fig_slide.note.quote == "Table 3 [not reproduced]: peak 400 kB vs paper 400K; 7x7 cell 2x off"
+    assert plan[6].findings and all(f.verdict == "reproduced" for f in plan[6].findings)
+    # Once a Table 9 figure exists, the section comes in, in its place.
+    table9 = FigureEntry(**{**figures[0].__dict__, "name": "t9", "paper_item": "Table 9"})
+    plan = slides.plan_deck(figures + [table9], findings, entries)
+    assert [s.entry for s in plan] == [0, 1, 2, 3, 4, 5, 6, 7, 8]
+
+
+@pytest.mark.parametrize("change, word", [
+    (('kind = "text"', 'kind = "poster"'), "kind"),
+    (('note = {say = "Memory.", ask = "Which tensor?"}', 'note = {say = "Memory."}'), "note.ask"),
+    (('bullets = ["cheap", "accurate"]', ''), "bullets"),
+    (('figure = "a_second"', 'figure = "a_second"\npaper_item = "Table 3"'), "exactly one"),
+])
+def test_a_broken_story_is_refused_naming_the_entry(tmp_path, change, word):
+    with pytest.raises(ValueError, match=word) as err:
+        story.load_story(_story(tmp_path, STORY.replace(*change)))
+    assert "slide entry" in str(err.value)
+
+
+def test_a_story_naming_a_missing_figure_fails(demo, tmp_path):
+    entries = story.load_story(_story(tmp_path, STORY.replace('"a_second"', '"gone"')))
+    with pytest.raises(ValueError, match="'gone' is not in figures"):
+        slides.plan_deck(catalog.load_figures(demo / "figures"), [], entries)
+
+
+def test_the_repository_story_resolves_with_a_note_on_every_slide():
+    """docs/story.toml against the committed figures/: the deck's slides come in the story's order
+    (entry indices never go back), every slide has what to say, every content slide a question,
+    every figure slide a number to quote; the deck opens with the ideas."""
+    entries = story.load_story(ROOT / "docs" / "story.toml")
+    figures = catalog.load_figures(ROOT / "figures", ROOT / "notebooks")
+    plan = slides.plan_deck(figures, catalog.load_findings(ROOT / "figures"), entries)
+    order = [s.entry for s in plan]
+    assert order == sorted(order), "the deck follows the story list"
+    optional = {i for i, e in enumerate(entries) if e["kind"] == "figure" and "paper_item" in e}
+    for group in story.sections(entries):          # a section that waits for its paper items
+        if group[0][1].get("requires"):
+            optional |= {i for i, _ in group}
+    missing = set(range(len(entries))) - optional - set(order)
+    assert not missing, f"story entries without a slide: {sorted(i + 1 for i in missing)}"
+    for s in plan:
+        assert s.note.say, s
+        if s.kind in ("text", "figure", "findings"):
+            assert s.note.ask, s
+        if s.kind in ("figure", "findings"):
+            assert any(ch.isdigit() for ch in s.note.quote), f"{s.title}: no number to quote"
+    sections = [s.title for s in plan if s.kind == "section"]
+    assert sections[:4] == ["Motivation", "Depthwise separable convolutions", "Linear bottlenecks",
+                            "Inverted residuals"]
+    first_result = next(i for i, s in enumerate(plan) if s.figure and s.figure.notebook != "00_ideas")
+    assert any(s.figure and s.figure.notebook == "00_ideas" for s in plan[:first_result]), \
+        "the deck opens with the ideas (a diagram) before the first result"
+    trained = [s for s in plan if s.trained]
+    assert {s.figure.name for s in trained} >= {"bottleneck_ablation_fig6a",
+                                                 "shortcut_ablation_fig6b"}
+
+
+@pytest.mark.slow
+def test_make_slides_writes_the_deck_and_its_notes(demo, tmp_path, capsys):
+    out = tmp_path / "deck"
+    assert make_slides.main(["--figures", str(demo / "figures"), "--notebooks",
+                             str(demo / "notebooks"), "--story", str(_story(tmp_path)),
+                             "--out", str(out)]) == 0
+    pdf = (out / slides.DECK_NAME).read_bytes()
+    assert _pdf_pages(pdf) == 7 and len(list((out / "png").glob("slide-*.png"))) == 7
+    notes = (out / slides.NOTES_NAME).read_text()
+    assert [line for line in notes.splitlines() if line.startswith("## Slide ")] == [
+        "## Slide 1 · Title", "## Slide 2 · Ideas", "## Slide 3 · Why",
+        "## Slide 4 · Second | piped", "## Slide 5 · Results", "## Slide 6 · First figure",
+        "## Slide 7 · Reproduced"]
+    assert "- **Ask the room:** Which tensor?" in notes and "- **Quote:** 300M MAdds" in notes
+    assert "- **Budget:** Trained: CIFAR-10" in notes
+    assert "speaker notes" in capsys.readouterr().out
 
 
 def test_slide_text_is_wrapped_to_the_slide_width():
@@ -266,13 +425,15 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_reads_as_a_lesson(path):
     cells = nbformat.read(path, as_version=4).cells
-    first, last = cells[0], cells[-1]
+    first, last, exercises = cells[0], cells[-2], cells[-1]
     assert first.cell_type == "markdown" and re.search(r"^#", first.source, flags=re.M), \
         "the first cell opens with a heading"
     assert "learning goals" in first.source.lower(), "the first cell states the learning goals"
     assert "claim" in first.source.lower(), "the first cell states the paper's claim"
     assert last.cell_type == "markdown" and "what we found" in last.source.lower(), \
-        "the last cell is the 'What we found' markdown"
+        "the 'What we found' markdown comes just before the exercises"
+    assert exercises.cell_type == "markdown" and exercises.source.startswith("## Exercises"), \
+        "the last cell is the '## Exercises' markdown (tests/test_exercises.py checks them)"
     code = [c.source for c in cells if c.cell_type == "code"]
     for src in code:
         tree = ast.parse("\n".join(line for line in src.splitlines()

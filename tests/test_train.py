@@ -263,6 +263,7 @@ def test_trained_model_from_cache_and_retrain_for_weights(tmp_path):
 
 # --- scale-out ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_torchrun_two_cpu_ranks_agree_and_learn(tmp_path):
     cfg = tiny(epochs=4, eval_every_epochs=1.0, model_kwargs={"width": 8, "dropout": 0.1},
                augment=True, crop_padding=1, study="ddp", threads=None, ranks=2)

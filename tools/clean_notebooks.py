@@ -4,6 +4,9 @@ Also resets ``language_info`` to ``{"name": "python"}``: JupyterLab fills in the
 and more when a notebook is opened, which would otherwise show up as a diff on every machine.
 
 Usage: python tools/clean_notebooks.py notebooks/*.ipynb   (``--check`` only reports)
+       python tools/clean_notebooks.py --filter < in.ipynb > out.ipynb
+``--filter`` is the git "clean" filter the Makefile installs (see ``.gitattributes``): git stores
+every notebook cleaned, whatever the working copy holds.
 """
 
 from __future__ import annotations
@@ -33,14 +36,21 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def clean_text(text: str) -> str:
+    """The committed form of a notebook given as JSON text."""
+    return nbformat.writes(clean(nbformat.reads(text, as_version=4))) + "\n"
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["--filter"]:
+        sys.stdout.buffer.write(clean_text(sys.stdin.buffer.read().decode("utf-8")).encode("utf-8"))
+        return 0
     check = "--check" in argv
     paths = [Path(a) for a in argv if a != "--check"]
     dirty = []
     for path in paths:
         text = path.read_text()
-        nb = nbformat.reads(text, as_version=4)
-        new = nbformat.writes(clean(nb)) + "\n"
+        new = clean_text(text)
         if new != text:
             dirty.append(path)
             if not check:

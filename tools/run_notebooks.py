@@ -1,6 +1,6 @@
 """`make figures`: run every notebook through papermill into build/, regenerating figures/.
 
-A notebook is re-run only when its source, the mnv2lab package, results/ or requirements.txt
+A notebook is re-run only when its source, the mnv2lab package, results/ or constraints.txt
 changed since its last successful run (or a figure it promises is missing). The executed copy is
 written to a temporary name and renamed on success, so a failed run never looks up to date; a
 failed copy is kept as build/NAME.failed.ipynb for debugging.
@@ -11,7 +11,6 @@ Usage: python tools/run_notebooks.py [NOTEBOOK ...] [--force]
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 import time
@@ -21,11 +20,13 @@ import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
+from mnv2lab import gallery
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "build"
 FIGURES = ROOT / "figures"
-INPUTS = ["mnv2lab", "results", "requirements.txt"]
+INPUTS = ["mnv2lab", "results", "constraints.txt"]
 
 
 def promised_figures(path: Path) -> list[str]:
@@ -111,16 +112,8 @@ def main(argv: list[str]) -> None:
             (BUILD / f"{p.stem}.stamp").unlink(missing_ok=True)
     for i, p in enumerate(paths, 1):
         run(p, i, len(paths))
-    gallery = ROOT / "tools" / "make_gallery.py"
-    if gallery.exists():
-        import runpy
-        # runpy sets sys.argv[0] to the gallery script but keeps our notebook paths after it,
-        # which the gallery's argument parser would reject: hand it an argv of its own.
-        saved_argv, sys.argv = sys.argv, [str(gallery)]
-        try:
-            runpy.run_path(str(gallery), run_name="__main__")
-        finally:
-            sys.argv = saved_argv
+    stale = gallery.refresh(FIGURES, NOTEBOOKS, ROOT / "README.md")
+    print(f"make figures: gallery and README table {'updated' if stale else 'up to date'}")
     print(f"make figures: {len(paths)} notebook(s) up to date; figures in {FIGURES.relative_to(ROOT)}/")
 
 

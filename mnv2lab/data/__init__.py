@@ -8,12 +8,13 @@
 Names: ``cifar10-jpeg`` (ImageNet-style folder/tarball, default ``paths.shared_data()``),
 ``cifar10`` / ``cifar100`` (official python pickles, MD5-verified, optional download),
 ``digits`` and ``folder:<path>`` (any ImageNet-style folder or .tar.gz of one).
+
+Folders too big to hold in memory (ImageNet) are streamed instead: :mod:`mnv2lab.data.stream`.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 
@@ -29,8 +30,8 @@ DATASETS = ("cifar10-jpeg", "cifar10", "cifar100", "digits", "folder:<path>")
 
 __all__ = ["DATASETS", "ImageDataset", "load_dataset", "load_image_folder", "load_cifar",
            "load_digits_dataset", "random_crop_flip", "to_model_input", "epoch_order",
-           "step_generator", "channel_stats", "keep_first_per_class", "DataError", "ChecksumError", "UnsafeArchiveError",
-           "CacheWarning", "check_dataset_name"]
+           "step_generator", "channel_stats", "keep_first_per_class", "DataError", "ChecksumError",
+           "UnsafeArchiveError", "CacheWarning", "check_dataset_name"]
 
 
 def check_dataset_name(name: str) -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
-from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -18,7 +17,7 @@ from PIL import Image
 from .errors import DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-_FORMATS = ("JPEG", "PNG", "BMP", "WEBP")
+PIL_FORMATS = ("JPEG", "PNG", "BMP", "WEBP")
 
 # One item: (display name, raw bytes or None, file path or None).
 Item = tuple[str, bytes | None, str | None]
@@ -42,7 +41,7 @@ def decode_image(name: str, data: bytes | None, path: str | None, size: int | No
         if data is None:
             with open(path, "rb") as f:
                 data = f.read()
-        with Image.open(io.BytesIO(data), formats=_FORMATS) as im:
+        with Image.open(io.BytesIO(data), formats=PIL_FORMATS) as im:
             if size is not None and im.format == "JPEG":
                 im.draft("RGB", (size, size))      # let libjpeg downscale big images cheaply
             rgb = im if im.mode == "RGB" else im.convert("RGB")
@@ -105,9 +104,3 @@ def decode_all(items: Sequence[Item], size: int | None, *, workers: int | None =
             pool.join()
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
-
-def iter_paths(root: Path) -> Iterator[Path]:
-    """Image files below ``root`` (any depth), sorted, hidden files skipped."""
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS:
-            yield p

@@ -40,7 +40,7 @@ def _is_image(name: str) -> bool:
     return not base.startswith(".") and os.path.splitext(base)[1].lower() in IMAGE_EXTENSIONS
 
 
-def _scan_folder(root: Path) -> tuple[Listing, str]:
+def scan_folder(root: Path) -> tuple[Listing, str]:
     """The listing of a folder, and a fingerprint of every image file (name, size, mtime)."""
     listing: Listing = {}
     h = hashlib.sha256()
@@ -91,7 +91,7 @@ def _scan_archive(archive: Path, progress: bool | None) -> Listing:
     return listing
 
 
-def _check_listing(listing: Listing, source: Path, test_split: str | None) -> tuple[list[str], str]:
+def check_listing(listing: Listing, source: Path, test_split: str | None) -> tuple[list[str], str]:
     """Validate the layout; return the class names and the test split's name."""
     if "train" not in listing:
         raise DataError(f"{source}: no train/ folder with class sub-folders; expected "
@@ -151,7 +151,7 @@ def load_image_folder(source: str | os.PathLike, *, image_size: int | None = Non
         st = source.stat()
         identity = {"archive": str(source), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     else:
-        listing, fingerprint = _scan_folder(source)
+        listing, fingerprint = scan_folder(source)
         identity = {"folder": str(source), "files": fingerprint}
     params = {**identity, "image_size": image_size, "limit_per_class": limit_per_class,
               "test_split": test_split}
@@ -166,7 +166,7 @@ def load_image_folder(source: str | os.PathLike, *, image_size: int | None = Non
     t0 = time.perf_counter()
     if listing is None:
         listing = _scan_archive(source, progress)
-    classes, tsplit = _check_listing(listing, source, test_split)
+    classes, tsplit = check_listing(listing, source, test_split)
     t_read = time.perf_counter() - t0
     arrays: dict[str, np.ndarray] = {}
     total = sum(min(len(v), limit_per_class or len(v)) for s in ("train", tsplit)

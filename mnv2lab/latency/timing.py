@@ -175,7 +175,7 @@ def measure_interleaved(configs: Sequence[LatencyConfig], rounds: int = 20) -> l
                 for i in (order if r % 2 == 0 else order[::-1]):
                     times[i].append(timers[i].timeit(numbers[i]).median)
     out = []
-    for c, t, number in zip(configs, times, numbers):
+    for t, number in zip(times, numbers):
         prov = measurement_provenance(n_threads, load_before)
         prov["foreign_cpu_cores"], prov["foreign_nice_cores"] = foreign.cores, foreign.nice_cores
         out.append({"result": {**summarize(t), "number_per_run": number,

@@ -1,4 +1,6 @@
-"""The models: MobileNetV2 with the paper's ablation switches, MobileNetV1 and ShuffleNet v1.
+"""The models: MobileNetV2 with the paper's ablation switches, MobileNetV1 and ShuffleNet v1,
+and the dense-prediction networks of the paper's Section 6.2-6.3 built on them: SSD / SSDLite
+detection heads and DeepLabv3 segmentation heads (also on DeepLab's ResNet-101).
 
 Notebooks take the architecture as a string: ``build_model("mobilenet_v2", width_mult=0.5)``.
 """
@@ -14,13 +16,19 @@ from .layers import ConvBNAct, make_divisible
 from .mobilenetv1 import DepthwiseSeparable, MobileNetV1, mobilenet_v1
 from .mobilenetv2 import (TABLE2, InvertedResidual, MobileNetV2, expansion_activations,
                            mobilenet_v2)
+from .deeplab import DeepLabV3, deeplabv3
+from .resnet_beta import ResNet101Beta
 from .shufflenetv1 import ChannelShuffle, ShuffleNetV1, ShuffleUnit, shufflenet_v1
+from .ssd import SSD, anchor_count, map_sizes, ssd, ssdlite
 from .table import LayerRow
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "mobilenet_v2": mobilenet_v2,
     "mobilenet_v1": mobilenet_v1,
     "shufflenet_v1": shufflenet_v1,
+    "ssdlite": ssdlite,
+    "ssd": ssd,
+    "deeplabv3": deeplabv3,
 }
 
 
@@ -40,5 +48,6 @@ __all__ = [
     "MODELS", "build_model", "model_names", "mobilenet_v2", "mobilenet_v1", "shufflenet_v1",
     "MobileNetV2", "MobileNetV1", "ShuffleNetV1", "InvertedResidual", "DepthwiseSeparable",
     "ShuffleUnit", "ChannelShuffle", "ConvBNAct", "LayerRow", "TABLE2", "expansion_activations",
-    "make_divisible",
+    "make_divisible", "SSD", "ssd", "ssdlite", "anchor_count", "map_sizes", "DeepLabV3",
+    "deeplabv3", "ResNet101Beta",
 ]

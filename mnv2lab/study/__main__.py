@@ -7,10 +7,13 @@
     python -m mnv2lab.study activations         # Fig. 7 statistics of finished runs lacking them
     python -m mnv2lab.study recipe              # the long budget's recipe search (validation split)
     python -m mnv2lab.study run --budget long   # the long-budget runs, with the chosen recipe
+    torchrun --nproc-per-node 8 -m mnv2lab.study run --dataset folder:/data/imagenet --recipe paper
+                                                # the same runs at scale (mnv2lab.study.scale)
 
 ``--budget short`` (default) is the committed 5-epoch study; ``--budget long`` the 30-epoch one of
 :mod:`mnv2lab.study.budgets` (2 DDP ranks x 1 thread on CPU; on a CUDA device, 1 process on the
-GPU: ``--device cuda`` or automatically when one is present).
+GPU: ``--device cuda`` or automatically when one is present). ``--dataset``/``--recipe`` run the
+short budget's runs on another data set and recipe (:mod:`mnv2lab.study.scale`).
 
 A run interrupted half-way resumes from its checkpoint. This entry point imports
 :mod:`mnv2lab.activations`, which registers the runner's after-run hook for Figure 7's
@@ -29,8 +32,9 @@ import torch
 from .. import activations
 from ..params import ParameterError
 from . import budgets
-from .definition import define_study, select
+from .definition import DATASET, select
 from .runner import run_study, status_lines
+from .scale import RECIPES, define_scaled_study
 from .timing import measure_epoch_seconds
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +54,20 @@ def main(argv: list[str] | None = None) -> int:
                        help="long budget and recipe: where to train (default: cuda if present)")
         p.add_argument("--only", help="only runs whose name contains this (shell pattern), or "
                                       "used by this figure (fig6a, fig6b, width_sweep, v1_vs_v2)")
+        p.add_argument("--dataset", default=DATASET, help=f"data set (default {DATASET}), e.g. "
+                       "folder:/data/imagenet (streamed when too big to hold in memory)")
+        p.add_argument("--recipe", default="cifar", choices=RECIPES,
+                       help="cifar: the CIFAR-10 study's recipe (default); paper: the paper's "
+                            "ImageNet recipe scaled to the torchrun job's GPUs, 224x224 models")
+        p.add_argument("--image-size", type=int, help="image side for folder data sets "
+                                                      "(default 224)")
+        p.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
+        p.add_argument("--study", help="results/<study>/ (default: cifar10_ablation for the "
+                                       "CIFAR study, else <data set>_<recipe>)")
+        p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
+                       help="mixed precision (fp16: CUDA only); part of each run's key")
+        p.add_argument("--sync-batchnorm", action="store_true",
+                       help="SyncBatchNorm across the GPUs of a torchrun job (CUDA only)")
         if name == "run":
             p.add_argument("--max-runs", type=int, help="stop after training this many runs")
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -57,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--steps", type=int, default=3, help="steps per timed interval")
             p.add_argument("--intervals", type=int, default=6, help="timed intervals per model")
     args = ap.parse_args(argv)
+    for name in ("image_size", "epochs"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an "
+                     "integer >= 1")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if args.command == "recipe":
         search = select(budgets.search_runs(device), args.only)
@@ -69,12 +91,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"chosen ({budgets.CHOICE_RULE}): {budgets.choose(accuracies)}")
         return 0
     if args.budget == "long":
+        if args.dataset != DATASET or args.recipe != "cifar":
+            ap.error("--budget long is the CIFAR-10 study's; --dataset/--recipe go with the "
+                     f"short budget (got --dataset {args.dataset} --recipe {args.recipe})")
         try:
             everything = budgets.define_long_study(device=device)
         except ParameterError as e:
             ap.error(str(e))
     else:
-        everything = define_study()
+        everything = define_scaled_study(args.dataset, args.recipe, image_size=args.image_size,
+                                         study=args.study, epochs=args.epochs,
+                                         precision=args.precision,
+                                         sync_batchnorm=args.sync_batchnorm)
     runs = select(everything, args.only)
     if not runs:
         ap.error(f"--only {args.only!r} matches no run; names look like "

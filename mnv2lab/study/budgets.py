@@ -28,7 +28,9 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from ..params import ParameterError
+from ..paths import resolve
 from ..train import TrainConfig, load_intact
+from .plan import plan_of
 from .definition import (BATCH_SIZE, DATASET, MAIN_WIDTH, PAPER_VARIANT, StudyRun, run_name,
                          v2_kwargs)
 
@@ -148,3 +150,65 @@ def define_long_study(*, seeds: Sequence[int] = LONG_SEEDS, device: str = "cpu",
                       results: str | None = None) -> list[StudyRun]:
     """The long-budget runs with the recipe the committed search chose."""
     return long_runs(chosen_recipe(device, results)[1], seeds=seeds, device=device)
+
+
+def budget_label(plan) -> str:
+    """"CIFAR-10, 30 epochs" (or the smoke data set's name): how every trained claim names its
+    data set and budget."""
+    name = "CIFAR-10" if plan.dataset.startswith("cifar10") else plan.dataset
+    return f"{name}, {plan.epochs} epoch{'s' if plan.epochs != 1 else ''}"
+
+
+def long_plan(params: Mapping[str, Any], uses: Sequence[str], *, short_plan=None):
+    """The long-budget runs behind ``uses`` ("fig6a", "fig6b", "v1_vs_v2") as a StudyPlan, or None
+    when the long budget is not defined yet (its recipe search is incomplete). Never trains
+    (30-epoch runs are the runner's job). ``smoke``: tiny digits runs like the short smoke plan,
+    twice as long, trained into a temporary folder (``short_plan``: the smoke plan to mirror)."""
+    wanted = set(uses)
+    if params.get("smoke"):
+        if short_plan is None:
+            raise ParameterError("long_plan: smoke needs the short smoke plan to mirror")
+        runs = []
+        for r in short_plan.runs:
+            if wanted & set(r.uses):
+                cfg = TrainConfig.from_dict({**r.config.to_dict(),
+                                             "epochs": 2 * r.config.epochs, "study": LONG_STUDY})
+                runs.append(StudyRun(r.name, r.model, r.variant, r.width, r.seed, cfg, r.uses))
+        folder = short_plan.results.parent / LONG_STUDY
+        return (plan_of(runs, folder, train_missing=short_plan.train_missing, smoke=True)
+                if runs else None)
+    root = resolve(params.get("results_dir", "results"))
+    try:
+        runs = define_long_study(results=str(root / RECIPE_STUDY))
+    except ParameterError:
+        return None
+    runs = [r for r in runs if wanted & set(r.uses)]
+    return plan_of(runs, root / LONG_STUDY, train_missing=False) if runs else None
+
+
+def long_status(plan, results) -> str:
+    """One paragraph: where the long budget stands for this notebook's comparisons."""
+    if plan is None:
+        done = search_accuracies()
+        return (f"Long budget ({LONG_EPOCHS} epochs): not defined yet: its recipe search has "
+                f"{len(done)} of {len(CANDIDATES)} validation runs (`python -m mnv2lab.study "
+                f"recipe`). Every verdict below is from the short budget and says so.")
+    n, total = (results.n_done if results is not None else 0), len(plan.runs)
+    where = ("every verdict below is from it" if n == total else
+             "verdicts below stay with the short budget until all its runs exist")
+    return (f"Long budget ({budget_label(plan)}): {n} of {total} runs have results; {where}.")
+
+
+def verdict_source(short, long):
+    """The results verdicts are taken from: the long budget once every run of its plan exists,
+    else the short budget (each verdict names the budget it rests on)."""
+    if long is not None and long.plan.runs and long.n_done == len(long.plan.runs):
+        return long
+    return short
+
+
+def budget_labels(short_plan, long_plan) -> list[str]:
+    """The x axis of a gap-against-budget figure: both budgets, even before the long one exists."""
+    name = budget_label(short_plan).split(",")[0]
+    return [budget_label(short_plan),
+            budget_label(long_plan) if long_plan is not None else f"{name}, {LONG_EPOCHS} epochs"]

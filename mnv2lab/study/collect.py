@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import repo_root, shared_data
+from ..train import launch
 from ..train import (ResultCacheWarning, RunResult, TrainConfig, load_intact, result_path,
                      run_or_load, weights_available)
 from .definition import StudyRun
@@ -61,6 +62,8 @@ def obtain(config: TrainConfig, results: str | os.PathLike | None = None, *, tra
     result = load_intact(config, results)
     if result is not None and (not need_model or weights_available(result)):
         return result, "found"
+    if train and config.ranks > 1 and not need_model:    # several processes (torchrun)
+        return launch.run(config, results, progress=progress), "trained now"
     if train:
         return run_or_load(config, results, progress=progress, need_model=need_model), "trained now"
     if result is not None:

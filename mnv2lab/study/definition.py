@@ -90,7 +90,7 @@ a decay of 0.98 per epoch is a schedule for hundreds of epochs; for a run of {ep
 the common short-schedule CIFAR recipe (SGD, Nesterov, cosine) without tuning it (no compute for a
 search), the same for every variant. CIFAR's 32x32 images need the smaller total stride. Everything
 else (architecture, BatchNorm after every layer, weight decay, dropout 0.2 before the classifier)
-is the paper's."""
+is the paper's."""  # noqa: E501 (Markdown table rows)
 
 
 def recipe_text(epochs: int = EPOCHS, n_seeds: int = len(SEEDS), train_images: int = 50_000,
@@ -127,14 +127,14 @@ def make_config(model: str, model_kwargs: dict, seed: int, *, dataset: str = DAT
                        **fields)
 
 
-def v2_kwargs(variant: str, width: float) -> dict:
+def v2_kwargs(variant: str, width: float, small_input: bool = True) -> dict:
     if variant not in VARIANTS:
         raise ParameterError(f"variant: got {variant!r}; allowed: {list(VARIANTS)}")
-    return {"width_mult": float(width), "small_input": True, **VARIANTS[variant]}
+    return {"width_mult": float(width), "small_input": small_input, **VARIANTS[variant]}
 
 
-def v1_kwargs(width: float) -> dict:
-    return {"width_mult": float(width), "small_input": True}
+def v1_kwargs(width: float, small_input: bool = True) -> dict:
+    return {"width_mult": float(width), "small_input": small_input}
 
 
 def run_name(model: str, variant: str, width: float, seed: int) -> str:
@@ -146,11 +146,12 @@ def define_study(*, seeds: Sequence[int] = SEEDS, main_width: float = MAIN_WIDTH
                  widths: Sequence[float] = WIDTHS, epochs: int = EPOCHS, dataset: str = DATASET,
                  study: str = STUDY, include_v1: bool = True,
                  v1_widths: dict[float, float] | None = None, dataset_kwargs: dict | None = None,
-                 **overrides: Any) -> list[StudyRun]:
+                 small_input: bool = True, **overrides: Any) -> list[StudyRun]:
     """Every run of the study, in the order to train them: seed by seed (seed 0 of every variant
     first, so that a first complete picture lands early), and within a seed the Fig. 6 variants at
     the main width, then the width sweep, then MobileNetV1. A run needed by several figures (the
-    paper's model) appears once, with all its uses."""
+    paper's model) appears once, with all its uses. ``small_input=False`` builds the models for
+    224x224 inputs (total stride 32; :mod:`mnv2lab.study.scale`)."""
     _check_study_args(seeds, main_width, widths, epochs)
     v1_widths = V1_MATCHED_WIDTHS if v1_widths is None else v1_widths
     runs: list[StudyRun] = []
@@ -158,7 +159,7 @@ def define_study(*, seeds: Sequence[int] = SEEDS, main_width: float = MAIN_WIDTH
         planned: dict[tuple, set[str]] = {}
 
         def add(model, variant, width, use):
-            planned.setdefault((model, variant, float(width)), set()).add(use)
+            planned.setdefault((model, variant, float(width)), set()).add(use)  # noqa: B023 (called in this loop)
 
         add("mobilenet_v2", "linear", main_width, "fig6a")
         add("mobilenet_v2", "linear", main_width, "fig6b")
@@ -173,7 +174,8 @@ def define_study(*, seeds: Sequence[int] = SEEDS, main_width: float = MAIN_WIDTH
                 add("mobilenet_v2", "linear", v2_width, "v1_vs_v2")
                 add("mobilenet_v1", "v1", v1_width, "v1_vs_v2")
         for (model, variant, width), uses in planned.items():
-            kwargs = v2_kwargs(variant, width) if model == "mobilenet_v2" else v1_kwargs(width)
+            kwargs = (v2_kwargs(variant, width, small_input) if model == "mobilenet_v2"
+                      else v1_kwargs(width, small_input))
             cfg = make_config(model, kwargs, seed, dataset=dataset, epochs=epochs, study=study,
                               dataset_kwargs=dataset_kwargs, **overrides)
             runs.append(StudyRun(run_name(model, variant, width, seed), model, variant,

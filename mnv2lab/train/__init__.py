@@ -22,5 +22,6 @@ from .results import (ResultCacheWarning, load_intact, load_result, result_path,
 from .schedule import lr_at
 
 __all__ = ["TrainConfig", "train", "run_or_load", "RunResult", "TrainingInterrupted",
-           "load_result", "load_intact", "weights_available", "result_path", "same_history", "lr_at", "run_dir", "evaluate",
-           "resolve_device", "build", "TinyCNN", "RMSpropTF", "CheckpointWarning", "ResultCacheWarning"]
+           "load_result", "load_intact", "weights_available", "result_path", "same_history",
+           "lr_at", "run_dir", "evaluate", "resolve_device", "build", "TinyCNN", "RMSpropTF",
+           "CheckpointWarning", "ResultCacheWarning"]

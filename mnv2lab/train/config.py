@@ -9,6 +9,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ..data.stream import PIPELINES
 from ..params import Param, ParameterError, check
 
 # Bump when a change to the trainer changes its numbers: cached results then no longer match.
@@ -22,7 +23,8 @@ DATASET_KWARGS = ("root", "image_size", "limit_per_class", "download")
 # Fields that change how a run executes or where it is stored, not its numbers: left out of the
 # cache key. (Resuming is exact, so checkpoint cadence does not change the history.)
 _STUDY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-NOT_HASHED = ("study", "checkpoint_every_steps", "checkpoint_seconds", "snapshot_epochs")
+NOT_HASHED = ("study", "checkpoint_every_steps", "checkpoint_seconds", "snapshot_epochs",
+              "loader_workers")
 # Fields added (or made part of the key) after results were stored: left out of the key while at
 # their default, so that adding an option does not invalidate every stored result. (Changing a
 # default that affects the numbers needs a TRAINER_VERSION bump instead.) Map field name -> default.
@@ -33,7 +35,13 @@ NOT_HASHED = ("study", "checkpoint_every_steps", "checkpoint_seconds", "snapshot
 # ``threads=None`` means "all cores of this machine" (the committed 5-epoch study): its effective
 # thread count is recorded in the checkpoint and the result, and a resume with another count is
 # refused rather than mixed.
-ADDED_LATER: dict[str, Any] = {"threads": None, "ranks": 1, "validation_images": None}
+ADDED_LATER: dict[str, Any] = {
+    "threads": None, "ranks": 1, "validation_images": None,
+    # scale (issue 18): data pipeline, mixed precision, BatchNorm options
+    "data_pipeline": "auto", "precision": "fp32", "sync_batchnorm": False, "bn_momentum": None,
+    "bn_eps": None,
+}
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 @dataclass
@@ -88,6 +96,14 @@ class TrainConfig:
     study: str = "default"                      # results/<study>/ holds the result JSON
     snapshot_epochs: list[int] = field(default_factory=list)  # also keep the weights after these
     #   epochs (run folder, epoch<E>.pt): for analyses along training (Fig. 7); not in the key
+    # scale (mnv2lab.data.stream, "Running at scale" in the README)
+    data_pipeline: str = "auto"                 # memory | stream | auto (stream big folders)
+    loader_workers: int | None = None           # stream: decoding processes per rank (not in
+    #   the key: a batch does not depend on which worker decodes it)
+    precision: str = "fp32"                     # fp32 | bf16 (autocast) | fp16 (CUDA, scaled)
+    sync_batchnorm: bool = False                # SyncBatchNorm across ranks (CUDA under torchrun)
+    bn_momentum: float | None = None            # BatchNorm running-average momentum (torch's
+    bn_eps: float | None = None                 # convention, = 1 - TF decay); None: the model's
 
     # ----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -167,6 +183,18 @@ class TrainConfig:
         if bad:
             raise ParameterError(f"parameter 'dataset_kwargs': unknown key {bad[0]!r}; allowed "
                                  f"keys: {', '.join(DATASET_KWARGS)}")
+        if self.data_pipeline == "stream" and not self.dataset.startswith("folder:"):
+            raise ParameterError(f"parameter 'data_pipeline': 'stream' reads an ImageNet-style "
+                                 f"folder; give dataset='folder:<path>' (got {self.dataset!r})")
+        if self.device == "cpu" and (self.precision == "fp16" or self.sync_batchnorm):
+            what = "precision='fp16'" if self.precision == "fp16" else "sync_batchnorm=True"
+            raise ParameterError(f"{what} needs a CUDA device (got device='cpu'); on CPU use "
+                                 "precision 'fp32' or 'bf16' and sync_batchnorm=False")
+        for name in ("bn_momentum", "bn_eps"):
+            v = getattr(self, name)
+            if v is not None and not (0 < v < 1):
+                raise ParameterError(f"parameter {name!r}: got {v!r}; allowed: a number in "
+                                     "(0, 1), or None (the model's default)")
         from .models import check_model
         check_model(self.model, self.model_kwargs)
         try:
@@ -215,4 +243,10 @@ _SPEC: dict[str, Param] = {
     "checkpoint_seconds": Param(float),
     "study": Param(str),
     "snapshot_epochs": Param(list),
+    "data_pipeline": Param(str, choices=PIPELINES),
+    "loader_workers": Param(int, min=0, nullable=True),
+    "precision": Param(str, choices=PRECISIONS),
+    "sync_batchnorm": Param(bool),
+    "bn_momentum": Param(float, nullable=True),
+    "bn_eps": Param(float, nullable=True),
 }

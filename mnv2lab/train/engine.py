@@ -9,6 +9,11 @@ random is a function of ``seed`` and the step: the model's initialization (``tor
 the data order of each epoch, each step's crop/flip draws, and dropout (the global RNG, whose state
 is checkpointed). ``torch.use_deterministic_algorithms`` is switched on for the run. Timing fields
 (``images_per_s``, ``elapsed_s``) naturally differ between runs.
+
+Data comes from one source, chosen in :func:`open_data`: uint8 tensors in memory
+(:class:`BatchSource`, the default for sets that fit) or an image folder streamed through
+DataLoader workers (:class:`mnv2lab.data.stream.StreamSource`); both give a rank's batch as a
+pure function of (seed, step, rank).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from torch import nn
 from ..data import (ImageDataset, epoch_order, load_dataset, random_crop_flip, step_generator,
                     to_model_input)
 from ..data.augment import mix_seeds
+from ..data.stream import StreamSource, choose_pipeline, default_loader_workers
 from ..params import ParameterError
 from ..progress import enabled_by_default, progress as progress_bar
 from . import checkpoint, distributed
@@ -129,21 +135,31 @@ def eval_steps(config: TrainConfig, steps_per_epoch: int, total: int) -> set[int
     return points
 
 
-@torch.inference_mode()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, ds: ImageDataset,
              channels_last: bool) -> tuple[float, int, int]:
     """(summed cross-entropy, number correct, number of images) of ``model`` on uint8 images."""
+    return evaluate_batches(model, _memory_batches(images, labels, ds, channels_last))
+
+
+def _memory_batches(images, labels, ds, channels_last):
+    for i in range(0, len(labels), EVAL_BATCH):
+        yield (to_model_input(images[i:i + EVAL_BATCH], ds.mean, ds.std,
+                              channels_last=channels_last), labels[i:i + EVAL_BATCH])
+
+
+@torch.inference_mode()
+def evaluate_batches(model: nn.Module, batches) -> tuple[float, int, int]:
+    """(summed cross-entropy, number correct, number of images) over model-ready (x, y) batches."""
     was_training = model.training
     model.eval()
-    loss_sum, correct = 0.0, 0
-    for i in range(0, len(labels), EVAL_BATCH):
-        x = to_model_input(images[i:i + EVAL_BATCH], ds.mean, ds.std, channels_last=channels_last)
-        y = labels[i:i + EVAL_BATCH]
+    loss_sum, correct, n = 0.0, 0, 0
+    for x, y in batches:
         out = model(x).float()
         loss_sum += float(F.cross_entropy(out, y, reduction="sum"))
         correct += int((out.argmax(1) == y).sum())
+        n += len(y)
     model.train(was_training)
-    return loss_sum, correct, len(labels)
+    return loss_sum, correct, n
 
 
 class BatchSource:
@@ -174,6 +190,57 @@ class BatchSource:
         return to_model_input(xb, self.ds.mean, self.ds.std, channels_last=c.channels_last), yb
 
 
+class MemorySource:
+    """The in-memory data path as the trainer's data source (the streamed one is
+    :class:`mnv2lab.data.stream.StreamSource`): training batches from :class:`BatchSource`, this
+    rank's share of the test images (``rank::world_size``) for evaluation."""
+
+    skipped = 0
+
+    def __init__(self, ds: ImageDataset, config: TrainConfig, device: torch.device,
+                 ctx: distributed.DistContext) -> None:
+        self.ds, self.channels_last = ds, config.channels_last
+        self.get = BatchSource(ds, config, device, ctx.rank, ctx.world_size).get
+        self.test_x = ds.test_images[ctx.rank::ctx.world_size].to(device)
+        self.test_y = ds.test_labels[ctx.rank::ctx.world_size].to(device)
+        self.num_classes, self.image_shape = ds.num_classes, ds.image_shape
+        self.evaluated_on = ds.info.get("evaluated_on", "test")
+        self.n_train, self.n_test = len(ds.train_labels), len(ds.test_labels)
+
+    def state(self) -> dict:
+        return {}
+
+    def restore(self, state: dict) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def open_data(config: TrainConfig, ctx: distributed.DistContext, device: torch.device,
+              progress: bool = False) -> MemorySource | StreamSource:
+    """The run's data source: in memory, or streamed from a folder (``config.data_pipeline``;
+    "auto" streams folders too big to hold: :func:`mnv2lab.data.stream.choose_pipeline`)."""
+    kw = config.dataset_kwargs
+    pipeline, index = choose_pipeline(config.data_pipeline, config.dataset, kw.get("image_size"),
+                                      kw.get("limit_per_class"))
+    if pipeline == "memory":
+        return MemorySource(load_training_data(config, ctx, progress), config, device, ctx)
+    if config.validation_images is not None:
+        raise ParameterError("parameter 'validation_images': not supported by the streaming "
+                             "pipeline yet (it evaluates on the folder's val/ or test/ split); "
+                             f"got {config.validation_images!r}, allowed here: None")
+    if config.train_subset is not None or config.test_subset is not None:
+        index = index.subset(config.train_subset, config.test_subset, config.subset_seed)
+    workers = config.loader_workers
+    return StreamSource(index, seed=config.seed, batch_size=config.batch_size,
+                        epochs=config.epochs, device=device, rank=ctx.rank,
+                        world_size=ctx.world_size, size=kw.get("image_size") or 224,
+                        augment=config.augment, channels_last=config.channels_last,
+                        workers=default_loader_workers(ctx.local_world_size) if workers is None
+                        else workers)
+
+
 def load_training_data(config: TrainConfig, ctx: distributed.DistContext,
                        progress: bool = False) -> ImageDataset:
     """The run's data set (subset applied), as every rank of ``train()`` loads it: rank 0 first
@@ -197,6 +264,12 @@ def build_for_training(config: TrainConfig, num_classes: int, device: torch.devi
     stream (dropout)."""
     torch.manual_seed(config.seed)
     model = build(config.model, num_classes, config.model_kwargs).to(device)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            if config.bn_momentum is not None:
+                m.momentum = config.bn_momentum
+            if config.bn_eps is not None:
+                m.eps = config.bn_eps
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     torch.manual_seed(mix_seeds(config.seed, rank, 0xD0))     # per-rank dropout stream
@@ -210,6 +283,13 @@ def wrap_for_training(model: nn.Module, config: TrainConfig, ctx: distributed.Di
     """The module the training steps call: DistributedDataParallel when there are several ranks,
     compiled when ``config.compile``; ``model`` itself otherwise."""
     net: nn.Module = model
+    if config.sync_batchnorm and device.type != "cuda":
+        raise ParameterError("parameter 'sync_batchnorm': True needs CUDA devices (torch's "
+                             f"SyncBatchNorm runs only on GPUs); this run is on {device.type}")
+    if ctx.enabled and config.sync_batchnorm:
+        # in place: the new SyncBatchNorm modules share the old ones' parameters and buffers, so
+        # the optimizer and the state_dict keys stay valid
+        nn.SyncBatchNorm.convert_sync_batchnorm(model)
     if ctx.enabled:
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -219,15 +299,37 @@ def wrap_for_training(model: nn.Module, config: TrainConfig, ctx: distributed.Di
 
 
 def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.Module,
-               x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
-    """One optimizer step at learning rate ``lr``; returns the (graph-free) loss."""
+               x: torch.Tensor, y: torch.Tensor, lr: float, *, autocast=contextlib.nullcontext,
+               scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
+    """One optimizer step at learning rate ``lr``; returns the (graph-free) loss. ``autocast``:
+    a mixed-precision context (see :func:`precision_settings`); ``scaler``: fp16 loss scaling."""
     for group in optimizer.param_groups:
         group["lr"] = lr
-    loss = criterion(net(x), y)
+    with autocast():
+        loss = criterion(net(x).float(), y)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
     return loss.detach()
+
+
+def precision_settings(precision: str, device: torch.device):
+    """(autocast context factory, gradient scaler or None) for ``precision``: fp32 runs as is;
+    bf16 autocasts (CPU or CUDA); fp16 autocasts on CUDA with a loss scaler (its state goes into
+    checkpoints, so a resumed run continues exactly)."""
+    if precision == "fp32":
+        return contextlib.nullcontext, None
+    if precision == "fp16" and device.type != "cuda":
+        raise ParameterError("parameter 'precision': 'fp16' needs a CUDA device; on CPU use "
+                             "'bf16' or 'fp32'")
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+    return (lambda: torch.autocast(device.type, dtype=dtype)), scaler
 
 
 def snapshot_path(run_directory: Path, epoch: int) -> Path:
@@ -284,19 +386,18 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
             stale.unlink(missing_ok=True)
     show = (enabled_by_default() if progress is None else bool(progress)) and ctx.is_main
 
-    ds = load_training_data(config, ctx, show)
-    n_train = len(ds.train_labels)
+    data = open_data(config, ctx, device, show)
+    streamed = isinstance(data, StreamSource)
+    n_train = data.n_train
     steps_per_epoch = n_train // config.batch_size
     if steps_per_epoch == 0:
         raise ParameterError(f"parameter 'batch_size': got {config.batch_size}, larger than the "
                              f"{n_train} training images")
     total = config.epochs * steps_per_epoch
     evals = eval_steps(config, steps_per_epoch, total)
-    batches = BatchSource(ds, config, device, ctx.rank, ctx.world_size)
-    test_x = ds.test_images[ctx.rank::ctx.world_size].to(device)
-    test_y = ds.test_labels[ctx.rank::ctx.world_size].to(device)
+    autocast, scaler = precision_settings(config.precision, device)
 
-    model, optimizer, criterion = build_for_training(config, ds.num_classes, device, ctx.rank)
+    model, optimizer, criterion = build_for_training(config, data.num_classes, device, ctx.rank)
 
     step, history = 0, []
     loss_acc = torch.zeros((), dtype=torch.float64, device=device)
@@ -306,7 +407,8 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, history = int(state["step"]), list(state["history"])
-        loss_acc.fill_(float(state["loss_sum"]))
+        sums = state["loss_sum"]    # per rank (a single float in checkpoints before 2026-12)
+        loss_acc.fill_(float(sums[ctx.rank] if isinstance(sums, list) else sums))
         loss_n, elapsed_before = int(state["loss_n"]), float(state["elapsed_s"])
         iv_time, iv_images = float(state["interval_s"]), int(state["interval_images"])
         saved_threads = state.get("threads")
@@ -323,6 +425,10 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
         torch.set_rng_state(rng["cpu"][ctx.rank])
         if device.type == "cuda" and rng.get("cuda"):
             torch.cuda.set_rng_state(rng["cuda"][ctx.rank])
+        if "data" in state:
+            data.restore(state["data"][ctx.rank])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
 
     net = wrap_for_training(model, config, ctx, device)
 
@@ -338,9 +444,13 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
     def record(at_step: int) -> None:
         nonlocal loss_n, iv_time, iv_images
         distributed.broadcast_buffers(model, ctx)
-        ls, correct, n = evaluate(model, test_x, test_y, ds, config.channels_last)
-        ls, correct, n, tl, tn = distributed.all_sum([ls, correct, n, float(loss_acc), loss_n],
-                                                     ctx, device)
+        with autocast():
+            ls, correct, n = (evaluate_batches(model, data.eval_batches()) if streamed else
+                              evaluate(model, data.test_x, data.test_y, data.ds,
+                                       config.channels_last))
+        ls, correct, n, tl, tn, skipped, skipped_test = distributed.all_sum(
+            [ls, correct, n, float(loss_acc), loss_n, data.skipped,
+             getattr(data, "eval_skipped", 0)], ctx, device)
         history.append({
             "step": at_step, "epoch": round(at_step / steps_per_epoch, 6),
             "train_loss": _finite(tl / tn) if tn else None,
@@ -349,6 +459,9 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
             "images_per_s": round(iv_images / iv_time, 2) if iv_time > 0 else None,
             "elapsed_s": round(elapsed(), 3),
         })
+        if streamed:     # unreadable images so far (training, all ranks) and in this evaluation
+            history[-1].update(skipped_images=round(skipped),
+                               skipped_test_images=round(skipped_test))
         loss_acc.zero_()
         loss_n, iv_time, iv_images = 0, 0.0, 0
 
@@ -356,15 +469,18 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
         rng_cpu = distributed.gather_objects(torch.get_rng_state(), ctx)
         rng_cuda = (distributed.gather_objects(torch.cuda.get_rng_state(device), ctx)
                     if device.type == "cuda" else [])
+        data_states = distributed.gather_objects(data.state(), ctx)
+        loss_sums = distributed.gather_objects(float(loss_acc), ctx)   # each rank's own losses
         if ctx.is_main:
             epoch, position = divmod(at_step, steps_per_epoch)
             checkpoint.save(ckpt_path, {
                 "key": key, "config": config.to_dict(), "step": at_step, "epoch": epoch,
                 "position": position, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "history": history,
-                "loss_sum": float(loss_acc), "loss_n": loss_n, "elapsed_s": elapsed(),
+                "loss_sum": loss_sums, "loss_n": loss_n, "elapsed_s": elapsed(),
                 "interval_s": iv_time, "interval_images": iv_images, "threads": threads,
-                "rng": {"cpu": rng_cpu, "cuda": rng_cuda}})
+                "rng": {"cpu": rng_cpu, "cuda": rng_cuda}, "data": data_states,
+                "scaler": scaler.state_dict() if scaler is not None else None})
 
     bar = progress_bar(None, enabled=show, total=total, initial=step, unit="step",
                        desc=f"{config.model} seed {config.seed}")
@@ -374,9 +490,10 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
     net.train()
     seg_start = time.perf_counter()
     while step < total:
-        x, y = batches.get(step)
+        x, y = data.get(step)
         loss = train_step(net, optimizer, criterion, x, y,
-                          lr_at(config, step, steps_per_epoch, total))
+                          lr_at(config, step, steps_per_epoch, total), autocast=autocast,
+                          scaler=scaler)
         loss_acc += loss.detach()
         loss_n += 1
         iv_images += config.batch_size
@@ -407,8 +524,10 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
                 checkpoint.save_weights(snapshot_path(rdir, step // steps_per_epoch), model)
         if stop_after_steps is not None and step >= stop_after_steps and step < total:
             bar.close()
+            data.close()
             raise TrainingInterrupted(f"simulated crash after step {step}")
     bar.close()
+    data.close()
 
     distributed.broadcast_buffers(model, ctx)
     weights_sha256 = None
@@ -425,13 +544,15 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
     final = {
         "test_acc": last["test_acc"], "test_loss": last["test_loss"],
         "train_loss": last["train_loss"], "steps": total, "epochs": config.epochs,
-        "num_classes": ds.num_classes, "train_images": n_train,
-        "test_images": len(ds.test_labels), "image_shape": list(ds.image_shape),
+        "num_classes": data.num_classes, "train_images": n_train,
+        "test_images": data.n_test, "image_shape": list(data.image_shape),
         "images_per_s": round(sum(h["images_per_s"] for h in timed) / len(timed), 2)
         if timed else None,
         "wall_time_s": round(elapsed(), 3), "threads": threads, "device": str(device),
-        "world_size": ctx.world_size, "evaluated_on": ds.info.get("evaluated_on", "test"),
+        "world_size": ctx.world_size, "evaluated_on": data.evaluated_on,
     }
+    if streamed:
+        final.update(data_pipeline="stream", skipped_images=last["skipped_images"])
     if weights_sha256 is not None:
         final["weights_sha256"] = weights_sha256
     return RunResult(config=config, key=key, history=history, final=final,

@@ -1,12 +1,12 @@
 """The trainer's scale-out mode (DDP ranks) driven one step at a time from a parent process.
 
-``benchmarks/train_throughput.py`` times what ``torchrun --nproc_per_node N -m mnv2lab.train``
-runs, interleaved step by step with single-process sides, so that every side sees the same
-machine load. Each rank is a child process that builds exactly what ``train()`` builds under
-torchrun (``load_training_data``, ``BatchSource`` for its rank, ``build_for_training``,
-``wrap_for_training`` = DistributedDataParallel over gloo, ``train_step``) and then blocks on a
-pipe (idle, not spinning) until the parent asks for steps; it answers with its wall and CPU
-seconds and losses.
+A benchmark harness, not part of the package: ``benchmarks/train_throughput.py`` times what
+``torchrun --nproc_per_node N -m mnv2lab.train`` runs, interleaved step by step with
+single-process sides, so that every side sees the same machine load. Each rank is a child process
+that builds exactly what ``train()`` builds under torchrun (``load_training_data``,
+``BatchSource`` for its rank, ``build_for_training``, ``wrap_for_training`` =
+DistributedDataParallel over gloo, ``train_step``) and then blocks on a pipe (idle, not spinning)
+until the parent asks for steps; it answers with its wall and CPU seconds and losses.
 
     with LockstepRanks(config, world_size=2) as ranks:     # config.threads: threads per rank
         timing = ranks.run(1)          # one global step; timing.wall_s is the parent's round trip
@@ -23,14 +23,14 @@ import traceback
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from ..params import ParameterError
-from . import distributed
-from .config import TrainConfig
-from .engine import (BatchSource, execution_settings, build_for_training, load_training_data,
-                     resolve_device, train_step, wrap_for_training)
-from .schedule import lr_at
+from mnv2lab.params import ParameterError
+from mnv2lab.train import distributed
+from mnv2lab.train.config import TrainConfig
+from mnv2lab.train.engine import (BatchSource, build_for_training, execution_settings,
+                                  load_training_data, resolve_device, train_step,
+                                  wrap_for_training)
+from mnv2lab.train.schedule import lr_at
 
 
 @dataclass

@@ -1,0 +1,150 @@
+"""Gaps against the training budget: does a comparison of two trained variants hold when the
+models are trained longer, and are the models still underfit? (Issue 13.)
+
+A *comparison* is "reference minus variant" in final test accuracy (points), over the seeds both
+sides share. The analysis, fixed before the long runs existed:
+
+* primary: the **paired** difference (seed ``s`` of one side against seed ``s`` of the other: the
+  same initialization seed, data order and augmentation draws), mean with a Student-t 95%
+  interval over the per-seed differences;
+* also reported: the **unpaired** (Welch) difference of the two sides' means, which ignores the
+  pairing, so a reader can see how much the pairing buys.
+
+``budgets`` maps a label (e.g. "CIFAR-10, 5 epochs") to a :class:`~mnv2lab.study.StudyResults`;
+the same comparison is read in each, so a figure can show the gap against the budget.
+
+Fit: per variant and budget, the final training loss (running mean over the last evaluation
+interval, with augmentation and dropout on, and label smoothing if the recipe uses it) next to
+the test loss: train loss about equal to or above test loss means the model is still underfit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from .stats import mean_ci, paired_difference
+
+
+@dataclass(frozen=True)
+class Side:
+    """One trained configuration: variant name, width and model (as in the study's runs)."""
+
+    variant: str
+    width: float
+    model: str = "mobilenet_v2"
+
+    def runs(self, results) -> dict:
+        return results.runs(self.variant, self.width, self.model)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``reference`` minus ``variant`` in final test accuracy; ``label`` names it in tables."""
+
+    label: str
+    reference: Side
+    variant: Side
+
+
+def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95
+                     ) -> tuple[float, float, float]:
+    """(mean(a) - mean(b), low, high): Welch's unpaired t interval; nan bounds with < 2 values a side."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("a and b: need at least one value each")
+    diff = float(a.mean() - b.mean())
+    if len(a) < 2 or len(b) < 2:
+        return diff, math.nan, math.nan
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return diff, diff, diff
+    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    t = float(sps.t.ppf(0.5 + confidence / 2, dof))
+    return diff, diff - t * se, diff + t * se
+
+
+def gap_table(budgets: Mapping[str, object], comparisons: Sequence[Comparison]) -> pd.DataFrame:
+    """One row per (budget, comparison): paired gap (points) with its 95% interval and per-seed
+    gaps, the unpaired (Welch) gap with its interval, and both sides' mean accuracy. Budgets or
+    comparisons without a shared seed are left out."""
+    rows = []
+    for budget, results in budgets.items():
+        for c in comparisons:
+            ref, var = c.reference.runs(results), c.variant.runs(results)
+            seeds = sorted(set(ref) & set(var))
+            if not seeds:
+                continue
+            a = [100 * ref[s].final["test_acc"] for s in seeds]
+            b = [100 * var[s].final["test_acc"] for s in seeds]
+            paired = paired_difference(a, b)
+            all_a = [100 * r.final["test_acc"] for r in ref.values()]
+            all_b = [100 * r.final["test_acc"] for r in var.values()]
+            unpaired = welch_difference(all_a, all_b)
+            rows.append({
+                "budget": budget, "comparison": c.label, "pairs": len(seeds),
+                "gap": paired.mean, "low": paired.low, "high": paired.high,
+                "per_seed": [round(x - y, 2) for x, y in zip(a, b)],
+                "unpaired_gap": unpaired[0], "unpaired_low": unpaired[1],
+                "unpaired_high": unpaired[2],
+                "reference_acc": float(np.mean(all_a)), "variant_acc": float(np.mean(all_b)),
+            })
+    return pd.DataFrame(rows, columns=["budget", "comparison", "pairs", "gap", "low", "high",
+                                       "per_seed", "unpaired_gap", "unpaired_low",
+                                       "unpaired_high", "reference_acc", "variant_acc"])
+
+
+def fit_table(budgets: Mapping[str, object], sides: Mapping[str, Side]) -> pd.DataFrame:
+    """Per (budget, side): seeds, mean final test accuracy with its 95% interval, mean final train
+    and test loss, and ``underfit`` = train loss >= 0.9 x test loss (the models have not started
+    to fit the training set better than unseen data)."""
+    rows = []
+    for budget, results in budgets.items():
+        for name, side in sides.items():
+            runs = list(side.runs(results).values())
+            if not runs:
+                continue
+            acc = [100 * r.final["test_acc"] for r in runs]
+            m, lo, hi = mean_ci(acc)
+            train_loss = float(np.mean([r.final["train_loss"] for r in runs]))
+            test_loss = float(np.mean([r.final["test_loss"] for r in runs]))
+            rows.append({"budget": budget, "model": name, "seeds": len(runs), "test_acc": m,
+                         "low": lo, "high": hi, "train_loss": train_loss, "test_loss": test_loss,
+                         "underfit": train_loss >= 0.9 * test_loss})
+    return pd.DataFrame(rows, columns=["budget", "model", "seeds", "test_acc", "low", "high",
+                                       "train_loss", "test_loss", "underfit"])
+
+
+def loss_curves(results, sides: Mapping[str, Side]) -> pd.DataFrame:
+    """Long form: budget-free curves of one study, per side and seed: epoch, train loss, test
+    loss, test accuracy (points)."""
+    rows = []
+    for name, side in sides.items():
+        for seed, r in side.runs(results).items():
+            for h in r.history:
+                rows.append({"model": name, "seed": seed, "epoch": h["epoch"],
+                             "train_loss": h.get("train_loss"), "test_loss": h["test_loss"],
+                             "test_acc": 100 * h["test_acc"]})
+    return pd.DataFrame(rows, columns=["model", "seed", "epoch", "train_loss", "test_loss",
+                                       "test_acc"])
+
+
+def gap_summary(table: pd.DataFrame, labels: Sequence[str], comparison: str) -> str:
+    """"5 epochs: +11.05 [+8.22, +13.88] (n=3); 30 epochs: no runs yet" for one comparison."""
+    parts = []
+    for label in labels:
+        r = table[(table.budget == label) & (table.comparison == comparison)]
+        if r.empty:
+            parts.append(f"{label}: no runs yet")
+            continue
+        r = r.iloc[0]
+        ci = (f" [{r.low:+.2f}, {r.high:+.2f}]" if math.isfinite(r.low) and math.isfinite(r.high)
+              else " (no interval)")
+        parts.append(f"{label}: {r.gap:+.2f}{ci} (n={int(r.pairs)})")
+    return f"{comparison}: " + "; ".join(parts)

@@ -1,0 +1,42 @@
+"""Solutions to the exercises of notebooks/03_bottleneck_ablation.ipynb (checked by
+tests/test_exercises.py). They read the committed runs; nothing is trained."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from scipy import stats
+
+from mnv2lab import ablation
+
+_spec = importlib.util.spec_from_file_location("_study", Path(__file__).with_name("_study.py"))
+_study = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_study)
+
+
+def exercise_1() -> dict:
+    """The paired gap linear - ReLU6 at width 0.5 at the end of training: mean, 95% interval,
+    whether it excludes zero."""
+    d = ablation.paired_gap(_study.committed("fig6a"), "relu6", 0.5)
+    return {"n": d.n, "mean": d.mean, "low": d.low, "high": d.high,
+            "excludes_zero": d.excludes_zero}
+
+
+def exercise_2() -> dict:
+    """How many paired seeds would halve that interval, if the spread of the gaps stayed the same:
+    the half-width is t(0.975, n-1) s / sqrt(n)."""
+    d = ablation.paired_gap(_study.committed("fig6a"), "relu6", 0.5)
+    half = (d.high - d.low) / 2
+    s = half / stats.t.ppf(0.975, d.n - 1) * d.n ** 0.5
+    n = d.n
+    while stats.t.ppf(0.975, n - 1) * s / n ** 0.5 > half / 2:
+        n += 1
+    return {"seeds_now": d.n, "half_width_now": half, "seeds_needed": n,
+            "half_width_then": stats.t.ppf(0.975, n - 1) * s / n ** 0.5}
+
+
+if __name__ == "__main__":
+    for name, fn in sorted(globals().items()):
+        if name.startswith("exercise_"):
+            print(name, fn())

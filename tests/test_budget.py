@@ -1,0 +1,87 @@
+"""Gap against budget and the fit check (issue 13), on fake results with known numbers."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import matplotlib
+import pytest
+from scipy import stats as sps
+
+from mnv2lab import budget, budget_plots
+
+matplotlib.use("Agg")
+
+
+class FakeStudy:
+    """What budget reads of a StudyResults: runs(variant, width, model) -> {seed: result}."""
+
+    def __init__(self, acc: dict, train_loss: float = 1.0, test_loss: float = 1.0):
+        self.acc, self.tl, self.vl = acc, train_loss, test_loss
+
+    def runs(self, variant, width, model="mobilenet_v2"):
+        return {s: SimpleNamespace(final={"test_acc": a, "train_loss": self.tl,
+                                          "test_loss": self.vl},
+                                   history=[{"epoch": 0.0, "train_loss": None,
+                                             "test_loss": 2.3, "test_acc": 0.1},
+                                            {"epoch": 5.0, "train_loss": self.tl,
+                                             "test_loss": self.vl, "test_acc": a}])
+                for s, a in self.acc.get((variant, width, model), {}).items()}
+
+
+REF, VAR = budget.Side("linear", 0.5), budget.Side("relu6", 0.5)
+COMP = budget.Comparison("linear - ReLU6", REF, VAR)
+
+
+def _study(ref, var, **kw):
+    return FakeStudy({("linear", 0.5, "mobilenet_v2"): dict(enumerate(ref)),
+                      ("relu6", 0.5, "mobilenet_v2"): dict(enumerate(var))}, **kw)
+
+
+def test_paired_and_unpaired_gaps_from_known_numbers():
+    short = _study([0.60, 0.62, 0.64], [0.50, 0.55, 0.50])
+    long = _study([0.90, 0.91], [0.89, 0.91, 0.80])          # seed 2 of the reference missing
+    t = budget.gap_table({"5 epochs": short, "30 epochs": long}, [COMP])
+    s, lg = t.iloc[0], t.iloc[1]
+    assert s.pairs == 3 and s.gap == pytest.approx((10 + 7 + 14) / 3)
+    assert s.per_seed == [10.0, 7.0, 14.0]
+    d = [10.0, 7.0, 14.0]
+    half = sps.t.ppf(0.975, 2) * sps.tstd(d) / math.sqrt(3)
+    assert (s.low, s.high) == pytest.approx((s.gap - half, s.gap + half))
+    assert lg.pairs == 2 and lg.gap == pytest.approx(0.5)    # only the shared seeds are paired
+    welch = sps.ttest_ind([90, 91], [89, 91, 80], equal_var=False).confidence_interval()
+    assert (lg.unpaired_low, lg.unpaired_high) == pytest.approx((welch.low, welch.high))
+    assert lg.unpaired_gap == pytest.approx(90.5 - 260 / 3)
+
+
+def test_no_shared_seed_no_row_and_one_value_a_side_has_no_interval():
+    t = budget.gap_table({"x": _study([0.6], [])}, [COMP])
+    assert t.empty
+    diff, lo, hi = budget.welch_difference([1.0], [0.5, 0.7])
+    assert diff == pytest.approx(0.4) and math.isnan(lo) and math.isnan(hi)
+
+
+def test_fit_table_flags_underfit_models():
+    under = _study([0.6, 0.6], [0.5, 0.5], train_loss=0.95, test_loss=0.93)
+    fits = _study([0.9, 0.9], [0.88, 0.88], train_loss=0.10, test_loss=0.35)
+    t = budget.fit_table({"5 epochs": under, "30 epochs": fits}, {"paper": REF})
+    assert list(t.underfit) == [True, False]
+    assert t.iloc[1].test_acc == pytest.approx(90.0)
+
+
+def test_budget_figures_draw_every_comparison_and_budget():
+    short = _study([0.60, 0.62, 0.64], [0.50, 0.55, 0.50])
+    long = _study([0.90, 0.91, 0.92], [0.89, 0.91, 0.90])
+    t = budget.gap_table({"5 epochs": short, "30 epochs": long}, [COMP])
+    fig = budget_plots.plot_gap_against_budget(t, ["5 epochs", "30 epochs"], title="t",
+                                               paper_range=(0.5, 1.5))
+    ax = fig.axes[0]
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["5 epochs", "30 epochs"]
+    assert len(ax.containers) == 2                            # one error bar per budget
+    empty = budget_plots.plot_gap_against_budget(t.iloc[:0], ["5 epochs"], title="t")
+    assert "no complete pair" in " ".join(x.get_text() for x in empty.axes[0].texts)
+    curves = budget.loss_curves(long, {"paper": REF, "relu6": VAR})
+    assert len(curves) == 12 and set(curves.model) == {"paper", "relu6"}
+    fit = budget_plots.plot_fit(curves, title="fit")
+    assert len(fit.axes[0].lines) == 4
