@@ -500,8 +500,9 @@ def findings(t5: pd.DataFrame, t6: pd.DataFrame, t7: pd.DataFrame, ratios: pd.Da
     accuracy = (f"mAP {v2_map} {'<' if v2_map < v1_map else '>='} V1's {v1_map}"
                 + (": not 'the most accurate'" if v2_map < v1_map else ""))
     out.append(Finding("Table 6", count_verdict(paper + int(latency_ok), n + 1),
-                       figures=FINDING_FIGURES["Table 6"], finding=f"{paper} of {n} params/MAdds cells in the paper's setting; V2/V1 CPU latency "
-                f"{lat} here vs {paper_ratio:.2f} on a Pixel 1; {accuracy}"))
+                       figures=FINDING_FIGURES["Table 6"],
+                       finding=f"{paper} of {n} params/MAdds cells in the paper's setting; V2/V1 "
+                       f"CPU latency {lat} here vs {paper_ratio:.2f} on a Pixel 1; {accuracy}"))
     n, paper, _ = _cells_text(t7)
     madds = t7[t7.quantity == "MAdds (B)"]
     params = t7[t7.quantity == "params (M)"]

@@ -1,7 +1,7 @@
 """Section 5 on paper: the memory each MobileNetV2 bottleneck needs when its expanded tensor is
 computed in slices (:func:`sliced_memory_table`, by :func:`mnv2lab.memory.bottleneck_memory`:
-16-bit, kB = 1000 bytes as in Table 3), and :func:`sliced_forward`, which shows that the slices give the same output at the same
-multiply-adds."""
+16-bit, kB = 1000 bytes as in Table 3), and :func:`sliced_forward`, which shows that the slices
+give the same output at the same multiply-adds."""
 
 from __future__ import annotations
 
