@@ -17,7 +17,7 @@ from PIL import Image
 from .errors import DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-PIL_FORMATS = ("JPEG", "PNG", "BMP", "WEBP")
+IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "WEBP")
 
 # One item: (display name, raw bytes or None, file path or None).
 Item = tuple[str, bytes | None, str | None]
@@ -41,7 +41,7 @@ def decode_image(name: str, data: bytes | None, path: str | None, size: int | No
         if data is None:
             with open(path, "rb") as f:
                 data = f.read()
-        with Image.open(io.BytesIO(data), formats=PIL_FORMATS) as im:
+        with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as im:
             if size is not None and im.format == "JPEG":
                 im.draft("RGB", (size, size))      # let libjpeg downscale big images cheaply
             rgb = im if im.mode == "RGB" else im.convert("RGB")

@@ -53,9 +53,9 @@ import torch
 from PIL import Image
 
 from .augment import epoch_order, mix_seeds, to_model_input
-from .decode import PIL_FORMATS
-from .errors import DataError
+from .decode import IMAGE_FORMATS
 from .folders import check_listing, is_archive, scan_folder
+from .errors import DataError
 
 TRAIN_SCALE = (0.08, 1.0)            # random-resized crop: fraction of the image area
 TRAIN_RATIO = (3 / 4, 4 / 3)         # and aspect ratio range (sampled log-uniformly)
@@ -202,7 +202,7 @@ def _load(path: str, box: tuple[float, float, float, float], size: int) -> Image
 
     JPEGs are decoded at a reduced scale when the box stays at least ``size`` pixels (libjpeg's
     DCT scaling: several times faster on large photos)."""
-    with Image.open(path, formats=PIL_FORMATS) as im:
+    with Image.open(path, formats=IMAGE_FORMATS) as im:
         full_w, full_h = im.size
         left, top, w, h = box
         if im.format == "JPEG":
@@ -214,7 +214,7 @@ def _load(path: str, box: tuple[float, float, float, float], size: int) -> Image
 
 
 def image_size_of(path: str) -> tuple[int, int]:
-    with Image.open(path, formats=PIL_FORMATS) as im:
+    with Image.open(path, formats=IMAGE_FORMATS) as im:
         return im.size
 
 

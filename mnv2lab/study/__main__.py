@@ -29,7 +29,7 @@ import sys
 
 import torch
 
-from .. import activations
+from .. import activations, fig7_training  # noqa: F401 (they register after-run hooks)
 from ..params import ParameterError
 from . import budgets
 from .definition import DATASET, select

@@ -1,0 +1,46 @@
+"""Figure 7 along training (issue 13): equal pixels per layer, saturation, snapshots."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mnv2lab import fig7_training as f7
+from mnv2lab.study import define_study
+from mnv2lab.train import train
+
+
+def test_layer_statistics_use_the_same_pixels_and_count_saturation():
+    counts = torch.tensor([[0, 1, 2, 3], [4, 5, 6, 7]])
+    saturated = torch.tensor([[0, 0, 1, 1], [2, 2, 2, 8]])
+    row = f7.layer_statistics(counts, saturated, channels=8, threshold=2, pixels=8)
+    assert row["frac_mean"] == pytest.approx(3.5 / 8) and row["frac_min"] == 0.0
+    assert row["share_below"] == pytest.approx(2 / 8) and row["min_below"]
+    assert row["frac_saturated"] == pytest.approx(2 / 8)
+    part = f7.layer_statistics(counts, saturated, 8, 2, pixels=4)
+    assert part["pixels"] == 4 and part == f7.layer_statistics(counts, saturated, 8, 2, pixels=4)
+    with pytest.raises(ValueError, match="pixels: got 9"):
+        f7.layer_statistics(counts, saturated, 8, 2, pixels=9)
+
+
+@pytest.mark.slow
+def test_along_training_counts_init_and_each_snapshot(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+    run = define_study(seeds=[0], widths=[0.25], main_width=0.25, epochs=2, dataset="digits",
+                       include_v1=False, study="f7", train_subset=256, test_subset=64,
+                       snapshot_epochs=[1, 2])[0]
+    assert run.variant == "linear"
+    train(run.config, progress=False)
+    paths = f7.after_run(run, None, tmp_path / "res")
+    table = f7.along_training(run.config, tmp_path / "res")
+    assert paths == [f7.cache_path(tmp_path / "res", run.key)] and paths[0].exists()
+    assert sorted(set(table.epoch)) == [0, 1, 2]
+    assert table.groupby("epoch").pixels.nunique().eq(1).all()       # one pixel count for all layers
+    assert table[table.epoch == 0].frac_mean.tolist() != table[table.epoch == 2].frac_mean.tolist()
+    again = f7.along_training(run.config, tmp_path / "res")         # from the cache file
+    assert again.equals(table)
+    summary = f7.summary_by_epoch(f7.stored_along([run], tmp_path / "res"))
+    assert list(summary.epoch) == [0, 1, 2] and (summary.seeds == 1).all()
+    plain = define_study(seeds=[0], widths=[0.25], main_width=0.25, epochs=2, dataset="digits",
+                         include_v1=False, study="f7")[0]
+    assert f7.after_run(plain, None, tmp_path / "res") == []        # no snapshots: nothing to count
