@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from . import __version__, atomic, plotting
+from . import __version__, atomic, paths, plotting
 from .findings import Finding
-from .params import Param, notebook_values, validate
-from .paths import resolve
+from .params import NoResults, Param, ParameterError, notebook_values, validate
 from .provenance import banner
 
 # Every notebook has these two parameters.
@@ -24,6 +23,15 @@ COMMON: dict[str, Param] = {
     "smoke": Param(bool, "tiny workload (seconds) for the tests"),
     "out_dir": Param(str, "folder for figures; relative paths start at the repository root"),
 }
+
+# Where a smoke run's figures go when it is pointed at figures/ (which only receives full runs).
+SMOKE_DIR = "build/smoke"
+
+
+def is_figures_dir(path: Path) -> bool:
+    """Whether ``path`` is the repository's ``figures/`` or a folder inside it."""
+    figures = paths.figures_dir()
+    return path == figures or figures in path.parents
 
 
 @dataclass
@@ -37,9 +45,20 @@ class NotebookSession:
     findings: list[dict] = field(default_factory=list)      # as recorded on disk
 
     def save_figure(self, fig, name: str, *, title: str, caption: str, paper_item: str,
-                    takeaway: str = "") -> dict:
+                    takeaway: str = "", runs: int | None = None) -> dict:
+        """Save through :func:`mnv2lab.plotting.save_figure`; the caption file also records
+        whether this is a smoke run and ``runs``, how many training runs the figure rests on
+        (None: it rests on none). A figure over 0 runs is refused for ``figures/``."""
+        if runs is not None and (not isinstance(runs, int) or isinstance(runs, bool) or runs < 0):
+            raise ValueError(f"runs: got {runs!r}; allowed: an integer >= 0, or None")
+        if runs == 0 and is_figures_dir(self.out_dir):
+            raise NoResults(f"figure {name!r} rests on 0 runs: not written to {self.out_dir} "
+                            "(figures/ only receives real results); produce the runs first, or "
+                            "pass -p out_dir build/<folder> to look at the empty figure")
         record = plotting.save_figure(fig, name, out_dir=self.out_dir, title=title, caption=caption,
-                                      paper_item=paper_item, notebook=self.name, takeaway=takeaway)
+                                      paper_item=paper_item, notebook=self.name, takeaway=takeaway,
+                                      extra={"smoke": bool(self.params.get("smoke", False)),
+                                             "runs": runs})
         self.saved.append(name)
         return record
 
@@ -91,8 +110,22 @@ def start(name: str, namespace: Mapping[str, Any], spec: Mapping[str, Param]) ->
     if missing_common:
         raise ValueError(f"spec for {name} lacks the common parameters {sorted(missing_common)}")
     params = validate(notebook_values(namespace, spec), spec)
+    out_dir = figure_folder(params["out_dir"], params["smoke"])
     plotting.apply_theme()
-    out_dir = resolve(params["out_dir"])
     print(banner())
     print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+    if out_dir != paths.resolve(params["out_dir"]):
+        print(f"smoke run: figures go to {out_dir}, not figures/ (which only receives full runs)")
     return NotebookSession(name=name, params=params, out_dir=out_dir)
+
+
+def figure_folder(out_dir: str, smoke: bool) -> Path:
+    """The folder a notebook writes its figures to. An empty ``out_dir`` or the repository root
+    is refused; a smoke run aimed at ``figures/`` writes under :data:`SMOKE_DIR` instead."""
+    if not out_dir.strip() or paths.resolve(out_dir) == paths.repo_root():
+        raise ParameterError(f"parameter 'out_dir': got {out_dir!r}; allowed: a folder other than "
+                             "the repository root, e.g. 'figures' or 'build/figs'")
+    folder = paths.resolve(out_dir)
+    if smoke and is_figures_dir(folder):
+        return paths.resolve(SMOKE_DIR) / folder.relative_to(paths.repo_root())
+    return folder

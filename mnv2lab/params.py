@@ -17,6 +17,11 @@ class ParameterError(ValueError):
     """A notebook or function parameter has a wrong name, type or value."""
 
 
+class NoResults(RuntimeError):
+    """Valid parameters select no result to analyse (e.g. an epoch count nothing was trained
+    with): a notebook stops instead of writing empty figures and a finding over zero runs."""
+
+
 _ITEM_WORDS = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
 _TYPE_WORDS = {bool: "True or False", int: "an integer", float: "a number", str: "a string",
                list: "a list"}
@@ -142,11 +147,50 @@ def injected_names(cell_sources: Sequence[str]) -> set[str]:
     return names
 
 
+def _literal_assignments(src: str) -> set[str] | None:
+    """The names a cell assigns if it holds nothing but assignments of literal values to plain
+    names (what a parameters cell looks like); None for any other cell."""
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return None
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            return None
+        if not all(isinstance(t, ast.Name) for t in targets):
+            return None
+        try:
+            ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+        names.update(t.id for t in targets)
+    return names or None
+
+
+def parameter_cell_names(cell_sources: Sequence[str], spec: Mapping[str, Param]) -> set[str]:
+    """Names assigned by the notebook's own parameters cell as last executed: the latest cell
+    (papermill's injected ones aside) of literal assignments that sets at least one spec name.
+    So a name typed into that cell in JupyterLab (``sed = 7``) is checked like ``-p sed 7``."""
+    for src in reversed(cell_sources):
+        if src.lstrip().startswith("# Parameters"):
+            continue
+        names = _literal_assignments(src)
+        if names and names & set(spec):
+            return names
+    return set()
+
+
 def notebook_values(namespace: Mapping[str, Any], spec: Mapping[str, Param]) -> dict[str, Any]:
     """The parameter values a notebook holds: the spec's names, plus any name papermill injected
-    that the spec does not know (so that a misspelt ``-p`` is an error, not silently ignored)."""
-    if "In" in namespace:        # running in IPython: look at what papermill injected
-        extra = injected_names(namespace["In"])
+    or the notebook's own parameters cell assigns that the spec does not know (so that a misspelt
+    ``-p`` or a typo in the parameters cell is an error, not silently ignored)."""
+    if "In" in namespace:        # running in IPython: look at the parameters cells it ran
+        extra = injected_names(namespace["In"]) | parameter_cell_names(namespace["In"], spec)
     else:                        # a plain dict (tests, scripts): every plain variable counts
         extra = {k for k, v in namespace.items()
                  if not k.startswith("_") and k not in _IPYTHON_NAMES

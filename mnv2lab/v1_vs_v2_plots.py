@@ -102,7 +102,9 @@ def plot_accuracy_latency(points: pd.DataFrame, machine: str = "") -> Figure:
     for ax, th in zip(axes[0], threads):
         sub = points[points.threads == th] if not points.empty else points
         if sub.empty:
-            _no_data(ax, "no latency measured")
+            left = points.attrs.get("left_out", 0)
+            _no_data(ax, f"no usable latency: {left} timing(s) left out, taken while other "
+                         "processes kept the machine busy" if left else "no latency measured")
             continue
         for family, (marker, ci) in FAMILY_STYLE.items():
             fam = sub[sub.family == family].sort_values("median_ms")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import pickle
@@ -371,3 +372,64 @@ def test_epoch_order_and_step_generators_are_pure_functions_of_seed():
     assert not torch.equal(a, epoch_order(100, seed=4, epoch=2))
     r = [torch.rand(3, generator=step_generator(0, s, rank)) for s, rank in [(5, 0), (5, 0), (5, 1), (6, 0)]]
     assert torch.equal(r[0], r[1]) and not torch.equal(r[0], r[2]) and not torch.equal(r[0], r[3])
+
+
+# --- data sets the trainer must not accept (issue 14, finding 5 and 6) --------------------------
+
+def test_a_one_class_data_set_is_refused(tmp_path):
+    """One class trains to a meaningless "100% accuracy": refused when loaded, naming the source."""
+    _make_folder(tmp_path / "ds", classes=("cat",))
+    with pytest.raises(DataError, match=r"1 class \(\['cat'\]\).*at least 2"):
+        load_image_folder(tmp_path / "ds", progress=False)
+    ds = load_dataset("digits", image_size=8)
+    with pytest.raises(DataError, match=r"training labels hold only class \[3\]"):
+        dataclasses.replace(ds, train_labels=torch.full_like(ds.train_labels, 3))
+
+
+def _tar_bytes(members: list[tuple[str, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_an_oversized_member_is_refused_before_it_is_read(tmp_path):
+    """A 1 GiB member announced in a tiny .tar.gz fails on its header, not after reading it."""
+    import gzip
+    header = tarfile.TarInfo("train/cat/huge.png")
+    header.size = 1 << 30
+    archive = tmp_path / "bomb.tar.gz"
+    archive.write_bytes(gzip.compress(header.tobuf() + b"\0" * 4096))
+    with pytest.raises(DataError, match=r"bomb\.tar\.gz: member 'train/cat/huge\.png' is 1024 MiB"):
+        list(iter_files(archive))
+    small = tmp_path / "small.tar"
+    small.write_bytes(_tar_bytes([("train/cat/a.png", b"x" * 5000)]))
+    with pytest.raises(DataError, match=r"member 'train/cat/a\.png' is 0 MiB .* cap of 4000 bytes"):
+        list(iter_files(small, max_member_bytes=4000))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not a tar"])
+def test_broken_archives_name_the_archive(tmp_path, damage):
+    _make_folder(tmp_path / "ds")
+    good = _tar(tmp_path / "ds", tmp_path / "ds.tar.gz").read_bytes()
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(good[:len(good) // 2] if damage == "truncated" else b"\x00garbage" * 500)
+    with pytest.raises(DataError, match=r"bad\.tar\.gz"):
+        list(iter_files(bad))
+    with pytest.raises(DataError, match=r"bad\.tar\.gz"):
+        load_image_folder(bad, progress=False, use_cache=False)
+    with pytest.raises(DataError, match=r"bad\.tar\.gz"):
+        safe_extract(bad, tmp_path / "out")
+
+
+def test_duplicate_members_are_an_error(tmp_path):
+    png = io.BytesIO()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(png, format="PNG")
+    archive = tmp_path / "dup.tar"
+    archive.write_bytes(_tar_bytes([("train/cat/0.png", png.getvalue()),
+                                    ("./train/cat/0.png", png.getvalue())]))
+    with pytest.raises(DataError, match=r"dup\.tar: member 'train/cat/0\.png' appears twice"):
+        list(iter_files(archive))

@@ -82,3 +82,18 @@ def test_bad_parameter_fails_clearly(path, tmp_path):
     # so take the failing cell's source from the error itself.
     failing = err.value.source
     assert "start(" in failing, "the error must come from the validation cell, before heavy work"
+
+
+def test_a_name_typed_into_the_parameters_cell_is_validated(tmp_path):
+    """`sed = 7` typed into the notebook's own parameters cell (JupyterLab) fails like `-p sed 7`."""
+    path = next(p for p in NOTEBOOKS if p.stem.startswith("02_"))
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source += "\nsed = 7  # meant: seed"
+    edited = tmp_path / path.name
+    nbformat.write(nb, edited)
+    with pytest.raises(PapermillExecutionError) as err:
+        papermill.execute_notebook(str(edited), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                                   cwd=str(path.parent), progress_bar=False,
+                                   parameters={"out_dir": str(tmp_path / "figs")})
+    assert err.value.ename == "ParameterError" and "unknown parameter 'sed'" in err.value.evalue

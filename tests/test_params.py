@@ -58,3 +58,17 @@ def test_injected_names_come_only_from_papermill_cells():
           "device": "cpu", "widths": [1.0]}
     values = notebook_values(ns, SPEC)
     assert "n_trails" in values and "y" not in values and "n_trials" in values
+
+
+def test_names_typed_into_the_parameters_cell_are_validated_too():
+    """In JupyterLab nothing is injected: a misspelt name typed into the notebook's own
+    parameters cell (the latest cell of literal assignments to spec names) is an error."""
+    typed = "# parameters\nsmoke: bool = False\nn_trials: int = 3  # per n\nn_trails = 7\n"
+    later = ["nb = start('x', globals(), SPEC)", "n_seen = len(widths)", "y = 2"]
+    ns = {"In": ["", typed, *later], "smoke": False, "n_trials": 3, "n_trails": 7, "lr": 0.1,
+          "device": "cpu", "widths": [1.0], "n_seen": 1, "y": 2}
+    with pytest.raises(ParameterError, match="unknown parameter 'n_trails'"):
+        validate(notebook_values(ns, SPEC), SPEC)
+    fixed = "smoke: bool = False\nn_trials: int = 7\n"       # the cell corrected and re-run
+    ns["In"] = ["", typed, *later, fixed]
+    assert set(notebook_values(ns, SPEC)) == set(SPEC)

@@ -400,3 +400,76 @@ def test_snapshots_keep_weights_along_training_without_changing_the_run(tmp_path
     assert all(torch.equal(last[k], v) for k, v in snap.model.state_dict().items())
     with pytest.raises(ParameterError, match="snapshot_epochs.*got 4"):
         tiny(epochs=3, snapshot_epochs=[4]).validate()
+
+
+# --- one trainer per run, and Ctrl-C (issue 14, findings 4 and 6) -------------------------------
+
+def test_a_second_trainer_on_the_same_key_is_refused_and_leaves_the_first_ones_files():
+    """While one trainer holds a run, a second exits with a message naming the holder's pid, and
+    its start-up cleanup does not delete the first one's half-written checkpoint."""
+    from mnv2lab.train.guard import RunLockedError, run_lock
+
+    cfg = tiny(epochs=1)
+    rdir = run_dir(cfg.key())
+    with run_lock(rdir):                                   # "the first trainer"
+        writing = rdir / ".checkpoint.pt.abc123.tmp"      # its checkpoint, mid-write
+        writing.write_bytes(b"partial")
+        with pytest.raises(RunLockedError, match=rf"process {os.getpid()}\b.*lock"):
+            train(cfg, progress=False)
+        assert writing.exists(), "the second trainer deleted the first one's temporary file"
+    assert not (rdir / "lock").exists()
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over():
+    cfg = tiny(epochs=1)
+    rdir = run_dir(cfg.key())
+    rdir.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (rdir / "lock").write_text(f"{dead}\n")
+    (rdir / ".checkpoint.pt.dead.tmp").write_bytes(b"left by a killed run")
+    result = train(cfg, progress=False)
+    assert result.final["steps"] > 0
+    assert not list(rdir.glob(".*.tmp")), "temporary files of a dead writer are cleaned up"
+    assert not (rdir / "lock").exists()
+
+
+def _interrupt_at(monkeypatch, at_step: int) -> None:
+    """Deliver a real SIGINT while training step ``at_step`` (1-based) runs."""
+    import signal
+    calls = {"n": 0}
+    real = engine.train_step
+
+    def step_then_interrupt(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == at_step:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "train_step", step_then_interrupt)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(monkeypatch, capsys):
+    cfg = tiny(epochs=2, model_kwargs={"width": 8, "dropout": 0.3}, eval_every_steps=10)
+    ref = train(cfg, progress=False, resume=False)
+    _interrupt_at(monkeypatch, 17)
+    with pytest.raises(KeyboardInterrupt, match=r"step 17 .*checkpoint.*resume"):
+        train(cfg, progress=False)
+    state = torch.load(run_dir(cfg.key()) / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 17
+    assert "resume" in capsys.readouterr().err
+    monkeypatch.undo()
+    resumed = train(cfg, progress=False)
+    assert same_history(ref.history, resumed.history)
+    assert _weights_equal(ref.model, resumed.model)
+
+
+def test_ctrl_c_on_the_command_line_prints_the_hint_not_a_traceback(monkeypatch, tmp_path, capsys):
+    from mnv2lab.train.__main__ import main
+    cfg_file = tmp_path / "cfg.json"
+    cfg_file.write_text(json.dumps(tiny(epochs=1).to_dict()))
+    _interrupt_at(monkeypatch, 3)
+    assert main(["--config", str(cfg_file), "--no-progress", "--results-dir",
+                 str(tmp_path / "res")]) == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "--config" in err and "resume" in err

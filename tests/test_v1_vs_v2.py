@@ -59,8 +59,12 @@ def test_trained_comparison_is_matched_and_paired():
 
 def test_trained_results_missing_and_summary(tmp_path):
     from mnv2lab import study
+    from mnv2lab.params import NoResults
     runs = v1_vs_v2.trained_comparison_runs()
-    collected = study.collect(study.plan_of(runs, tmp_path, only="v1_vs_v2"))
+    plan = study.plan_of(runs, tmp_path, only="v1_vs_v2")
+    with pytest.raises(NoResults, match="no stored result"):      # nothing to analyse
+        study.collect(plan)
+    collected = study.StudyResults(plan, missing=list(runs))
     table = v1_vs_v2.trained_results(collected)
     assert table.test_acc.isna().all() and (table.status == "missing").all()
     message = study.missing_message(collected)
@@ -171,3 +175,65 @@ def test_trained_text_states_the_interval_only_when_there_is_one():
     text = v1_vs_v2.trained_text(three)
     assert "95% CI -9.00 to -3.00, 3 paired seeds; the interval excludes zero" in text
     assert v1_vs_v2.trained_text(three.iloc[:0]) == "results not produced yet."
+
+
+# --- a busy machine (issue 14, finding 3) -------------------------------------------------------
+
+def _all_contaminated(configs) -> pd.DataFrame:
+    """A latency table as measure_all returns it when every timing was taken while other
+    processes kept more than MAX_FOREIGN cores busy: all measured, none usable."""
+    rows = []
+    for i, c in enumerate(configs):
+        ms = 5.0 + i
+        rows.append({"model": c.model, "width": c.kwargs.get("width_mult"),
+                     "groups": c.kwargs.get("groups"), "resolution": c.resolution,
+                     "threads": c.threads, "path": c.path, "n_slices": c.n_slices,
+                     "key": c.key(), "label": c.label(), "median_ms": ms, "iqr_ms": 1.0,
+                     "q25_ms": ms - 0.5, "q75_ms": ms + 0.5, "cached": False, "usable": False,
+                     "quiet": False, "cpu_model": "cpu", "cpu_count": 2, "torch": "2",
+                     "load_1min_before": 3.0, "foreign_cpu_cores": 1.6,
+                     "foreign_nice_cores": 0.0})
+    table = pd.DataFrame.from_records(rows)
+    table["n_slices"] = table["n_slices"].astype("Int64")
+    return table
+
+
+def test_every_timing_left_out_is_said_in_figures_and_findings_without_a_crash():
+    import matplotlib
+    matplotlib.use("Agg")
+    from mnv2lab import latency, v1_vs_v2_plots
+
+    plan = v1_vs_v2.make_plan({**v1_vs_v2.default_params(), "smoke": True})
+    lat = _all_contaminated(plan.latency)
+    t4 = v1_vs_v2.table4_latency(lat, plan.table4_resolution)
+    v1_vs_v2_plots.plot_table4_latency(t4, plan.table4_resolution)
+    ratio = v1_vs_v2.latency_ratio(lat, plan.table4_resolution)
+    v1_vs_v2.ratio_explanation(ratio, v1_vs_v2.throughput(lat, None, plan.table4_resolution))
+    acc_lat = v1_vs_v2.accuracy_latency_points(lat, v1_vs_v2.figure5_points(plan))
+    # the notebook's display of the Pareto points (AttributeError: no 'pareto' before the fix)
+    acc_lat[acc_lat.pareto].sort_values(["threads", "family", "median_ms"])
+    summary = v1_vs_v2.pareto_summary(acc_lat)
+    left = f"all {len(plan.latency)} timing(s) left out"
+    assert left in summary and str(latency.MAX_FOREIGN) in summary
+    fig = v1_vs_v2_plots.plot_accuracy_latency(acc_lat, latency.machine_text(lat))
+    shown = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    assert "left out" in shown
+    found = {f.paper_item: f for f in v1_vs_v2.findings(
+        ratio, acc_lat, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame())}
+    assert left in found["Figure 5 vs latency"].finding
+
+
+def test_the_smoke_plan_counts_timings_taken_on_a_busy_machine(monkeypatch):
+    """Smoke runs check that the notebook runs, not what the latencies are: a busy machine must
+    not empty them (the full run keeps excluding contaminated timings)."""
+    import math
+    from mnv2lab import latency
+
+    smoke = v1_vs_v2.make_plan({**v1_vs_v2.default_params(), "smoke": True})
+    assert smoke.max_foreign == math.inf
+    busy = {"provenance": {"foreign_cpu_cores": 1.8, "foreign_nice_cores": 0.9},
+            "config": {"threads": 1}, "result": {"median_ms": 3.0}, "cached": True}
+    monkeypatch.setattr(latency.cache, "measure_or_load", lambda *a, **k: busy)  # measure_all's
+    configs = smoke.latency[:2]
+    assert latency.measure_all(configs, max_foreign=smoke.max_foreign)["usable"].all()
+    assert not latency.measure_all(configs)["usable"].any()

@@ -10,10 +10,11 @@ import pandas as pd
 
 from .. import study
 from ..findings import Finding, count_verdict
-from ..params import Param, ParameterError
+from ..params import NoResults, Param, ParameterError
 from ..published import FIG7_TEXT
 from ..stats import mean_ci
 from ..study import PAPER_VARIANT, SPEC_STUDY, StudyPlan, data_available
+from ..train import result_path
 from .runs import N_IMAGES, STAGES, WeightsMissing, cache_path, probe_images, run_patterns
 
 SPEC: dict[str, Param] = {
@@ -55,7 +56,17 @@ def make_plan(params: Mapping[str, Any]) -> ActivationPlan:
 
 def collect(plan: ActivationPlan, progress: bool | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Statistics of every run's model at init and trained, as one table (columns: seed, width,
-    stage and the per-layer statistics), plus a list of messages about what is missing."""
+    stage and the per-layer statistics), plus a list of messages about what is missing. Raises
+    :class:`mnv2lab.params.NoResults` (before computing anything, if it can tell) when no
+    trained model can be counted."""
+    if not plan.train_missing and not any(
+            result_path(r.config, plan.results).exists()
+            or cache_path(plan.results, r.key, "trained", plan.n_images).exists()
+            for r in plan.runs):
+        raise NoResults(f"no stored result of the {len(plan.runs)} runs of this plan (epochs="
+                        f"{plan.epochs}) in {plan.results}, and no trained statistics cached: "
+                        "nothing to analyse; train them with `python -m mnv2lab.study run` or "
+                        "rerun with `-p train_missing True`")
     frames, missing = [], []
     images = None
     have_data = data_available(plan.dataset)
@@ -77,6 +88,10 @@ def collect(plan: ActivationPlan, progress: bool | None = None) -> tuple[pd.Data
             frames.append(t.assign(seed=r.seed, width=r.width, stage=stage, run=r.name))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     n_trained = 0 if table.empty else table[table.stage == "trained"].run.nunique()
+    if not n_trained:
+        raise NoResults(f"no trained model of the {len(plan.runs)} runs of this plan (epochs="
+                        f"{plan.epochs}, results in {plan.results}) could be counted; nothing to "
+                        "analyse. " + "; ".join(missing[:2]) + (" ..." if len(missing) > 2 else ""))
     print(f"activation statistics: {len(plan.runs)} runs, {n_trained} trained models counted"
           f" on {plan.n_images} test images")
     if missing:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from .errors import DataError
+
 
 @dataclass
 class ImageDataset:
@@ -40,8 +42,23 @@ class ImageDataset:
         if self.train_images.shape[1:] != self.test_images.shape[1:]:
             raise ValueError(f"train images {tuple(self.train_images.shape[1:])} and test images "
                              f"{tuple(self.test_images.shape[1:])} differ in size")
+        self._check_classes()
         if not self.mean:
             self.mean, self.std = channel_stats(self.train_images)
+
+    def _check_classes(self) -> None:
+        """Refuse fewer than 2 classes: one class trains to a meaningless "100% accuracy"."""
+        where = self.info.get("source") or self.name
+        if len(self.classes) < 2:
+            raise DataError(f"{where}: {len(self.classes)} class ({list(self.classes)}); "
+                            "classification needs at least 2 classes")
+        present = torch.unique(self.train_labels).tolist()
+        if present and (present[0] < 0 or present[-1] >= len(self.classes)):
+            raise DataError(f"{where}: labels {present[0]}..{present[-1]} outside 0.."
+                            f"{len(self.classes) - 1} ({len(self.classes)} classes)")
+        if len(present) < 2 and len(self.train_labels) > 1:
+            raise DataError(f"{where}: the training labels hold only class {present}; "
+                            "classification needs at least 2 classes")
 
     @property
     def num_classes(self) -> int:

@@ -4,17 +4,26 @@ A member named ``../../.bashrc`` or ``/etc/passwd``, or a symbolic/hard link tha
 target, could overwrite files anywhere on extraction. Every member is checked before anything is
 read or written: only regular files and folders with relative names that stay inside the target
 are allowed; anything else raises :class:`UnsafeArchiveError` naming the member. Extraction also
-runs every member through :func:`tarfile.data_filter` (the stdlib's ``"data"`` filter).
+runs every member through :func:`tarfile.data_filter` (the stdlib's ``"data"`` filter). A member
+larger than a size cap (checked on its header, before any byte of it is read), a name that appears
+twice, and a truncated or non-tar archive raise :class:`DataError` naming the archive and member.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tarfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
-from .errors import UnsafeArchiveError
+from .errors import DataError, UnsafeArchiveError
+
+# Largest member read into memory: an image of a few MB is normal, a GiB is a decompression bomb.
+MAX_MEMBER_BYTES = 64 << 20
+# What tarfile and the decompressors raise on a damaged archive.
+_BROKEN = (tarfile.TarError, EOFError, zlib.error, OSError)
 
 
 def check_member(member: tarfile.TarInfo, archive: str | os.PathLike) -> None:
@@ -35,29 +44,80 @@ def check_member(member: tarfile.TarInfo, archive: str | os.PathLike) -> None:
         raise UnsafeArchiveError(f"{where} contains a NUL byte")
 
 
-def iter_files(archive: str | os.PathLike) -> Iterator[tuple[str, bytes]]:
+def check_size(member: tarfile.TarInfo, archive: str | os.PathLike, max_bytes: int) -> None:
+    """Raise :class:`DataError` if ``member`` announces more than ``max_bytes`` bytes."""
+    if member.size > max_bytes:
+        raise DataError(f"archive {archive}: member {member.name!r} is {member.size >> 20} MiB "
+                        f"({member.size} bytes), over the cap of {max_bytes} bytes per member; "
+                        "refusing to read it (a damaged archive or a decompression bomb?)")
+
+
+def _normal_name(name: str) -> str:
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+@contextlib.contextmanager
+def _reading(archive: str | os.PathLike, where: list[str]) -> Iterator[None]:
+    """Turn tarfile/decompression errors into a :class:`DataError` naming the archive and the
+    last member reached (``where[0]``)."""
+    try:
+        yield
+    except DataError:
+        raise
+    except _BROKEN as e:
+        at = f" at member {where[0]!r}" if where[0] else " before its first member"
+        raise DataError(f"archive {archive} is truncated, damaged or not a tar archive{at}: "
+                        f"{type(e).__name__}: {e}") from e
+
+
+def iter_files(archive: str | os.PathLike, *, max_member_bytes: int = MAX_MEMBER_BYTES
+               ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(member name, bytes)`` for every regular file, streaming through the archive once.
 
     Streaming mode (``r|*``) reads a .tar.gz sequentially, which is about 3x faster than
     random-access mode for archives of many small files. Folders are skipped; any unsafe member
-    stops the iteration with :class:`UnsafeArchiveError`.
+    stops the iteration with :class:`UnsafeArchiveError`; a member over ``max_member_bytes``, a
+    name seen twice (``./a`` and ``a`` are one name) or a damaged archive with :class:`DataError`.
     """
-    with tarfile.open(archive, mode="r|*") as tf:
+    where = [""]
+    seen: set[str] = set()
+    with _reading(archive, where), tarfile.open(archive, mode="r|*") as tf:
         for member in tf:
+            where[0] = member.name
             check_member(member, archive)
-            if member.isfile():
-                f = tf.extractfile(member)
-                yield member.name, f.read() if f is not None else b""
+            if not member.isfile():
+                continue
+            check_size(member, archive, max_member_bytes)
+            name = _normal_name(member.name)
+            if name in seen:
+                raise DataError(f"archive {archive}: member {name!r} appears twice; refusing to "
+                                "guess which copy is meant")
+            seen.add(name)
+            f = tf.extractfile(member)
+            data = f.read() if f is not None else b""
+            if len(data) != member.size:
+                raise DataError(f"archive {archive} is truncated at member {member.name!r}: "
+                                f"{len(data)} of {member.size} bytes")
+            yield member.name, data
 
 
 def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[Path]:
     """Extract ``archive`` into ``dest`` after checking every member; return the files written.
 
-    All members are checked first, so an unsafe archive writes nothing.
+    All members are checked first, so an unsafe archive writes nothing; a damaged archive or a
+    duplicate member name raises :class:`DataError` naming the archive.
     """
     dest = Path(dest).resolve()
-    with tarfile.open(archive, mode="r:*") as tf:
+    where = [""]
+    with _reading(archive, where), tarfile.open(archive, mode="r:*") as tf:
         members = tf.getmembers()
+        names = [_normal_name(m.name) for m in members if m.isfile()]
+        if len(set(names)) != len(names):
+            dup = next(n for n in names if names.count(n) > 1)
+            raise DataError(f"archive {archive}: member {dup!r} appears twice; refusing to "
+                            "guess which copy is meant")
         for m in members:
             check_member(m, archive)
             try:    # the stdlib's "data" extraction filter: also catches a path that resolves
@@ -69,6 +129,7 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[Pa
         dest.mkdir(parents=True, exist_ok=True)
         written = []
         for m in members:
+            where[0] = m.name
             target = dest / m.name
             if m.isdir():
                 target.mkdir(parents=True, exist_ok=True)

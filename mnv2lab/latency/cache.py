@@ -16,7 +16,7 @@ from ..params import ParameterError
 from ..paths import resolve, results_dir
 from ..progress import progress as progress_bar
 from .config import FORMAT, LatencyConfig, config_fingerprint
-from .timing import contaminated, measure, measure_interleaved
+from .timing import MAX_FOREIGN, contaminated, measure, measure_interleaved
 
 # A cached measurement was unusable (corrupt, edited, other code) and is re-measured: the one
 # warning of every verified record (mnv2lab.records), under the name the measurements have used.
@@ -88,9 +88,11 @@ def measure_or_load(config: LatencyConfig, root: str | os.PathLike | None = None
 
 def measure_all(configs: Iterable[LatencyConfig], root: str | os.PathLike | None = None, *,
                 remeasure: bool = False, progress: bool | None = None,
-                allow_measure: bool = True) -> pd.DataFrame:
+                allow_measure: bool = True, max_foreign: float = MAX_FOREIGN) -> pd.DataFrame:
     """Measure (or load) every configuration; one row per configuration with its statistics and
-    the provenance that matters for reading a latency (CPU, torch, threads, load, commit)."""
+    the provenance that matters for reading a latency (CPU, torch, threads, load, commit).
+    ``usable``: timed while other processes used at most ``max_foreign`` cores
+    (:func:`contaminated`; ``math.inf`` counts every timing, as smoke runs do)."""
     configs = [c.validate() for c in configs]
     rows = []
     for config in progress_bar(configs, enabled=progress, desc="latency"):
@@ -107,7 +109,7 @@ def measure_all(configs: Iterable[LatencyConfig], root: str | os.PathLike | None
         prov = record["provenance"]
         rows.append({**row, **{k: v for k, v in record["result"].items() if k != "times_ms"},
                      "cached": record["cached"],
-                     "usable": not contaminated(record, strict=False),
+                     "usable": not contaminated(record, max_foreign, strict=False),
                      "quiet": not contaminated(record), "cpu_model": prov.get("cpu_model"),
                      "cpu_count": prov.get("cpu_count"),
                      "torch": prov.get("torch"), "git_commit": prov.get("git_commit"),
@@ -166,7 +168,8 @@ def series_groups(configs: Iterable[LatencyConfig]) -> list[list[LatencyConfig]]
 
 def series_table(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
                  remeasure: bool = False, allow_measure: bool = True,
-                 progress: bool | None = None, rounds: int = 20) -> pd.DataFrame:
+                 progress: bool | None = None, rounds: int = 20,
+                 max_foreign: float = MAX_FOREIGN) -> pd.DataFrame:
     """:func:`measure_all`'s table for configurations timed as interleaved series
     (:func:`series_groups`, :func:`series_or_load`): ratios within a series do not depend on
     when it was timed."""
@@ -174,4 +177,5 @@ def series_table(configs: Sequence[LatencyConfig], root: str | os.PathLike | Non
     for group in progress_bar(series_groups(configs), enabled=progress, desc="latency series"):
         series_or_load(group, root, remeasure=remeasure, allow_measure=allow_measure,
                        rounds=rounds)
-    return measure_all(configs, root, allow_measure=False, progress=False)
+    return measure_all(configs, root, allow_measure=False, progress=False,
+                       max_foreign=max_foreign)

@@ -22,9 +22,9 @@ import pandas as pd
 import torch
 
 from ..findings import Finding, count_verdict
-from ..latency import (LatencyCacheWarning, LatencyConfig, builder_name, code_fingerprint,
-                      load_average, measurement_provenance, model_files, read_entry, series_table,
-                      write_entry)
+from ..latency import (MAX_FOREIGN, LatencyCacheWarning, LatencyConfig, builder_name,
+                       code_fingerprint, load_average, measurement_provenance, model_files,
+                       read_entry, series_table, write_entry)
 from ..memory_efficient import SLICES, analytic_peak_bytes
 from ..memory_probe import MemoryConfig, measure_peaks
 from ..models import mobilenet_v2
@@ -146,14 +146,14 @@ def latency_configs(resolutions: Sequence[int], slices: Sequence[int] = SLICES,
 
 def latency_table(configs: Sequence[LatencyConfig], root: str | os.PathLike | None = None, *,
                   remeasure: bool = False, allow_measure: bool = True,
-                  progress: bool | None = None) -> pd.DataFrame:
+                  progress: bool | None = None, max_foreign: float = MAX_FOREIGN) -> pd.DataFrame:
     """Latency per config, with ``slowdown``: the median over the same executor unsliced
     (n_slices = 1) at the same resolution and threads. The configurations of one (resolution,
     threads) are one series, timed interleaved (:func:`mnv2lab.latency.series_table`), so that
     their ratios do not depend on when each was timed. Contaminated timings
     (:func:`mnv2lab.latency.usable`) are blanked."""
     table = series_table(configs, root, remeasure=remeasure, allow_measure=allow_measure,
-                         progress=progress)
+                         progress=progress, max_foreign=max_foreign)
     table.loc[~table["usable"], "median_ms"] = np.nan      # contaminated: left out
     sliced = table[table.path == "sliced"]
     one = sliced[sliced.n_slices == 1].set_index(["resolution", "threads"]).median_ms

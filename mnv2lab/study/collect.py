@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..params import NoResults
 from ..paths import repo_root, shared_data
 from ..train import launch
 from ..train import (ResultCacheWarning, RunResult, TrainConfig, load_intact, result_path,
@@ -91,10 +92,15 @@ class StudyResults:
         return len(self.results)
 
 
-def collect(plan: StudyPlan, progress: bool | None = None) -> StudyResults:
+def collect(plan: StudyPlan, progress: bool | None = None, *,
+            require_some: bool = True) -> StudyResults:
     """Load every run of the plan that has an intact stored result; train the others if the plan
     says so (the data must be here: FileNotFoundError otherwise, naming the command), else list
-    them as missing. Prints what it loaded and, if some are missing, how to produce them."""
+    them as missing. Prints what it loaded and, if some are missing, how to produce them. With
+    no result at all (outside smoke runs) it raises :class:`mnv2lab.params.NoResults`: there is
+    nothing to analyse, and empty figures must not stand in for results. ``require_some=False``
+    is for optional comparisons (the long budget before its runs land), whose absence the
+    notebook reports itself."""
     out = StudyResults(plan)
     todo = []
     for r in plan.runs:
@@ -112,6 +118,9 @@ def collect(plan: StudyPlan, progress: bool | None = None) -> StudyResults:
                                                          progress=progress)
     out.missing = [r for r in plan.runs if r.name not in out.results]
     message = missing_message(out)
+    if not out.n_done and not plan.smoke and require_some:
+        raise NoResults(f"no stored result for any of the {len(plan.runs)} runs of this plan in "
+                        f"{_shown(plan.results)}; nothing to analyse. {message}")
     print(f"{out.n_done}/{len(plan.runs)} runs loaded from {_shown(plan.results)}"
           + (f"\n{message}" if message else ""))
     return out

@@ -14,6 +14,7 @@ import sys
 
 from .config import TrainConfig
 from .engine import train
+from .guard import RunLockedError, TrainingStopped
 from .results import result_path, run_or_load, train_and_store
 
 
@@ -32,17 +33,28 @@ def main(argv: list[str] | None = None) -> int:
         config = TrainConfig.from_dict(json.load(f))
     config.validate()
     progress = False if args.no_progress else None
-    if args.no_cache:
-        result = train(config, progress=progress, rank_weights_dir=args.rank_weights_dir)
-    elif args.rank_weights_dir:
-        result = train_and_store(config, result_path(config, args.results_dir), progress=progress,
-                                 rank_weights_dir=args.rank_weights_dir)
-    else:
-        result = run_or_load(config, args.results_dir, progress=progress)
+    try:
+        result = _run(config, args, progress)
+    except TrainingStopped:     # Ctrl-C: the checkpoint is saved and the hint printed
+        print(f"resume with: python -m mnv2lab.train --config {args.config}", file=sys.stderr)
+        return 130
+    except RunLockedError as e:
+        print(f"python -m mnv2lab.train: {e}", file=sys.stderr)
+        return 1
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps({"key": result.key, "result": str(result_path(config, args.results_dir)),
                           "cached": result.cached, "final": result.final}))
     return 0
+
+
+def _run(config: TrainConfig, args: argparse.Namespace, progress: bool | None):
+    """Train (or load) as the command-line flags say; returns the RunResult."""
+    if args.no_cache:
+        return train(config, progress=progress, rank_weights_dir=args.rank_weights_dir)
+    if args.rank_weights_dir:
+        return train_and_store(config, result_path(config, args.results_dir), progress=progress,
+                               rank_weights_dir=args.rank_weights_dir)
+    return run_or_load(config, args.results_dir, progress=progress)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from ..data.augment import mix_seeds
 from ..data.stream import StreamSource, choose_pipeline, default_loader_workers
 from ..params import ParameterError
 from ..progress import enabled_by_default, progress as progress_bar
-from . import checkpoint, distributed
+from . import checkpoint, distributed, guard
 from .config import TrainConfig
 from .models import build
 from .optim import make_optimizer
@@ -380,10 +380,16 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
            rank_weights_dir) -> RunResult:
     key = config.key()
     rdir = run_directory or checkpoint.run_dir(key)
+    # One trainer per run directory (it also clears temporary files of dead writers); Ctrl-C
+    # stops at a step boundary with a checkpoint (single process only: ranks stop together).
+    with guard.run_lock(rdir, enabled=ctx.is_main), guard.StopRequest(not ctx.enabled) as stop:
+        return _train_locked(config, device, ctx, threads, progress, resume, stop_after_steps,
+                             rank_weights_dir, key, rdir, stop)
+
+
+def _train_locked(config, device, ctx, threads, progress, resume, stop_after_steps,
+                  rank_weights_dir, key, rdir, stop) -> RunResult:
     ckpt_path, weights_path = rdir / "checkpoint.pt", rdir / "final.pt"
-    if ctx.is_main and rdir.is_dir():    # temporary files left by a run killed while saving
-        for stale in rdir.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
     show = (enabled_by_default() if progress is None else bool(progress)) and ctx.is_main
 
     data = open_data(config, ctx, device, show)
@@ -522,6 +528,10 @@ def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run
             distributed.broadcast_buffers(model, ctx)
             if ctx.is_main:
                 checkpoint.save_weights(snapshot_path(rdir, step // steps_per_epoch), model)
+        if stop.requested and step < total:
+            save_checkpoint(step)
+            bar.close()
+            raise guard.stopped(step, total, ckpt_path)
         if stop_after_steps is not None and step >= stop_after_steps and step < total:
             bar.close()
             data.close()

@@ -14,25 +14,28 @@
 Plots live in :mod:`mnv2lab.v1_vs_v2_plots`; Section 5's measurements in :mod:`mnv2lab.section5`.
 """
 
-from .pareto import accuracy_latency_points, figure5_points, pareto_mask, pareto_summary
+from .pareto import (ACCURACY_LATENCY_COLUMNS, accuracy_latency_points, figure5_points,
+                     left_out_text, pareto_mask, pareto_summary)
 from .plan import (FIGURES, RATIO_TOLERANCE, SERIES, SPEC, TABLE4_MODELS, Plan, check_params,
                    default_params, figure5_configs, figure5_networks, latency_config, make_plan,
                    table4_configs)
 from .table4 import (breakdown_configs, breakdown_table, latency_ratio, madds_by_kind,
                      measure_breakdowns, ratio_explanation, select, table4_latency, throughput,
                      write_table)
-from .trained import (FAMILIES, matched_pairs, paired_text, trained_comparison_runs,
-                      trained_results, trained_summary, trained_text)
+from .trained import (FAMILIES, matched_pairs, paired_text, require_some_result,
+                      trained_comparison_runs, trained_results, trained_summary, trained_text)
 from .verdicts import findings
 
 __all__ = [
-    "accuracy_latency_points", "figure5_points", "pareto_mask", "pareto_summary",
+    "ACCURACY_LATENCY_COLUMNS", "accuracy_latency_points", "figure5_points", "left_out_text",
+    "pareto_mask", "pareto_summary",
     "FIGURES", "RATIO_TOLERANCE", "SERIES", "SPEC", "TABLE4_MODELS", "Plan", "check_params",
     "default_params", "figure5_configs", "figure5_networks", "latency_config", "make_plan",
     "table4_configs",
     "breakdown_configs", "breakdown_table", "latency_ratio", "madds_by_kind",
     "measure_breakdowns", "ratio_explanation", "select", "table4_latency", "throughput",
     "write_table",
-    "FAMILIES", "matched_pairs", "paired_text", "trained_comparison_runs", "trained_results",
+    "FAMILIES", "matched_pairs", "paired_text", "require_some_result", "trained_comparison_runs",
+    "trained_results",
     "trained_summary", "trained_text", "findings",
 ]

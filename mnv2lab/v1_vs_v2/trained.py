@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 
 from ..costs import model_costs
+from ..params import NoResults
 from ..stats import mean_ci, paired_difference
-from ..study import V1_MATCHED_WIDTHS, StudyResults, StudyRun, define_study, result_file
+from ..study import (V1_MATCHED_WIDTHS, StudyPlan, StudyResults, StudyRun, define_study,
+                     result_file)
 
 FAMILIES = {"mobilenet_v2": "MobileNetV2", "mobilenet_v1": "MobileNetV1",
             "shufflenet_v1": "ShuffleNet"}
@@ -20,6 +22,18 @@ def trained_comparison_runs(epochs: int | None = None) -> list[StudyRun]:
     them (the study's ``v1_vs_v2`` runs; ``epochs`` None or 0: the study's)."""
     return [r for r in define_study(**({"epochs": int(epochs)} if epochs else {}))
             if "v1_vs_v2" in r.uses]
+
+
+def require_some_result(trained: StudyPlan, train_epochs: int) -> None:
+    """Raise :class:`mnv2lab.params.NoResults` before any measuring when not one CIFAR-10 run
+    of the comparison has a stored result and none will be trained: it would rest on 0 runs."""
+    if trained.train_missing or any(result_file(r, trained.results).exists()
+                                    for r in trained.runs):
+        return
+    raise NoResults(f"no stored result for any of the {len(trained.runs)} CIFAR-10 runs with "
+                    f"train_epochs={train_epochs} (epochs {trained.epochs}) in {trained.results}; "
+                    "produce them with `python -m mnv2lab.study run --only v1_vs_v2`, or pass "
+                    "-p train_missing True (hours on a CPU)")
 
 
 def matched_pairs() -> dict[float, float]:

@@ -6,7 +6,7 @@ import pandas as pd
 
 from .. import published, section5
 from ..findings import Finding
-from .pareto import pareto_summary
+from .pareto import left_out_text, pareto_summary
 from .plan import FIGURES, RATIO_TOLERANCE
 from .trained import trained_text
 
@@ -26,7 +26,7 @@ def findings(ratio: pd.DataFrame, points: pd.DataFrame, memory: pd.DataFrame,
                            "V2/V1 latency " + ", ".join(f"{v:.2f} at {t} thr" for t, v in r.items())
                            + f" on this CPU vs 75/113 = {published.TABLE4_V2_V1_RATIO:.2f} on a "
                            "Pixel 1", figures=(FIGURES["table4"],)))
-    if not points.empty:
+    if not points.empty or left_out_text(points):
         out.append(Finding("Figure 5 vs latency", "beyond the paper", pareto_summary(points)[:300],
                            figures=(FIGURES["accuracy_latency"],)))
     item = section5.finding(memory, latency_slices, figures=(FIGURES["section5"],))
