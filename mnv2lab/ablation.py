@@ -26,19 +26,15 @@ from .models import make_divisible
 from .models.mobilenetv2 import TABLE2
 from .params import Param
 from .stats import mean_ci, paired_difference
+from .findings import Finding, combined_verdict, interval_verdict
+from .published import FIG6_FINAL_GAP, FIG6_TEXT
 from .study import PAPER_VARIANT, SPEC_STUDY, VARIANT_LABELS, StudyResults
 
-# ---------------------------------------------------------------------------------------------
-# What the paper shows (Figure 6, read off the plot; paper-notes.md)
-
-PAPER_FIG6 = ("ImageNet top-1, one run per variant: at the end of training the paper's model leads "
-              "by roughly 0.5 to 1.5 points, 'no residual' trails most; the gaps are larger "
-              "earlier in training (the text says 'several percent')")
 EARLY_FRACTION = 0.2                  # "early in training": the evaluation nearest 20% of the run
 MIN_SEEDS_FOR_VERDICT = 3
 
 # The notebooks' parameters: the study's (see mnv2lab.study.plan).
-SPEC_ABLATION: dict[str, Param] = dict(SPEC_STUDY)
+SPEC: dict[str, Param] = dict(SPEC_STUDY)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,13 +221,11 @@ def _fmt(d) -> str:
             + ("" if d.excludes_zero else ", interval includes 0"))
 
 
-def _direction(d) -> str:
-    """'better' (interval above 0), 'worse' (below 0), 'unresolved', or 'missing'."""
-    if d is None:
-        return "missing"
-    if d.excludes_zero:
-        return "better" if d.mean > 0 else "worse"
-    return "unresolved"
+def gap_verdict(d) -> str:
+    """The verdict on one paired gap against Figure 6's final gap (:data:`mnv2lab.published.
+    FIG6_FINAL_GAP`), by :func:`mnv2lab.findings.interval_verdict`; "inconclusive" without a
+    complete pair."""
+    return "inconclusive" if d is None else interval_verdict(d.low, d.high, FIG6_FINAL_GAP)
 
 
 def _min_seeds(study: StudyResults) -> int:
@@ -269,67 +263,61 @@ def _setting(study: StudyResults) -> str:
     return f"{p.epochs} epoch{'s' if p.epochs != 1 else ''} of {p.dataset}"
 
 
-def _verdict_word(directions: Sequence[str]) -> str:
-    """reproduced: every gap resolved in the paper's direction; differs: one resolved against
-    it; partly: the rest (unresolved, or not run yet: the text then says so)."""
-    if all(d == "better" for d in directions):
-        return "reproduced"
-    if any(d == "worse" for d in directions):
-        return "differs"
-    return "partly"
+VERDICT_TEXT = {
+    "reproduced": "The paper's choice is better, by about the paper's margin.",
+    "direction only": "The paper's choice is better, but the gap is far from the paper's 0.5 to "
+                      "1.5 points (another data set, recipe and length).",
+    "partly": "Only part of the paper's claims is resolved at 95% confidence in its direction.",
+    "inconclusive": "The direction is not resolved at 95% confidence with these seeds.",
+    "not reproduced": "The paper's advantage does not appear here: the variant is better.",
+}
 
 
-def verdict_fig6a(study: StudyResults) -> dict:
-    """Figure 6a: linear vs ReLU6 bottleneck at the main width. Returns ``{"verdict", "text",
-    "finding"}`` (finding: one line for the README table)."""
+def verdict_fig6a(study: StudyResults) -> Finding:
+    """Figure 6a: linear vs ReLU6 bottleneck at the main width, the final gap against the
+    paper's (:func:`gap_verdict`); ``details`` says it in words with every number."""
     w = study.plan.main_width
     end = paired_gap(study, "relu6", w)
     early = paired_gap(study, "relu6", w, fraction=EARLY_FRACTION)
     shrink = early_minus_final(study, "relu6", w)
-    verdict = _verdict_word([_direction(end)])
+    verdict = gap_verdict(end)
     note = provisional_note(study)
     text = (f"{note}Figure 6a (width {w:g}, {_setting(study)}): linear minus "
             f"ReLU6 bottleneck, test accuracy at the end: {_fmt(end)}; early "
             f"({EARLY_FRACTION:.0%} of training): {_fmt(early)}; early gap minus final gap: "
-            f"{_fmt(shrink)}. Paper: {PAPER_FIG6}. "
+            f"{_fmt(shrink)}. Paper: {FIG6_TEXT}. "
             + ("No complete pair of runs yet: nothing to compare." if end is None else
-               {"reproduced": "The linear bottleneck is better, as the paper says.",
-                "partly": "The direction is not resolved at 95% confidence with these seeds.",
-                "differs": "The paper's advantage of the linear bottleneck does not appear here."
-                }[verdict]))
+               VERDICT_TEXT[verdict]))
     finding = (f"{short_note(study)}linear - ReLU6 bottleneck at the end "
                f"{_short(end)} (paper: +0.5 to +1.5 top-1 on ImageNet); early {_short(early)}")
-    return {"verdict": verdict, "text": text, "finding": finding[:300]}
+    return Finding("Figure 6a", verdict, finding[:300], details=text)
 
 
-def verdict_fig6b(study: StudyResults) -> dict:
-    """Figure 6b: shortcut between bottlenecks vs between expansions vs none, at the main width."""
+def verdict_fig6b(study: StudyResults) -> Finding:
+    """Figure 6b: shortcut between bottlenecks vs between expansions vs none, at the main width:
+    both final gaps against the paper's (:func:`gap_verdict`, combined by
+    :func:`mnv2lab.findings.combined_verdict`), and "no residual" must be the worst."""
     w = study.plan.main_width
     exp_end = paired_gap(study, "expansion_shortcut", w)
     none_end = paired_gap(study, "no_residual", w)
     exp_early = paired_gap(study, "expansion_shortcut", w, fraction=EARLY_FRACTION)
     none_early = paired_gap(study, "no_residual", w, fraction=EARLY_FRACTION)
     worst = _worst_variant(study, w)
-    verdict = _verdict_word([_direction(exp_end), _direction(none_end)])
-    if verdict == "reproduced" and worst != "no_residual":
+    verdict = combined_verdict([gap_verdict(exp_end), gap_verdict(none_end)])
+    if verdict in ("reproduced", "direction only") and worst != "no_residual":
         verdict = "partly"
     note = provisional_note(study)
     text = (f"{note}Figure 6b (width {w:g}, {_setting(study)}): the paper's "
             f"shortcut between bottlenecks minus shortcut between expansions, at the end: "
             f"{_fmt(exp_end)} (early: {_fmt(exp_early)}); minus no residual, at the end: "
             f"{_fmt(none_end)} (early: {_fmt(none_early)}). Lowest final mean accuracy: "
-            f"{VARIANT_LABELS.get(worst, worst) if worst else 'n/a'}. Paper: {PAPER_FIG6}. "
+            f"{VARIANT_LABELS.get(worst, worst) if worst else 'n/a'}. Paper: {FIG6_TEXT}. "
             + ("No complete pair of runs yet: nothing to compare."
-               if exp_end is None and none_end is None else
-               {"reproduced": "Both alternatives are worse and 'no residual' is worst, as in the "
-                              "paper.",
-                "partly": "Only part of the paper's ordering is resolved at 95% confidence.",
-                "differs": "At least one alternative is resolved as better than the paper's "
-                           "shortcut."}[verdict]))
+               if exp_end is None and none_end is None else VERDICT_TEXT[verdict]))
     finding = (f"{short_note(study)}bottleneck shortcut - expansion shortcut "
                f"{_short(exp_end)}, - no residual {_short(none_end)} at the end (paper: +0.5 to "
                f"+1.5 top-1, no residual worst)")
-    return {"verdict": verdict, "text": text, "finding": finding[:300]}
+    return Finding("Figure 6b", verdict, finding[:300], details=text)
 
 
 def _worst_variant(study: StudyResults, width: float) -> str | None:
@@ -341,7 +329,7 @@ def _worst_variant(study: StudyResults, width: float) -> str | None:
     return min(means, key=means.get) if len(means) >= 2 else None
 
 
-def verdict_width(study: StudyResults) -> dict:
+def verdict_width(study: StudyResults) -> Finding:
     """Beyond the paper: does the linear-minus-ReLU6 gap grow as the bottleneck narrows?"""
     widths = study.plan.widths
     table = width_gaps(study, widths)
@@ -367,8 +355,7 @@ def verdict_width(study: StudyResults) -> dict:
     by_width = ", ".join(f"{r.width:g}: {r.gap:+.2f}" for r in table.itertuples() if r.pairs)
     finding = (f"{short_note(study)}linear - ReLU6 gap by width: {by_width or 'no pairs yet'}; "
                f"narrowest - widest {_short(trend)} (not in the paper)")
-    # "beyond the paper" is what the README table shows for an item the paper does not test.
-    return {"verdict": "beyond the paper", "text": text, "finding": finding[:300]}
+    return Finding("beyond the paper", "beyond the paper", finding[:300], details=text)
 
 
 def _short(d) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import nbformat
 
+from .findings import Finding
+
 FIGURE_FIELDS = ("name", "title", "caption", "paper_item", "notebook")
 
 
@@ -29,18 +31,6 @@ class FigureEntry:
     png: Path
     pdf: Path
     promised: bool      # listed in its notebook's metadata (False: stale or renamed?)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One verdict a notebook recorded with ``NotebookSession.record_finding``."""
-
-    notebook: str
-    paper_item: str
-    verdict: str
-    finding: str
-    figures: tuple[str, ...]
-    smoke: bool         # recorded by a smoke run: not a result
 
 
 def _read_json(path: Path) -> dict:
@@ -114,8 +104,11 @@ def load_findings(figures_dir: Path) -> list[Finding]:
             missing = [k for k in ("paper_item", "verdict", "finding") if not f.get(k)]
             if missing:
                 raise ValueError(f"{path}: finding {i} lacks {missing}")
-            found.append(Finding(notebook=str(data.get("notebook", path.stem)),
-                                 paper_item=f["paper_item"], verdict=f["verdict"],
-                                 finding=f["finding"], figures=tuple(f.get("figures", [])),
-                                 smoke=bool(data.get("smoke", False))))
+            try:
+                found.append(Finding(notebook=str(data.get("notebook", path.stem)),
+                                     paper_item=f["paper_item"], verdict=f["verdict"],
+                                     finding=f["finding"], figures=tuple(f.get("figures", [])),
+                                     smoke=bool(data.get("smoke", False))))
+            except ValueError as e:
+                raise ValueError(f"{path}: finding {i}: {e}") from None
     return found

@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .memory import PAPER_TABLE3, TABLE3_SIZES, UNSLICED_TIGHTEST
+from .published import TABLE3, TABLE3_SIZES
+from .section5.analytic import UNSLICED_TIGHTEST
 from .plotting import new_figure, palette
 
 FAMILY_STYLE = {"mobilenet_v2": ("MobileNetV2", "-", "o"), "mobilenet_v1": ("MobileNetV1", "--", "s")}
@@ -126,7 +127,7 @@ def plot_memory(paper: pd.DataFrame, every: pd.DataFrame) -> Figure:
             g = group[group["size"].isin(sizes)]
             ax.plot([xpos[s] for s in g["size"]], g.kB, ls=ls, marker="o", ms=6, color=c,
                     label=f"{family} (ours)", lw=2 if ls == "-" else 1.5)
-            printed = PAPER_TABLE3.get(family)
+            printed = TABLE3.get(family)
             if printed is not None and ax is axes[0]:
                 ax.scatter([xpos[s] for s in sizes], [printed[s][1] for s in sizes], s=110,
                            facecolor="none", edgecolor=c, linewidth=1.8, zorder=4)

@@ -12,7 +12,8 @@ with parameters counted with and without BN scale/shift: :func:`conventions` fin
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 import torch
@@ -20,12 +21,14 @@ import torch
 from . import printed, published, text_claims
 from .costs import (architecture_table, cost_grid, count_madds, count_params, layer_costs,
                     model_costs, probe)
-from .memory import compare_table3, section5_summary, sliced_memory_table, table3
+from .memory import compare_table3, table3
+from .findings import Finding, count_verdict
 from .models import InvertedResidual, build_model
 from .notebook import COMMON
 from .params import Param
+from .section5 import section5_summary, sliced_memory_table
 
-SPEC_02: dict[str, Param] = {
+SPEC: dict[str, Param] = {
     **COMMON,
     "widths": Param(list, "width multipliers for the cost grid (V1 and V2)", item=float,
                     min=0.05, max=4.0, min_len=1),
@@ -44,6 +47,25 @@ def smoke_subset(values: Sequence, smoke: bool, keep: int = 2) -> list:
     if not smoke or len(values) <= keep:
         return values
     return [values[0], values[-1]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What notebook 02 computes: the cost grid's widths and resolutions (first and last only in
+    smoke mode) and the classifier outputs."""
+
+    widths: list[float]
+    resolutions: list[int]
+    classes: int
+    smoke: bool
+
+
+def make_plan(params: Mapping[str, Any]) -> Plan:
+    """The notebook's plan from its validated parameters (:data:`SPEC`)."""
+    smoke = bool(params["smoke"])
+    return Plan(widths=smoke_subset(params["widths"], smoke),
+                resolutions=smoke_subset(params["resolutions"], smoke),
+                classes=int(params["classes"]), smoke=smoke)
 
 
 def meta_model(name: str, **kwargs):
@@ -306,7 +328,7 @@ TABLE4_NOTES = {
 # ------------------------------------------------------------------ verdicts
 
 def section5_takeaway(summary: dict) -> str:
-    """One sentence on the t-slice saving, from :func:`mnv2lab.memory.section5_summary`, measured
+    """One sentence on the t-slice saving, from :func:`mnv2lab.section5.section5_summary`, measured
     against the tightest unsliced schedule (not against everything held at once)."""
     lo, hi = summary["tight_ratio"]
     n_lo, n_hi = summary["naive_ratio"]
@@ -315,38 +337,35 @@ def section5_takeaway(summary: dict) -> str:
             f"holding everything at once), at the same multiply-adds.")
 
 
-# Figures saved under another paper item that back a finding (record_finding's ``figures``).
-FINDING_FIGURES: dict[str, list[str]] = {"Section 5": ["bottleneck_memory_slices"]}
-
-
 def findings(grid: pd.DataFrame | None = None, t3: pd.DataFrame | None = None,
-             t4: pd.DataFrame | None = None) -> list[tuple[str, str, str]]:
-    """(paper item, verdict, one-line finding with the numbers), computed now, for the notebook
-    to print and record. Paper comparisons use 1000 classes and 224x224; ``t3`` (from
-    :func:`mnv2lab.memory.table3`) and ``t4`` (from :func:`table4`) are reused when given."""
+             t4: pd.DataFrame | None = None) -> list[Finding]:
+    """The notebook's findings, computed now. Tables are checked cell by cell
+    (:func:`~mnv2lab.findings.count_verdict`: all / some / no cells agree). Paper comparisons use
+    1000 classes and 224x224; ``t3`` (from :func:`mnv2lab.memory.table3`) and ``t4`` (from
+    :func:`table4`) are reused when given."""
     v2 = meta_model("mobilenet_v2")
     p, m = count_params(v2), count_madds(v2, 224)
     p_nobn = count_params(v2, include_bn=False)
     ref = published.V2_REFERENCE
-    out = [("Table 2",
-            "reproduced" if (p, m) == (ref["params"], ref["madds"]) else "differs",
-            f"MobileNetV2 1.0@224, {PAPER_CLASSES} classes: {p:,} params with BN ({p_nobn:,} "
-            f"without) and {m:,} MAdds (reference {ref['params']:,} and {ref['madds']:,}); the "
-            f"paper prints 3.4M and 300M (truncated, without BN).")]
+    out = [Finding("Table 2", count_verdict([p == ref["params"], m == ref["madds"]]),
+                   f"MobileNetV2 1.0@224, {PAPER_CLASSES} classes: {p:,} params with BN "
+                   f"({p_nobn:,} without) and {m:,} MAdds (reference {ref['params']:,} and "
+                   f"{ref['madds']:,}); the paper prints 3.4M and 300M (truncated, without BN).")]
     cmp = compare_table3(table3() if t3 is None else t3)
     main = cmp[cmp["family"] == cmp["computed as"]]
     n_ok, n_all = int(main.agrees.sum()), len(main)
     g2 = cmp[cmp["computed as"] == "ShuffleNet (2x, g=2)"]
-    out.append(("Table 3", "partly",
-                f"{n_ok} of {n_all} cells agree (16-bit, kB = 1000 B); V2 at 56/28/14 lists the "
-                f"next stage's channels; the ShuffleNet column fits g=2 ({int(g2.agrees.sum())} of "
-                f"{len(g2)} cells), not the stated g=3 (Table 4's ShuffleNet rows fit g=3)."))
+    out.append(Finding("Table 3", count_verdict(n_ok, n_all),
+                       f"{n_ok} of {n_all} cells agree (16-bit, kB = 1000 B); V2 at 56/28/14 "
+                       f"lists the next stage's channels; the ShuffleNet column fits g=2 "
+                       f"({int(g2.agrees.sum())} of {len(g2)} cells), not the stated g=3 (Table "
+                       f"4's ShuffleNet rows fit g=3)."))
     t4 = table4() if t4 is None else t4
     t4 = t4.dropna(subset=["ours MAdds (M)"]).set_index("network")
     conv4 = conventions(table4_cells()).set_index(["printed as", "params", "classes"])
     trunc = conv4.loc[("truncated", "without BN", PAPER_CLASSES)]
     best_round = int(conv4.loc["rounded"].agree.max())
-    out.append(("Table 4", "partly",
+    out.append(Finding("Table 4", count_verdict(int(trunc.agree), int(trunc.of)),
                 f"{trunc.agree} of {trunc.of} params/MAdds cells agree as our counts truncated, "
                 f"without BN (rounded: at most {best_round}); 1000 or 1001 classes alike. No "
                 f"convention gives {unexplained_cells(table4_cells())}. ShuffleNet rows fit g=3 "
@@ -363,8 +382,7 @@ def findings(grid: pd.DataFrame | None = None, t3: pd.DataFrame | None = None,
 
         tf = published.TF_SLIM_CLASSES
         mad = cp[(cp.quantity == "MAdds") & (cp.classes == tf)]
-        out.append(("Figure 5",
-                    "reproduced" if rows_ok("truncated", tf) == n_rows else "partly",
+        out.append(Finding("Figure 5", count_verdict(rows_ok("truncated", tf), n_rows),
                     f"MAdds axis: {len(v2g)} MobileNetV2 configurations, one code path "
                     f"({lo:.1f}M to {hi:.1f}M, 1000 classes). Released-checkpoint table (MACs, params without "
                     f"BN): {rows_ok('truncated', tf)} of {n_rows} rows truncated at 1001 classes "
@@ -374,16 +392,17 @@ def findings(grid: pd.DataFrame | None = None, t3: pd.DataFrame | None = None,
     s5 = section5_summary(sl)
     big = s5["largest"]
     lo_t, hi_t = s5["tight_ratio"]
-    out.append(("Section 5", "beyond the paper",
+    out.append(Finding("Section 5", "beyond the paper",    # its figure is "beyond the paper"'s
                 f"Largest t=6 block ({big['input']}, 16-bit): {big['naive_kB']:.0f} kB all held at "
                 f"once, {big['tight_kB']:.0f} kB in the tightest unsliced schedule, "
                 f"{big['t_slices_kB']:.0f} kB in t slices; t slices save {lo_t:.1f}-{hi_t:.1f}x "
-                f"against the tightest schedule over t=6 blocks. MAdds unchanged."))
+                f"against the tightest schedule over t=6 blocks. MAdds unchanged.",
+                figures=("bottleneck_memory_slices",)))
     out += text_findings()
     return out
 
 
-def text_findings() -> list[tuple[str, str, str]]:
+def text_findings() -> list[Finding]:
     """The Section 4 sentences with counts (:mod:`mnv2lab.text_claims`), as findings."""
     layers = text_claims.layer_count_readings()
     count = dict(zip(layers.short, layers["count"]))
@@ -400,15 +419,14 @@ def text_findings() -> list[tuple[str, str, str]]:
     lo_rows = rng[rng.claim == "smallest params"]
     how = [c for c in printed.CONVENTIONS if lo_rows[c].any()]
     n_ok = int(holds.sum())
-    verdict = ("reproduced" if n_ok == len(holds) else
-               "partly" if 2 * n_ok >= len(holds) else "differs")
+    # "19 bottleneck layers" holds only if a reading of bottleneck blocks alone gives 19
+    plain = ~fits.short.str.startswith("blocks +")
     return [
-        ("Section 4 (19 bottleneck layers)", "differs" if fits.empty or
-         fits.short.str.startswith("blocks +").all() else "reproduced",
+        Finding("Section 4 (19 bottleneck layers)", count_verdict([bool(plain.any())]),
          f"Table 2 has {count['bottleneck blocks']} bottleneck blocks ({count['residual blocks']} "
          f"with a shortcut); 19 only when counting {' or '.join(fits.short)} "
          f"({len(fits)} of {len(layers)} readings)."),
-        ("Section 4 (cost range)", verdict,
+        Finding("Section 4 (cost range)", count_verdict(n_ok, len(holds)),
          f"{n_ok} of {len(holds)} numbers hold. Smallest Figure 5 model ({small.width:g}@"
          f"{small.resolution}): {small['ours (M)']:.1f}M MAdds vs '7' ({'a' if any7 else 'no'} "
          f"reading gives 7M, lowest "

@@ -35,14 +35,24 @@ import pandas as pd
 import torch
 
 from . import published
-from .costs import (DILATED_CONVENTIONS, count_madds, count_params, count_params_folded,
-                    deployed_gflops, eval_sizes, flop_counter_madds, layer_costs, layer_madds)
+from .costs import (
+    DILATED_CONVENTIONS,
+    count_madds,
+    count_params,
+    count_params_folded,
+    deployed_gflops,
+    eval_sizes,
+    flop_counter_madds,
+    layer_costs,
+    layer_madds,
+)
+from .findings import Finding, count_verdict
 from .latency import LatencyConfig, series_table
 from .models import build_model
 from .notebook import COMMON
 from .params import Param, ParameterError
 
-SPEC_07: dict[str, Param] = {
+SPEC: dict[str, Param] = {
     **COMMON,
     "threads": Param(list, "CPU threads for the latency measurements", item=int, min=1, max=256,
                      min_len=1),
@@ -462,11 +472,11 @@ LATENCY_RATIO_TOLERANCE = 0.1     # |V2/V1 here - V2/V1 on the Pixel 1| for "rep
 
 
 def findings(t5: pd.DataFrame, t6: pd.DataFrame, t7: pd.DataFrame, ratios: pd.DataFrame,
-             released: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """(paper item, verdict, one-line finding with the numbers) for Tables 5, 6, 7. A table is
-    "reproduced" when every cell is reproduced in the paper's stated setting (Table 6: and the
-    single-thread V2/V1 latency ratio is within :data:`LATENCY_RATIO_TOLERANCE` of the paper's),
-    "partly" otherwise."""
+             released: pd.DataFrame) -> list[Finding]:
+    """The findings for Tables 5, 6, 7, cell by cell (:func:`mnv2lab.findings.count_verdict`:
+    all / some / none of the cells reproduce in the paper's stated setting; Table 6 adds one more
+    check: the single-thread V2/V1 latency ratio within :data:`LATENCY_RATIO_TOLERANCE` of the
+    paper's)."""
     out = []
     n, paper, _ = _cells_text(t5)
     misses = t5[~t5["paper's setting reproduces"]]
@@ -476,8 +486,8 @@ def findings(t5: pd.DataFrame, t6: pd.DataFrame, t7: pd.DataFrame, ratios: pd.Da
         for r in misses.to_dict("records"))
     rel = f"released detectors' params {int(released['params agree'].sum())}/{len(released)} " \
           "to the digit"
-    out.append(("Table 5", "reproduced" if paper == n else "partly",
-                f"{paper} of {n} cells in the paper's setting (320px, 80 cls)"
+    out.append(Finding("Table 5", count_verdict(paper, n), figures=FINDING_FIGURES["Table 5"],
+                       finding=f"{paper} of {n} cells in the paper's setting (320px, 80 cls)"
                 + (f"; {miss_text}" if miss_text else "") + f"; {rel}"))
     n, paper, _ = _cells_text(t6)
     one = ratios[(ratios.table == "Table 6") & (ratios.threads == 1)]
@@ -489,9 +499,10 @@ def findings(t5: pd.DataFrame, t6: pd.DataFrame, t7: pd.DataFrame, ratios: pd.Da
                   and abs(one.iloc[0]["V2 / V1"] - paper_ratio) <= LATENCY_RATIO_TOLERANCE)
     accuracy = (f"mAP {v2_map} {'<' if v2_map < v1_map else '>='} V1's {v1_map}"
                 + (": not 'the most accurate'" if v2_map < v1_map else ""))
-    out.append(("Table 6", "reproduced" if paper == n and latency_ok else "partly",
-                f"{paper} of {n} params/MAdds cells in the paper's setting; V2/V1 CPU latency "
-                f"{lat} here vs {paper_ratio:.2f} on a Pixel 1; {accuracy}"))
+    out.append(Finding("Table 6", count_verdict(paper + int(latency_ok), n + 1),
+                       figures=FINDING_FIGURES["Table 6"],
+                       finding=f"{paper} of {n} params/MAdds cells in the paper's setting; V2/V1 "
+                       f"CPU latency {lat} here vs {paper_ratio:.2f} on a Pixel 1; {accuracy}"))
     n, paper, _ = _cells_text(t7)
     madds = t7[t7.quantity == "MAdds (B)"]
     params = t7[t7.quantity == "params (M)"]
@@ -499,8 +510,8 @@ def findings(t5: pd.DataFrame, t6: pd.DataFrame, t7: pd.DataFrame, ratios: pd.Da
     aspp = ratios[(ratios.table == "Table 7") & ratios["V2 network"].str.contains("ASPP")]
     outliers = "; ".join(f"{r['row']} closest {r['closest'].split(' ')[0]} vs printed "
                          f"{r['printed']}" for r in madds[~within].to_dict("records"))
-    out.append(("Table 7", "reproduced" if paper == n else "partly",
-                f"params {int(params[HOW].ne('none').sum())}/{len(params)} (regular ASPP, BN "
+    out.append(Finding("Table 7", count_verdict(paper, n), figures=FINDING_FIGURES["Table 7"],
+                       finding=f"params {int(params[HOW].ne('none').sum())}/{len(params)} (regular ASPP, BN "
                 f"counted); MAdds {int(madds[HOW].ne('none').sum())}/{len(madds)} exact, "
                 f"{int(within.sum())}/{len(madds)} within 0.5% counting dilated convs as TF1's "
                 f"profiler" + (f"; except {outliers}" if outliers else "")

@@ -13,12 +13,13 @@ import torch
 from torch import nn
 
 from .blocks import BlockDiagram, StageRow, describe, describe_blocks, stage_rows
+from .findings import Finding, count_verdict
 from .models import build_model
 from .models.layers import ConvBNAct
 from .notebook import COMMON
 from .params import Param
 
-SPEC_IDEAS: dict[str, Param] = {
+SPEC: dict[str, Param] = {
     **COMMON,
     "width_mult": Param(float, "MobileNetV2 width multiplier of the drawn blocks", min=0.1,
                         max=2.0),
@@ -152,8 +153,9 @@ def shortcut_widths(fig3: list[BlockDiagram]) -> list[int]:
 
 
 def findings(fig2: list[BlockDiagram], fig3: list[BlockDiagram],
-             fig4: list[BlockDiagram]) -> list[dict]:
-    """The README rows: Figure 2's cost saving, Figure 3's shortcut widths, Figure 4 box by box."""
+             fig4: list[BlockDiagram]) -> list[Finding]:
+    """The README rows: Figure 2's cost saving, Figure 3's shortcut widths, Figure 4 box by box
+    (all / some / none agree: :func:`mnv2lab.findings.count_verdict`)."""
     conv, separable = fig2[0], fig2[1]
     linear_ends = sum(d.steps[-1].linear for d in fig2[2:])
     ends = (f"{linear_ends} of {len(fig2[2:])} bottleneck blocks end linear (paper: all)")
@@ -165,16 +167,15 @@ def findings(fig2: list[BlockDiagram], fig3: list[BlockDiagram],
                                                           c["differences"] if isinstance(o, tuple))
               for c in compared if c["differences"]]
     return [
-        {"paper_item": "Figure 2",
-         "verdict": "reproduced" if linear_ends == len(fig2[2:]) else "differs",
-         "finding": (f"regular 3x3 conv {conv.madds / 1e6:.1f}M MAdds vs the separable layer with "
-                     f"the same channels {separable.madds / 1e6:.1f}M "
-                     f"({conv.madds / separable.madds:.1f}x fewer); {ends}")},
-        {"paper_item": "Figure 3", "verdict": "reproduced" if narrow < wide else "differs",
-         "finding": (f"same two blocks, same {fig3[0].madds / 1e6:.1f}M MAdds: the shortcut carries "
-                     f"{narrow} channels between bottlenecks vs {wide} between expansions "
-                     f"({wide / narrow:g}x)")},
-        {"paper_item": "Figure 4", "verdict": "reproduced" if not differ else "partly",
-         "finding": (f"{len(same)} of {len(compared)} blocks match the paper's boxes step by step"
-                     + (f"; differs: {' | '.join(differ)}" if differ else ""))},
+        Finding("Figure 2", count_verdict(linear_ends, len(fig2[2:])),
+                f"regular 3x3 conv {conv.madds / 1e6:.1f}M MAdds vs the separable layer with the "
+                f"same channels {separable.madds / 1e6:.1f}M "
+                f"({conv.madds / separable.madds:.1f}x fewer); {ends}"),
+        Finding("Figure 3", count_verdict([narrow < wide]),
+                f"same two blocks, same {fig3[0].madds / 1e6:.1f}M MAdds: the shortcut carries "
+                f"{narrow} channels between bottlenecks vs {wide} between expansions "
+                f"({wide / narrow:g}x)"),
+        Finding("Figure 4", count_verdict(len(same), len(compared)),
+                f"{len(same)} of {len(compared)} blocks match the paper's boxes step by step"
+                + (f"; differs: {' | '.join(differ)}" if differ else "")),
     ]

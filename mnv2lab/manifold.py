@@ -35,6 +35,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .findings import Finding, count_verdict
 from .notebook import COMMON
 from .params import Param, ParameterError
 from .progress import progress as _progress
@@ -45,7 +46,7 @@ from .stats import binomial_ci, mean_ci, paired_difference
 
 MAX_PANELS = 7   # Figure 1 draws the input plus one panel per n in a single row, as the paper does
 
-SPEC_RELU_MANIFOLD: dict[str, Param] = {
+SPEC: dict[str, Param] = {
     **COMMON,
     "seed": Param(int, "seed of every random matrix T", min=0, max=2**32 - 1),
     "n_values": Param(list, "embedding dimensions drawn as Figure 1 panels", item=int, min=2,
@@ -62,7 +63,7 @@ SMOKE_LIMITS = {"n_max": 8, "n_trials": 20, "n_points": 200, "n_pairs": 2000}
 
 
 @dataclass(frozen=True)
-class Workload:
+class Plan:
     """What the notebook runs, after smoke-mode reductions and cross-parameter checks."""
 
     seed: int
@@ -74,7 +75,7 @@ class Workload:
     n_pairs: int
 
 
-def workload(params: Mapping[str, Any]) -> Workload:
+def make_plan(params: Mapping[str, Any]) -> Plan:
     """Checks that need several parameters together, then the smoke-mode reductions."""
     panels = list(params["n_values"])
     if len(panels) > MAX_PANELS:
@@ -85,7 +86,7 @@ def workload(params: Mapping[str, Any]) -> Workload:
     sizes = {k: params[k] for k in SMOKE_LIMITS}
     if params["smoke"]:
         sizes = {k: min(v, SMOKE_LIMITS[k]) for k, v in sizes.items()}
-    return Workload(seed=params["seed"], panel_ns=tuple(panels),
+    return Plan(seed=params["seed"], panel_ns=tuple(panels),
                     sweep_ns=tuple(range(2, sizes["n_max"] + 1)), n_trials=sizes["n_trials"],
                     n_points=sizes["n_points"], turns=float(params["turns"]), n_pairs=sizes["n_pairs"])
 
@@ -438,21 +439,19 @@ PAPER_ITEM_THEOREM1 = "Appendix A, Theorem 1"
 PAPER_ITEM_BEYOND = "beyond the paper"
 
 
-def findings(fig: Figure1, sw: Sweep, pairs: PairCounts) -> list[dict]:
-    """One-line findings (paper item, verdict, numbers) for ``NotebookSession.record_finding``.
+def findings(fig: Figure1, sw: Sweep, pairs: PairCounts) -> list[Finding]:
+    """The notebook's findings (paper item, verdict, one line of numbers).
 
-    Figure 1 counts as reproduced when the panels at n <= 3 collapse at least a quarter of the
-    spiral and those at n >= 15 under 1% (the caption's claim in numbers); Theorem 1 when its
-    prediction lies inside the Wilson interval at all but at most 10% of the judged ``n``.
+    Figure 1's two checks (the caption's claim in numbers): the panels at n <= 3 collapse at
+    least a quarter of the spiral, those at n >= 15 under 1% (all / some / none hold:
+    :func:`~mnv2lab.findings.count_verdict`; panels that cannot test a half count it as not
+    holding). Theorem 1 is reproduced when its prediction lies inside the Wilson interval at all
+    but at most 10% of the judged ``n``.
     """
     small = [f for n, f in fig.collapsed_fraction.items() if n <= 3]
     large = [f for n, f in fig.collapsed_fraction.items() if n >= 15]
-    if not (small and large):
-        fig1_verdict = "partly"          # the panels drawn cannot test both halves of the claim
-    elif min(small) >= 0.25 and max(large) < 0.01:
-        fig1_verdict = "reproduced"
-    else:
-        fig1_verdict = "differs"
+    fig1_verdict = count_verdict([bool(small) and min(small) >= 0.25,
+                                  bool(large) and max(large) < 0.01])
     panels = ", ".join(f"n={n}: {f:.0%} ({percent(fig.expected_fraction(n))})"
                        for n, f in fig.collapsed_fraction.items())
     agree = theory_agreement(sw, pairs)
@@ -464,19 +463,19 @@ def findings(fig: Figure1, sw: Sweep, pairs: PairCounts) -> list[dict]:
     mid_n = 15 if 15 in table.index else int(sw.ns[len(sw.ns) // 2])
     mid = table.loc[mid_n]
     return [
-        {"paper_item": PAPER_ITEM_FIG1, "verdict": fig1_verdict,
-         "finding": f"points collapsed per panel, one T each (expected): {panels} (paper: n = "
-                    f"2, 3 lose information, 15-30 keep it; no numbers)"},
-        {"paper_item": PAPER_ITEM_THEOREM1, "verdict": "reproduced" if thm_ok else "differs",
-         "finding": f"collapsed fraction (n+1)/2^n inside the 95% Wilson CI at "
-                    f"{len(judged) - len(outside)} of {len(judged)} n ({pairs.n_pairs:,} "
-                    f"(T, point) pairs per n, n = {_span(judged)})"},
-        {"paper_item": PAPER_ITEM_BEYOND, "verdict": "beyond the paper",
-         "finding": f"relative error at n = {mid_n} / {n_hi}: pinv {mid.err_pinv:.2f} / "
-                    f"{hi.err_pinv:.2f} (-> 0.5, x/2), without the factor 1/2 "
-                    f"{mid.err_pinv_x2:.2f} / {hi.err_pinv_x2:.2f}; least squares "
-                    f"{mid.err_lstsq:.1e} / {hi.err_lstsq:.1e}; no-ReLU control <= "
-                    f"{sw.err_linear.max():.0e}"},
+        Finding(PAPER_ITEM_FIG1, fig1_verdict,
+                f"points collapsed per panel, one T each (expected): {panels} (paper: n = 2, 3 "
+                f"lose information, 15-30 keep it; no numbers)"),
+        Finding(PAPER_ITEM_THEOREM1, "reproduced" if thm_ok else "not reproduced",
+                f"collapsed fraction (n+1)/2^n inside the 95% Wilson CI at "
+                f"{len(judged) - len(outside)} of {len(judged)} n ({pairs.n_pairs:,} "
+                f"(T, point) pairs per n, n = {_span(judged)})"),
+        Finding(PAPER_ITEM_BEYOND, "beyond the paper",
+                f"relative error at n = {mid_n} / {n_hi}: pinv {mid.err_pinv:.2f} / "
+                f"{hi.err_pinv:.2f} (-> 0.5, x/2), without the factor 1/2 "
+                f"{mid.err_pinv_x2:.2f} / {hi.err_pinv_x2:.2f}; least squares "
+                f"{mid.err_lstsq:.1e} / {hi.err_lstsq:.1e}; no-ReLU control <= "
+                f"{sw.err_linear.max():.0e}"),
     ]
 
 

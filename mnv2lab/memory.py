@@ -1,4 +1,4 @@
-"""Activation memory: the paper's Table 3 and the Section 5 bound for a bottleneck in slices.
+"""Activation memory: the paper's Table 3 (Section 5's slicing is :mod:`mnv2lab.section5`).
 
 Definition used (the paper's, made explicit):
 
@@ -36,12 +36,12 @@ from typing import Sequence
 import pandas as pd
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from .costs import probe
 from .models import (ConvBNAct, DepthwiseSeparable, InvertedResidual, MobileNetV1, MobileNetV2,
                      ShuffleNetV1, ShuffleUnit, mobilenet_v1, mobilenet_v2, shufflenet_v1)
 from .params import ParameterError
+from .published import TABLE3, TABLE3_SIZES
 
 BYTES_PER_VALUE = 2        # 16-bit floats
 KB = 1000                  # bytes per kB (decided by matching the printed cells)
@@ -107,19 +107,6 @@ def memory_by_resolution(model: nn.Module, input_size: int = 224,
 
 
 # ------------------------------------------------------------------ Table 3
-
-TABLE3_SIZES = (112, 56, 28, 14, 7, 1)
-
-# The paper's Table 3 (arXiv v4): (channels, kB) per resolution, and the max row in kB.
-PAPER_TABLE3: dict[str, dict] = {
-    "MobileNetV1": {112: (64, 1600), 56: (128, 800), 28: (256, 400), 14: (512, 200),
-                    7: (1024, 199), 1: (1024, 2), "max": 1600},
-    "MobileNetV2": {112: (16, 400), 56: (32, 200), 28: (64, 100), 14: (160, 62), 7: (320, 32),
-                    1: (1280, 2), "max": 400},
-    "ShuffleNet (2x, g=3)": {112: (32, 800), 56: (48, 300), 28: (400, 600), 14: (800, 310),
-                             7: (1600, 156), 1: (1600, 3), "max": 600},
-}
-
 
 def table3_models(num_classes: int = 1000) -> dict[str, nn.Module]:
     """The paper's three networks, plus ShuffleNet 2x with g = 2, whose widths the printed
@@ -219,7 +206,7 @@ def compare_table3(long: pd.DataFrame | None = None) -> pd.DataFrame:
     long = table3() if long is None else long
     ours = {(r.family, r.size): (r.channels, r.kB) for r in long.itertuples()}
     records = []
-    for family, printed in PAPER_TABLE3.items():
+    for family, printed in TABLE3.items():
         candidates = [family] + (["ShuffleNet (2x, g=2)"] if family.startswith("ShuffleNet")
                                  and any(f == "ShuffleNet (2x, g=2)" for f, _ in ours) else [])
         for computed_as in candidates:
@@ -251,7 +238,7 @@ def kilobyte_decision(long: pd.DataFrame | None = None) -> pd.DataFrame:
     records = []
     for unit in (1000, 1024):
         hits = total = 0
-        for family, printed in PAPER_TABLE3.items():
+        for family, printed in TABLE3.items():
             for size in TABLE3_SIZES:
                 p_c, p_kb = printed[size]
                 got = ours.get((family, size))
@@ -264,7 +251,7 @@ def kilobyte_decision(long: pd.DataFrame | None = None) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-# ------------------------------------------------------------------ Section 5: slices
+# ------------------------------------------------------------------ one bottleneck in slices
 
 def bottleneck_memory(in_shape: Sequence[int], out_shape: Sequence[int], expanded: int,
                       n_slices: int, *, expanded_hw: Sequence[int] | None = None,
@@ -315,111 +302,3 @@ def bottleneck_schedule_peak(in_shape: Sequence[int], out_shape: Sequence[int], 
     steps = [x + e] if has_expansion else []
     steps += [e + d + (keep_x if has_expansion else 0), d + (x if shortcut else y)]
     return max(steps) * bytes_per_value
-
-
-UNSLICED_TIGHTEST = "kB, unsliced, tightest schedule"
-TABLE3_TENSOR = "kB, largest thin tensor (Table 3)"
-
-
-def section5_summary(sliced: pd.DataFrame) -> dict:
-    """The t-slice saving of :func:`sliced_memory_table`'s t > 1 blocks measured two ways: against
-    the unsliced upper bound (everything held at once) and against the tightest unsliced schedule.
-    Ratios are unsliced / t slices; ``largest`` is the block with the largest tightest schedule.
-    Also: how much a block's working memory exceeds Table 3's single tensor, in t slices and
-    one channel at a time (the smallest ratio over all blocks)."""
-    t6 = sliced[sliced.t > 1]
-    naive = t6["kB, 1 slice(s)"] / t6["kB, t slice(s)"]
-    tight = t6[UNSLICED_TIGHTEST] / t6["kB, t slice(s)"]
-    big = t6.loc[t6[UNSLICED_TIGHTEST].idxmax()]
-    return {
-        "naive_ratio": (float(naive.min()), float(naive.max())),
-        "tight_ratio": (float(tight.min()), float(tight.max())),
-        "largest": {"block": int(big.block), "input": big.input,
-                    "naive_kB": float(big["kB, 1 slice(s)"]),
-                    "tight_kB": float(big[UNSLICED_TIGHTEST]),
-                    "t_slices_kB": float(big["kB, t slice(s)"]),
-                    "tk_slices_kB": float(big["kB, tk slice(s)"]),
-                    "table3_kB": float(big[TABLE3_TENSOR])},
-        "over_table3_t": float((sliced["kB, t slice(s)"] / sliced[TABLE3_TENSOR]).min()),
-        "over_table3_tk": float((sliced["kB, tk slice(s)"] / sliced[TABLE3_TENSOR]).min()),
-        "network_peak_kB": {col: float(sliced[col].max()) for col in
-                            ("kB, 1 slice(s)", UNSLICED_TIGHTEST, "kB, t slice(s)",
-                             "kB, tk slice(s)", TABLE3_TENSOR)},
-    }
-
-
-def sliced_memory_table(model: MobileNetV2, input_size: int = 224,
-                        slices: Sequence[int | str] = (1, 2, "t", "tk")) -> pd.DataFrame:
-    """Per bottleneck of ``model``: its shapes and the memory (kB) when computed in 1, 2, t
-    (slices of k channels, the paper's example) and tk (one channel per slice) slices, beside
-    the tightest unsliced schedule (:func:`bottleneck_schedule_peak`) and the largest single
-    tensor of the block that Table 3 counts (its input or output).
-
-    As in Table 3, the first block uses the first-layer trick when it has no expansion of its
-    own: the stem is its expansion, so its input is the image and its expanded tensor the stem's
-    output ("t" is then 1: one slice)."""
-    blocks = [(n, m) for n, m in model.named_modules() if isinstance(m, InvertedResidual)]
-    stem = model.features[0]
-    shapes = probe(model, input_size, [m for _, m in blocks] + [stem])
-    records = []
-    for index, (name, b) in enumerate(blocks, 1):
-        in_shape, out_shape = shapes[b]
-        expanded_hw, has_expansion, label = None, b.expand is not None, name
-        if index == 1 and b.expand is None:
-            in_shape = shapes[stem][0]                 # the image
-            expanded_hw, has_expansion = shapes[stem][1][1:], True
-            label = f"features.0 + {name}"
-        row = {"block": index, "name": label,
-               "input": f"{in_shape[1]}² × {in_shape[0]}", "t": b.expand_ratio,
-               "expanded": b.hidden_channels, "output": f"{out_shape[1]}² × {out_shape[0]}",
-               "stride": b.stride}
-        for s in slices:
-            n = {"t": b.expand_ratio, "tk": b.hidden_channels}.get(s, s)
-            row[f"kB, {s} slice(s)"] = bottleneck_memory(
-                in_shape, out_shape, b.hidden_channels, n, expanded_hw=expanded_hw,
-                has_expansion=has_expansion) / KB
-        row[UNSLICED_TIGHTEST] = bottleneck_schedule_peak(
-            in_shape, out_shape, b.hidden_channels, expanded_hw=expanded_hw,
-            has_expansion=has_expansion, shortcut=b.use_shortcut) / KB
-        # Table 3 counts one tensor; at block 1 the image is the input, not a materialized tensor
-        thin = [out_shape] if label != name else [in_shape, out_shape]
-        row[TABLE3_TENSOR] = max(math.prod(sh) for sh in thin) * BYTES_PER_VALUE / KB
-        records.append(row)
-    return pd.DataFrame.from_records(records)
-
-
-def _bn(x: torch.Tensor, bn: nn.BatchNorm2d, lo: int, hi: int) -> torch.Tensor:
-    return F.batch_norm(x, bn.running_mean[lo:hi], bn.running_var[lo:hi], bn.weight[lo:hi],
-                        bn.bias[lo:hi], training=False, eps=bn.eps)
-
-
-def sliced_forward(block: InvertedResidual, x: torch.Tensor, n_slices: int) -> torch.Tensor:
-    """Compute ``block(x)`` as F(x) = sum_i A_i(N(B_i(x))) over ``n_slices`` slices of the
-    expanded channels, holding one slice at a time (eval mode; standard shortcuts only).
-    Equal to ``block(x)`` up to rounding: the demonstration behind Section 5."""
-    if block.training:
-        raise ParameterError("block: got a block in training mode; allowed: eval mode (BN uses "
-                             "running statistics, which are per channel and so slice exactly)")
-    if block.expansion_shortcut_in:
-        raise ParameterError("block: got a block that receives an expansion shortcut; allowed: "
-                             "blocks of shortcut='bottleneck' or 'none'")
-    hidden = block.hidden_channels
-    if not isinstance(n_slices, int) or not 1 <= n_slices <= hidden:
-        raise ParameterError(f"n_slices: got {n_slices!r}; allowed: 1 to {hidden}")
-    edges = [round(i * hidden / n_slices) for i in range(n_slices + 1)]
-    dw, proj = block.depthwise.conv, block.project.conv
-    total = None
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        if block.expand is None:
-            e = x[:, lo:hi]
-        else:
-            e = F.conv2d(x, block.expand.conv.weight[lo:hi])
-            e = F.relu6(_bn(e, block.expand.bn, lo, hi))
-        d = F.conv2d(e, dw.weight[lo:hi], stride=dw.stride, padding=dw.padding, groups=hi - lo)
-        d = F.relu6(_bn(d, block.depthwise.bn, lo, hi))
-        part = F.conv2d(d, proj.weight[:, lo:hi])
-        total = part if total is None else total + part
-    y = _bn(total, block.project.bn, 0, block.out_channels)
-    if hasattr(block.project, "act"):
-        y = block.project.act(y)
-    return y + x if block.use_shortcut else y

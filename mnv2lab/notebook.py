@@ -3,7 +3,7 @@
     nb = start("01_relu_manifold", globals(), SPEC)
     ...
     nb.save_figure(fig, "fig1_spiral", title=..., caption=..., paper_item="Figure 1")
-    nb.record_finding("Figure 1", "reproduced", f"n = 2 collapses {lost[2]:.0%} of the spiral, ...")
+    nb.record_finding(Finding("Figure 1", count_verdict(checks), f"n = 2 collapses ..."))
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from . import __version__, atomic, paths, plotting
+from .findings import Finding
 from .params import NoResults, Param, ParameterError, notebook_values, validate
 from .provenance import banner
 
@@ -22,9 +23,6 @@ COMMON: dict[str, Param] = {
     "smoke": Param(bool, "tiny workload (seconds) for the tests"),
     "out_dir": Param(str, "folder for figures; relative paths start at the repository root"),
 }
-
-# What a notebook can conclude about a paper item (the README's reproduction table shows these).
-VERDICTS = ("reproduced", "differs", "partly", "beyond the paper")
 
 # Where a smoke run's figures go when it is pointed at figures/ (which only receives full runs).
 SMOKE_DIR = "build/smoke"
@@ -44,7 +42,7 @@ class NotebookSession:
     params: dict[str, Any]
     out_dir: Path
     saved: list[str] = field(default_factory=list)
-    findings: list[dict] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)      # as recorded on disk
 
     def save_figure(self, fig, name: str, *, title: str, caption: str, paper_item: str,
                     takeaway: str = "", runs: int | None = None) -> dict:
@@ -64,16 +62,22 @@ class NotebookSession:
         self.saved.append(name)
         return record
 
-    def record_finding(self, paper_item: str, verdict: str, finding: str, *,
-                       figures: Sequence[str] | None = None) -> dict:
-        """Record this notebook's finding on one paper item, for the README's reproduction table.
+    def record_finding(self, *args: Any, **kwargs: Any) -> dict:
+        """Record this notebook's :class:`~mnv2lab.findings.Finding` on one paper item, for the
+        README's reproduction table: ``record_finding(finding)``, or its fields
+        (``record_finding(paper_item, verdict, finding, figures=...)``), checked the same way.
 
-        ``verdict`` is one of :data:`VERDICTS`; ``finding`` is one line with the numbers behind it
-        (paper vs ours). ``figures`` defaults to the figures this session saved with the same
-        ``paper_item``. All findings of the session are (re)written atomically to
-        ``out_dir/findings/<notebook>.json``; recording a paper item again replaces its entry.
+        The verdict is one of :data:`~mnv2lab.findings.VERDICTS`, computed by the analysis; the
+        finding is one line with the numbers behind it (paper vs ours). Its figures default to the
+        figures this session saved with the same paper item. All findings of the session are
+        (re)written atomically to ``out_dir/findings/<notebook>.json``; recording a paper item
+        again replaces its entry.
         """
-        entry = _finding_entry(paper_item, verdict, finding, figures, self.saved, self.out_dir)
+        if len(args) == 1 and not kwargs and isinstance(args[0], Finding):
+            finding = args[0]
+        else:
+            finding = Finding(*args, **kwargs)
+        entry = _finding_entry(finding, self.saved, self.out_dir)
         self.findings = [f for f in self.findings if f["paper_item"] != entry["paper_item"]]
         self.findings.append(entry)
         atomic.write_json(self.out_dir / "findings" / f"{self.name}.json", {
@@ -83,28 +87,21 @@ class NotebookSession:
         return entry
 
 
-def _finding_entry(paper_item: str, verdict: str, finding: str, figures: Sequence[str] | None,
-                   saved: Sequence[str], out_dir: Path) -> dict:
-    """Check one finding (errors name the argument, the value and what is allowed) and build it."""
-    for arg, value in (("paper_item", paper_item), ("finding", finding)):
-        if not isinstance(value, str) or not value.strip() or "\n" in value.strip():
-            raise ValueError(f"{arg}: got {value!r}; allowed: a non-empty single-line string")
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict: got {verdict!r}; allowed: one of {list(VERDICTS)}")
-    if not any(ch.isdigit() for ch in finding) or len(finding) > 300:
-        raise ValueError(f"finding: got {finding!r}; allowed: one line of at most 300 characters "
-                         "that states the numbers (paper vs ours)")
+def _finding_entry(finding: Finding, saved: Sequence[str], out_dir: Path) -> dict:
+    """The finding as written to disk, with its figures checked against those saved (errors name
+    the argument, the value and what is allowed)."""
+    figures = finding.figures
     if figures is None:
         item_of = {name: json.loads((out_dir / f"{name}.json").read_text())["paper_item"]
                    for name in saved}
-        figures = [name for name in saved if item_of[name].strip() == paper_item.strip()]
+        figures = [name for name in saved if item_of[name].strip() == finding.paper_item.strip()]
     else:
         unknown = [f for f in figures if f not in saved]
-        if isinstance(figures, str) or unknown:
-            raise ValueError(f"figures: got {figures!r}; allowed: a list of figure names this "
-                             f"notebook saved before recording the finding: {list(saved)}")
-    return {"paper_item": paper_item.strip(), "verdict": verdict, "finding": finding.strip(),
-            "figures": list(dict.fromkeys(figures))}
+        if unknown:
+            raise ValueError(f"figures: got {list(figures)!r}; allowed: a list of figure names "
+                             f"this notebook saved before recording the finding: {list(saved)}")
+    return {"paper_item": finding.paper_item.strip(), "verdict": finding.verdict,
+            "finding": finding.finding.strip(), "figures": list(dict.fromkeys(figures))}
 
 
 def start(name: str, namespace: Mapping[str, Any], spec: Mapping[str, Param]) -> NotebookSession:

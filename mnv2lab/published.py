@@ -147,6 +147,34 @@ TF_SLIM_V1: dict[tuple[float, int], tuple[int, float, float]] = {
 TABLE4_CPU_MS: dict[str, int] = {"MobileNetV1": 113, "NasNet-A": 183, "MobileNetV2": 75,
                                  "MobileNetV2 (1.4)": 143}
 
+
+# [V2] Table 3: the largest activation tensor per spatial resolution (16-bit), (channels, kB) per
+# resolution and the max row in kB, as printed (arXiv v4).
+TABLE3_SIZES = (112, 56, 28, 14, 7, 1)
+TABLE3: dict[str, dict] = {
+    "MobileNetV1": {112: (64, 1600), 56: (128, 800), 28: (256, 400), 14: (512, 200),
+                    7: (1024, 199), 1: (1024, 2), "max": 1600},
+    "MobileNetV2": {112: (16, 400), 56: (32, 200), 28: (64, 100), 14: (160, 62), 7: (320, 32),
+                    1: (1280, 2), "max": 400},
+    "ShuffleNet (2x, g=3)": {112: (32, 800), 56: (48, 300), 28: (400, 600), 14: (800, 310),
+                             7: (1600, 156), 1: (1600, 3), "max": 600},
+}
+
+# [V2] Table 4's CPU column: MobileNetV2 / MobileNetV1 latency on a Pixel 1 (75 / 113 ms).
+TABLE4_V2_V1_RATIO = TABLE4_CPU_MS["MobileNetV2"] / TABLE4_CPU_MS["MobileNetV1"]
+
+# [V2] Figure 6 (read off the plot; paper-notes.md): at the end of training the paper's model
+# (linear bottleneck, shortcut between bottlenecks) leads each variant by roughly 0.5 to 1.5
+# points of ImageNet top-1, in the paper's direction (positive: the paper's choice is better).
+FIG6_FINAL_GAP = (0.5, 1.5)
+FIG6_TEXT = ("ImageNet top-1, one run per variant: at the end of training the paper's model leads "
+             "by roughly 0.5 to 1.5 points, 'no residual' trails most; the gaps are larger "
+             "earlier in training (the text says 'several percent')")
+
+# [V2] Figure 7 and Appendix A, in words (the figure has no numbers to read off but these).
+FIG7_TEXT = ("step 0: counts concentrate around half the channels; trained: the average is about "
+             "the same, the spread grows, and the minimum of a few of the 16 layers falls under "
+             "the threshold (1/6 of the channels)")
 # ------------------------------------------------------------------ Section 6.2-6.3 (Tables 5-7)
 # Sources: [V2] Tables 5, 6, 7 and their text, via ../shared/reference/detection-segmentation-notes.md;
 # [OV] the OpenVINO Open Model Zoo's pages of the released TF Object Detection API models (300x300,

@@ -36,8 +36,9 @@ PDF_METADATA = {"Title": "mnv2lab: MobileNetV2, reproduced and checked", "Author
                 "Subject": PAPER[0], "Creator": f"mnv2lab {__version__} (make slides)",
                 "CreationDate": None}
 INK, MUTED, ACCENT = "#1a1a1a", "#5f5f5f", "#0173b2"
-VERDICT_COLOURS = {"reproduced": "#029e73", "differs": "#d55e00", "partly": "#de8f05",
-                   "beyond the paper": "#0173b2"}
+VERDICT_COLOURS = {"reproduced": "#029e73", "direction only": "#56b4e9", "partly": "#de8f05",
+                   "inconclusive": "#949494", "not reproduced": "#d55e00",
+                   "beyond the paper": "#0173b2"}     # every word of mnv2lab.findings.VERDICTS
 RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "font.family": "DejaVu Sans",
       "figure.constrained_layout.use": False, "text.color": INK}
 SLIDE_PT = (960, 540)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import FigureEntry, Finding
+from .findings import VERDICTS
 
 KINDS = ("title", "section", "text", "figure", "findings")
 FINDINGS_PER_SLIDE = 6
@@ -182,7 +183,7 @@ def default_story(figures: list[FigureEntry]) -> list[dict]:
                 "note": {"say": say, "ask": "Which number here would you check first, and how?"}}
                for f in figures]
             + [{"kind": "findings", "title": "What we found",
-                "verdicts": ["reproduced", "differs", "partly", "beyond the paper"],
+                "verdicts": list(VERDICTS),
                 "note": {"say": "The verdicts, with the numbers behind them.",
                          "ask": "Which verdict surprises you?"}}])
 

@@ -152,14 +152,14 @@ def test_figure7_verdict_follows_the_numbers():
                             main_width=0.5, widths=[0.5], dataset="digits", epochs=1,
                             seeds=[0, 1, 2])
     v = A.verdict(_fake_table({0, 1, 2}), plan)
-    assert v["verdict"] == "reproduced", v["text"]
-    assert "16 of 16 layers" in v["text"] and "2 trained" in v["text"]
-    assert A.verdict(_fake_table({0, 1, 2}, below_layers=()), plan)["verdict"] == "partly"
+    assert v.verdict == "reproduced", v.details
+    assert "16 of 16 layers" in v.details and "2 trained" in v.details
+    assert A.verdict(_fake_table({0, 1, 2}, below_layers=()), plan).verdict == "partly"
     one = A.verdict(_fake_table({1}), plan)
-    assert one["text"].startswith("PROVISIONAL (1 seed(s))")
-    assert "0.510 at initialization" in one["text"]        # init of the same seed (mean 49/96)
+    assert one.details.startswith("PROVISIONAL (1 seed(s))")
+    assert "0.510 at initialization" in one.details        # init of the same seed (mean 49/96)
     none = A.verdict(_fake_table(set()), plan)
-    assert none["verdict"] == "partly" and "no trained model" in none["text"]
+    assert none.verdict == "inconclusive" and "no trained model" in none.details
 
 
 def test_lowest_layer_per_seed():

@@ -125,3 +125,15 @@ def test_notebooks_use_only_public_names(path):
     cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
     source = "\n".join("".join(c["source"]) for c in cells)
     assert not PRIVATE_ATTRIBUTE.findall(source), PRIVATE_ATTRIBUTE.findall(source)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_notebooks_read_parameters_only_through_the_session_or_a_plan(path):
+    """After the validation cell a notebook uses ``nb.params`` or a plan made from it, never the
+    raw parameter globals (which skip validation and smoke reductions)."""
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    params = {n.target.id for n in ast.parse("".join(cells[0]["source"])).body
+              if isinstance(n, ast.AnnAssign)}
+    raw = sorted({node.id for c in cells[2:] for node in ast.walk(ast.parse("".join(c["source"])))
+                  if isinstance(node, ast.Name) and node.id in params})
+    assert not raw, f"{path.name} uses the raw parameters {raw}: read nb.params or the plan"

@@ -120,9 +120,9 @@ def test_paper_figure_comparison_and_findings():
     assert ratio == pytest.approx(9 * 64 / (9 + 64))
     assert fig2[0].madds == 112 * 112 * 64 * 32 * 9       # H W C_out C_in k²
     assert ideas.shortcut_widths(fig3) == [144, 24]
-    found = {f["paper_item"]: f for f in ideas.findings(fig2, fig3, fig4)}
-    assert found["Figure 4"]["verdict"] == "partly" and "4 of 5" in found["Figure 4"]["finding"]
-    assert "7.9x" in found["Figure 2"]["finding"]
+    found = {f.paper_item: f for f in ideas.findings(fig2, fig3, fig4)}
+    assert found["Figure 4"].verdict == "partly" and "4 of 5" in found["Figure 4"].finding
+    assert "7.9x" in found["Figure 2"].finding
 
 
 @pytest.mark.slow

@@ -92,3 +92,19 @@ def test_expansion_shortcut_wiring_is_what_notebook_04_says():
         pre = block.expand.bn(block.expand.conv(x))
         assert torch.allclose(expanded, torch.clamp(pre + carry, 0, 6))        # add, then ReLU6
         assert not torch.allclose(expanded, torch.clamp(pre, 0, 6) + carry)    # not after it
+
+
+def test_the_two_rank_mode_lands_inside_the_one_process_seed_spread(repo_root):
+    """Issue 13's check, on the committed results: the 5-epoch paper's model trained as 2 ranks x
+    1 thread (seed 0) against the 3 committed one-process seeds of the same configuration."""
+    from mnv2lab.train import load_intact
+    check = budgets.ranks_check_run()
+    res = load_intact(check.config, repo_root / "results" / budgets.RANKS_CHECK_STUDY)
+    if res is None:
+        pytest.skip("the 2-rank check run is not committed")
+    assert res.final["world_size"] == 2 and res.final["threads"] == 1
+    one_process = [study.stored(r) for r in study.define_study()
+                   if r.variant == study.PAPER_VARIANT and r.width == study.MAIN_WIDTH]
+    accs = [r.final["test_acc"] for r in one_process if r is not None]
+    assert len(accs) == 3
+    assert min(accs) <= res.final["test_acc"] <= max(accs), (res.final["test_acc"], accs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from mnv2lab import cost_plots, cost_report, memory, published
+from mnv2lab import cost_plots, cost_report, memory, published, section5
 from mnv2lab.costs import model_costs
 from mnv2lab.params import ParameterError, validate
 
@@ -80,7 +80,7 @@ def test_table4_notes_quote_computed_numbers():
 
 def test_findings_are_computed_with_numbers():
     grid = cost_report.cost_grids([0.35, 1.0], [96, 224])
-    found = {item: (verdict, text) for item, verdict, text in cost_report.findings(grid)}
+    found = {f.paper_item: (f.verdict, f.finding) for f in cost_report.findings(grid)}
     assert found["Table 2"][0] == "reproduced" and "3,504,872" in found["Table 2"][1]
     assert found["Table 3"][0] == "partly" and "11 of 21" in found["Table 3"][1]
     assert "7 of 10" in found["Table 4"][1] and "at most 5" in found["Table 4"][1]
@@ -91,11 +91,11 @@ def test_findings_are_computed_with_numbers():
     assert "No convention gives MobileNetV1 575M (ours 568.7M); MobileNetV2 (1.4) 6.9M/585M " \
         "(ours 6.06M/582.2M)." in found["Table 4"][1]
     layers = found["Section 4 (19 bottleneck layers)"]
-    assert layers[0] == "differs"
+    assert layers[0] == "not reproduced"
     assert "17 bottleneck blocks (10 with a shortcut); 19 only when counting blocks + last 1x1 " \
         "conv + classifier or blocks + stem + last 1x1 conv (2 of 7 readings)" in layers[1]
     cost = found["Section 4 (cost range)"]
-    assert cost[0] == "differs" and cost[1].startswith("1 of 4 numbers hold")
+    assert cost[0] == "partly" and cost[1].startswith("1 of 4 numbers hold")
     assert "11.9M MAdds vs '7' (no reading gives 7M, lowest 9.4M)" in cost[1]
     assert "vs 1.7M (rounded)-6.9M" in cost[1]
     assert all(len(text) <= 300 for _, text in found.values())
@@ -109,10 +109,10 @@ def test_cost_takeaway_says_what_the_grid_shows():
 
 def test_spec_rejects_bad_grids():
     good = {"smoke": True, "out_dir": "x", "widths": [0.5], "resolutions": [96], "classes": 10}
-    assert validate(good, cost_report.SPEC_02)["widths"] == [0.5]
+    assert validate(good, cost_report.SPEC)["widths"] == [0.5]
     for name, bad in (("widths", [0.0]), ("resolutions", [16]), ("classes", 0), ("widths", [])):
         with pytest.raises(ParameterError, match=name):
-            validate({**good, name: bad}, cost_report.SPEC_02)
+            validate({**good, name: bad}, cost_report.SPEC)
 
 
 def test_smoke_subset():
@@ -137,7 +137,7 @@ def test_figures_build():
             cost_plots.plot_figure5(cost_report.figure5_points([0.5, 1.0], [96, 128])),
             cost_plots.plot_memory(memory.table3(), memory.table3(policy="every")),
             cost_plots.plot_sliced_memory(
-                memory.sliced_memory_table(cost_report.meta_model("mobilenet_v2")), 401.4)]
+                section5.sliced_memory_table(cost_report.meta_model("mobilenet_v2")), 401.4)]
     for fig in figs:
         assert fig.axes and all(ax.get_xlabel() and ax.get_title() for ax in fig.axes)
         matplotlib.pyplot.close(fig)

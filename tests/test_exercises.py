@@ -10,6 +10,7 @@ import re
 
 import nbformat
 import pytest
+import torch
 from scipy import stats
 
 from conftest import NOTEBOOKS, ROOT
@@ -145,3 +146,70 @@ def test_06_v1_vs_v2():
     assert abs(one["v1_madds"] - one["v2_madds"]) / one["v2_madds"] < 0.1
     two = s.exercise_2()
     assert two["mobilenet_v2"] > two["mobilenet_v1"] > 0
+
+
+def _head_by_hand(extras: str, predictor: str) -> tuple[int, int]:
+    """(multiply-adds, parameters) of the MobileNetV2 SSD/SSDLite head at 320x320, 80 classes +
+    background, from the layer list of the TF Object Detection API. Maps: 576 ch at 20x20 and
+    1280 at 10x10 from the trunk, then extras of depth 512/256/256/128 at 5, 3, 2, 1 ("same"
+    padding: ceil(n / 2)). BN adds 2 parameters per channel; predictor outputs carry a bias."""
+    channels, sides = [576, 1280, 512, 256, 256, 128], [20, 10, 5, 3, 2, 1]
+    madds = params = 0
+    for i, depth in enumerate([512, 256, 256, 128]):
+        c_in, s_in, s_out, half = channels[i + 1], sides[i + 1], sides[i + 2], depth // 2
+        madds += s_in ** 2 * c_in * half                                  # 1x1 to depth / 2
+        params += c_in * half + 2 * half
+        if extras == "regular":                                           # 3x3 stride 2
+            madds += s_out ** 2 * half * depth * 9
+            params += half * depth * 9 + 2 * depth
+        else:                                                             # dw 3x3 s2, then 1x1
+            madds += s_out ** 2 * (half * 9 + half * depth)
+            params += half * 9 + 2 * half + half * depth + 2 * depth
+    for c, s, anchors in zip(channels, sides, [3, 6, 6, 6, 6, 6]):
+        for out in (anchors * 4, anchors * 81):                           # box, class
+            if predictor == "regular":                                    # 3x3 conv + bias
+                madds += s * s * c * out * 9
+                params += c * out * 9 + out
+            else:                                                         # dw 3x3 + BN, 1x1 + bias
+                madds += s * s * (c * 9 + c * out)
+                params += c * 9 + 2 * c + c * out + out
+    return madds, params
+
+
+def test_07_detection_and_segmentation():
+    from mnv2lab.costs import flop_counter_madds
+    from mnv2lab.models import build_model
+    from mnv2lab.published import TABLE5, TABLE7
+    s = solutions("07_detection_and_segmentation")
+    one = s.exercise_1()
+    for (extras, predictor), got in one.items():
+        assert (got["madds"], got["params"]) == _head_by_hand(extras, predictor), \
+            (extras, predictor)
+    # Table 5's SSD row to its printed digits (1.25B is truncated); SSDLite's parameters.
+    ssd, lite = one[("regular", "regular")], one[("separable", "separable")]
+    assert (round(ssd["params"] / 1e6, 1), int(ssd["madds"] / 1e7) / 100) == (14.8, 1.25)
+    assert TABLE5["SSD"] == ("14.8", "1.25") and round(lite["params"] / 1e6, 1) == 2.1
+    two = s.exercise_2()
+    for os_, side in ((16, 33), (8, 65)):                 # 513 -> 257 -> 129 -> 65 -> 33
+        # Head: image pooling (1x1 conv on a 1x1 map), 1x1 branch, three 3x3 ASPP branches,
+        # projection of 5 x 256 channels, logits to 21 classes; all 256 wide, on the 320-ch map.
+        head = 320 * 256 + side ** 2 * (320 * 256 + 3 * 9 * 320 * 256 + 5 * 256 * 256 + 256 * 21)
+        assert two[os_]["head_madds"] == head
+        with torch.device("meta"):
+            model = build_model("deeplabv3", backbone="mobilenet_v2", output_stride=os_,
+                                aspp=True)
+        assert two[os_]["madds"] == flop_counter_madds(model, 513)
+    assert two["os8_over_os16"] == two[8]["madds"] / two[16]["madds"] > 3
+    three = s.exercise_3()
+    printed = {(r["backbone"], r["os"]): float(r["madds"]) for r in TABLE7 if r["aspp"]}
+    for os_ in (16, 8):
+        madds = {}
+        for bb in ("mobilenet_v1", "mobilenet_v2"):
+            with torch.device("meta"):
+                model = build_model("deeplabv3", backbone=bb, output_stride=os_, aspp=True)
+            madds[bb] = flop_counter_madds(model, 513)
+        assert (three[os_]["v1_madds"], three[os_]["v2_madds"]) == (
+            madds["mobilenet_v1"], madds["mobilenet_v2"])
+        assert three[os_]["ours"] == pytest.approx(madds["mobilenet_v1"] / madds["mobilenet_v2"])
+        assert three[os_]["printed"] == pytest.approx(
+            printed[("mobilenet_v1", os_)] / printed[("mobilenet_v2", os_)])

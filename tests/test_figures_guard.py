@@ -86,7 +86,7 @@ def test_a_notebook_that_finds_no_results_stops(over, tmp_path, monkeypatch):
     def must_not_compute(*args, **kwargs):
         raise AssertionError("computed statistics (and wrote a cache) for a plan without results")
 
-    monkeypatch.setattr(activations, "run_patterns", must_not_compute)
+    monkeypatch.setattr(activations.analysis, "run_patterns", must_not_compute)  # collect's
     plan = study.make_plan(_ablation_params(**over), "fig6a")
     with pytest.raises(NoResults, match="no stored result"):
         study.collect(plan)

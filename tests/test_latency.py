@@ -88,10 +88,10 @@ def test_fingerprint_ignores_prose_but_not_code(tmp_path, monkeypatch):
     b.write_text('"""Other doc."""\n\ndef f(x):\n    # a comment\n    return x + 1\n')
     c = tmp_path / "c.py"
     c.write_text('"""Doc."""\n\ndef f(x):\n    return x + 2\n')
-    src = latency._source_without_docs
+    src = latency.source_without_docs
     assert src(a) == src(b) != src(c)
     before = code_fingerprint(("inference.py",))
-    monkeypatch.setattr(latency, "MEASURE_VERSION", latency.MEASURE_VERSION + 1)
+    monkeypatch.setattr(latency.config, "MEASURE_VERSION", latency.MEASURE_VERSION + 1)
     assert code_fingerprint(("inference.py",)) != before
     practitioner, sliced = (LatencyConfig("mobilenet_v2", {}, 64, 1, path, n)
                             for path, n in (("practitioner", None), ("sliced", 2)))
@@ -132,9 +132,9 @@ def test_quiet_measurement_waits_and_retries(tmp_path, monkeypatch):
         def __exit__(self, *exc):
             self.cores, self.nice_cores = next(busy), 0.0
 
-    monkeypatch.setattr(latency, "ForeignCpu", FakeMeter)
+    monkeypatch.setattr(latency.timing, "ForeignCpu", FakeMeter)     # where measure() finds it
     idle = iter([(0.5, 0.0), (0.0, 0.9), (0.0, 0.0), (0.0, 0.0)])  # samples before each timing
-    monkeypatch.setattr(latency, "foreign_cpu", lambda seconds=2.0: next(idle))
+    monkeypatch.setattr(latency.quiet, "foreign_cpu", lambda seconds=2.0: next(idle))
     monkeypatch.setattr("time.sleep", lambda s: waits.append(s))
     configs = [TINY, TINY]                             # duplicates are measured once
     done = latency.measure_quietly(configs, tmp_path, max_foreign=0.15, log=lambda s: None)

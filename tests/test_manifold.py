@@ -9,7 +9,7 @@ import pytest
 from scipy.special import comb
 
 from mnv2lab import manifold as m
-from mnv2lab.notebook import VERDICTS
+from mnv2lab.findings import VERDICTS
 from mnv2lab.params import ParameterError, validate
 from mnv2lab.stats import binomial_ci, mean_ci
 
@@ -203,10 +203,10 @@ def test_same_seed_same_numbers_independent_of_other_n_and_chunking(monkeypatch)
 
 
 def test_spec_accepts_defaults_and_smoke_shrinks_the_work():
-    params = validate(DEFAULTS, m.SPEC_RELU_MANIFOLD)
-    full = m.workload(params)
+    params = validate(DEFAULTS, m.SPEC)
+    full = m.make_plan(params)
     assert full.sweep_ns == tuple(range(2, 51)) and full.panel_ns == (2, 3, 5, 15, 30)
-    smoke = m.workload({**params, "smoke": True})
+    smoke = m.make_plan({**params, "smoke": True})
     assert smoke.n_trials < full.n_trials and len(smoke.sweep_ns) < len(full.sweep_ns)
     assert smoke.n_pairs < full.n_pairs and smoke.n_points < full.n_points
 
@@ -218,15 +218,15 @@ def test_spec_accepts_defaults_and_smoke_shrinks_the_work():
 ])
 def test_bad_parameters_name_parameter_and_allowed(name, value, fragment):
     with pytest.raises(ParameterError) as err:
-        validate({**DEFAULTS, name: value}, m.SPEC_RELU_MANIFOLD)
+        validate({**DEFAULTS, name: value}, m.SPEC)
     assert name in str(err.value) and fragment in str(err.value)
 
 
 @pytest.mark.parametrize("panels,fragment", [([2, 3, 4, 5, 6, 7, 8, 9], "at most"), ([2, 2], "distinct")])
 def test_bad_panel_combinations(panels, fragment):
-    params = validate({**DEFAULTS, "n_values": panels}, m.SPEC_RELU_MANIFOLD)
+    params = validate({**DEFAULTS, "n_values": panels}, m.SPEC)
     with pytest.raises(ParameterError, match=fragment):
-        m.workload(params)
+        m.make_plan(params)
 
 
 # --- verdict and figures -----------------------------------------------------------------------
@@ -244,12 +244,12 @@ def test_verdict_and_figures_from_a_small_run():
     assert "(expected (n+1)/2^n)" in text and "factor 1/2" in text
     assert not math.isnan(sw.table()["err_pinv_low"].iloc[0])
     found = m.findings(fig1, sw, pc)
-    assert [f["paper_item"] for f in found] == ["Figure 1", "Appendix A, Theorem 1", "beyond the paper"]
-    assert found[0]["verdict"] == "partly"                 # no n >= 15 panel: half the claim untested
-    assert f"n=5: {fig1.collapsed_fraction[5]:.0%} (19%)" in found[0]["finding"]
-    assert "without the factor 1/2" in found[2]["finding"]
-    assert m.findings(m.figure1([2, 15], 200, 10, seed=0), sw, pc)[0]["verdict"] == "reproduced"
-    assert all(f["verdict"] in VERDICTS and "\n" not in f["finding"] for f in found)
+    assert [f.paper_item for f in found] == ["Figure 1", "Appendix A, Theorem 1", "beyond the paper"]
+    assert found[0].verdict == "partly"                 # no n >= 15 panel: half the claim untested
+    assert f"n=5: {fig1.collapsed_fraction[5]:.0%} (19%)" in found[0].finding
+    assert "without the factor 1/2" in found[2].finding
+    assert m.findings(m.figure1([2, 15], 200, 10, seed=0), sw, pc)[0].verdict == "reproduced"
+    assert all(f.verdict in VERDICTS and "\n" not in f.finding for f in found)
     for fig in (mp.plot_figure1(fig1), mp.plot_collapse(sw, pc), mp.plot_reconstruction(sw),
                 mp.plot_linear_control(sw)):
         for ax in fig.axes:

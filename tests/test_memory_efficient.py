@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from mnv2lab import section5
-from mnv2lab.memory import sliced_forward
+from mnv2lab.section5 import measured, sliced_forward
 from mnv2lab.memory_efficient import (MemoryEfficientMobileNetV2, analytic_peak_bytes,
                                       run_bottleneck, slice_edges)
 from mnv2lab.memory_probe import MemoryConfig, measure_peak
@@ -73,7 +73,7 @@ def test_one_bottleneck_in_slices(stride, k_in, k_out):
     for n in (1, 2, 3, 5, 7, 10_000):       # 10_000: capped, one channel per slice
         out = run_bottleneck(block, x, n)
         assert out.shape == ref.shape and _close(out, ref), f"n_slices={n}"
-        # The other developer's didactic version (mnv2lab.memory.sliced_forward) agrees too.
+        # The analysis' entry point (mnv2lab.section5.sliced_forward) runs this same executor.
         with torch.no_grad():
             assert _close(sliced_forward(block, x, min(n, block.hidden_channels)), out)
 
@@ -145,7 +145,7 @@ def test_section5_memory_cache_round_trip_and_corrupt_entry(tmp_path, monkeypatc
                  "run_peak_rss_kib": 1, "baseline_peak_rss_kib": 1, "checksum": 0.0}
                 for c in configs]
 
-    monkeypatch.setattr(section5, "measure_peaks", fake)
+    monkeypatch.setattr(measured, "measure_peaks", fake)    # where memory_table looks it up
     configs = section5.memory_configs([64], [1, 2], repeats=1)
     first = section5.memory_table(configs, tmp_path, progress=False)
     assert len(calls) == 3 and not first.cached.any()

@@ -214,17 +214,20 @@ def test_verdicts_follow_the_numbers():
     good = _study({("relu6", 0.5): _early_large(1.0), ("expansion_shortcut", 0.5): _early_large(0.8),
                    ("no_residual", 0.5): _early_large(1.5)})
     v = ablation.verdict_fig6a(good)
-    assert v["verdict"] == "reproduced" and "PROVISIONAL" not in v["text"]
-    assert "+1.20 points" in v["text"] and "0.5 to 1.5" in v["text"]
-    assert ablation.verdict_fig6b(good)["verdict"] == "reproduced"
+    assert v.verdict == "reproduced" and "PROVISIONAL" not in v.details
+    assert "+1.20 points" in v.details and "0.5 to 1.5" in v.details
+    assert ablation.verdict_fig6b(good).verdict == "reproduced"
     bad = _study({("relu6", 0.5): lambda i, s: -1.0 - 0.3 * s})
-    assert ablation.verdict_fig6a(bad)["verdict"] == "differs"
+    assert ablation.verdict_fig6a(bad).verdict == "not reproduced"
     # ordering wrong: the expansion shortcut is worse than no residual
     swapped = _study({("expansion_shortcut", 0.5): _early_large(2.0),
                       ("no_residual", 0.5): _early_large(0.5)})
-    assert ablation.verdict_fig6b(swapped)["verdict"] == "partly"
+    assert ablation.verdict_fig6b(swapped).verdict == "partly"
     noisy = _study({("relu6", 0.5): lambda i, s: [2.0, -2.5, 0.8][s]})
-    assert ablation.verdict_fig6a(noisy)["verdict"] == "partly"
+    assert ablation.verdict_fig6a(noisy).verdict == "inconclusive"
+    # the sign agrees but the gap is far outside the paper's 0.5 to 1.5 points
+    large = _study({("relu6", 0.5): lambda i, s: 8.0 + 0.5 * s})
+    assert ablation.verdict_fig6a(large).verdict == "direction only"
 
 
 def test_an_incomplete_study_is_provisional():
@@ -234,10 +237,10 @@ def test_an_incomplete_study_is_provisional():
             del st.results[r.name]
             st.missing.append(r)
     v = ablation.verdict_fig6a(st)
-    assert v["text"].startswith("PROVISIONAL") and "n = 1: no interval" in v["text"]
-    w = ablation.verdict_width(st)["text"]
+    assert v.details.startswith("PROVISIONAL") and "n = 1: no interval" in v.details
+    w = ablation.verdict_width(st).details
     assert "width 0.5: +1.00 (n = 1: no interval)" in w and "nan" not in w
-    assert v["finding"].startswith("provisional") and len(v["finding"]) <= 300
+    assert v.finding.startswith("provisional") and len(v.finding) <= 300
     assert "mnv2lab.study run" in study.missing_message(st)
 
 

@@ -17,7 +17,8 @@ from PIL import Image
 from conftest import ROOT
 from mnv2lab import catalog, gallery, plotting, slides, story
 from mnv2lab.catalog import FigureEntry
-from mnv2lab.notebook import VERDICTS, NotebookSession
+from mnv2lab.findings import VERDICTS
+from mnv2lab.notebook import NotebookSession
 
 sys.path.insert(0, str(ROOT / "tools"))
 import make_gallery  # noqa: E402  (tools/ is not a package)
@@ -57,7 +58,7 @@ def demo(tmp_path_factory):
     s1.save_figure(_plot("full", "z"), "z_first", title="First figure", caption="Cap Z, 3 seeds.",
                    paper_item="Figure 1", takeaway="")
     s1.record_finding("Figure 1", "reproduced", "n = 2 loses 45% of points | paper: qualitative")
-    s1.record_finding("Table 3", "differs", "peak 400 kB vs paper 400K; 7x7 cell 2x off")
+    s1.record_finding("Table 3", "not reproduced", "peak 400 kB vs paper 400K; 7x7 cell 2x off")
     s2 = NotebookSession("02_beta", {"smoke": True}, figs)
     s2.save_figure(_plot("tall", "b"), "beta_fig", title="Beta", caption="Cap B.",
                    paper_item="beyond the paper", takeaway="A takeaway " * 30)
@@ -72,7 +73,7 @@ def test_record_finding_writes_the_notebooks_findings(demo):
     data = json.loads((demo / "figures" / "findings" / "01_alpha.json").read_text())
     assert data["notebook"] == "01_alpha" and data["smoke"] is False
     assert [(f["paper_item"], f["verdict"], f["figures"]) for f in data["findings"]] == [
-        ("Figure 1", "reproduced", ["z_first"]), ("Table 3", "differs", ["a_second"])]
+        ("Figure 1", "reproduced", ["z_first"]), ("Table 3", "not reproduced", ["a_second"])]
     beta = json.loads((demo / "figures" / "findings" / "02_beta.json").read_text())
     assert beta["smoke"] is True
     assert not list((demo / "figures").rglob("*.tmp")), "temporary files left behind"
@@ -82,11 +83,11 @@ def test_record_finding_replaces_an_item_recorded_again(tmp_path, capsys):
     s = NotebookSession("03_gamma", {"smoke": False}, tmp_path)
     s.record_finding("Figure 6", "partly", "first try: 1.0 points")
     s.record_finding("Table 4", "reproduced", "300,774,272 multiply-adds")
-    s.record_finding("Figure 6", "differs", "second try: 0.2 points")
+    s.record_finding("Figure 6", "not reproduced", "second try: 0.2 points")
     found = json.loads((tmp_path / "findings" / "03_gamma.json").read_text())["findings"]
     assert [(f["paper_item"], f["finding"]) for f in found] == [
         ("Table 4", "300,774,272 multiply-adds"), ("Figure 6", "second try: 0.2 points")]
-    assert "finding [differs] Figure 6: second try: 0.2 points" in capsys.readouterr().out
+    assert "finding [not reproduced] Figure 6: second try: 0.2 points" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("kwargs, word", [
@@ -153,7 +154,7 @@ def test_readme_table_replaces_only_the_marked_block(demo):
     assert rows[0].startswith("| Figure 1 | [01_alpha](notebooks/01_alpha.ipynb) | "
                               "[z_first](figures/z_first.png) | **reproduced** |")
     assert "n = 2 loses 45% of points \\| paper: qualitative" in rows[0], "pipes are escaped"
-    assert "**differs**" in rows[1] and "7x7 cell 2x off" in rows[1]
+    assert "**not reproduced**" in rows[1] and "7x7 cell 2x off" in rows[1]
     assert "(smoke run: not a result)" in rows[2]
 
 
@@ -315,7 +316,7 @@ def test_the_deck_follows_the_story_and_skips_a_section_without_figures(demo, tm
     assert fig_slide.takeaway == "Memory drops 4x: 400K vs 1600K.", "the figure's own takeaway"
     assert plan[5].takeaway == "Told by the story."
     # The note quotes the notebook's recorded finding for the figure.
-    assert fig_slide.note.quote == "Table 3 [differs]: peak 400 kB vs paper 400K; 7x7 cell 2x off"
+    assert fig_slide.note.quote == "Table 3 [not reproduced]: peak 400 kB vs paper 400K; 7x7 cell 2x off"
     assert plan[6].findings and all(f.verdict == "reproduced" for f in plan[6].findings)
     # Once a Table 9 figure exists, the section comes in, in its place.
     table9 = FigureEntry(**{**figures[0].__dict__, "name": "t9", "paper_item": "Table 9"})

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnv2lab import cost_report, published, v1_vs_v2
+from mnv2lab import cost_report, published, section5, v1_vs_v2
 from mnv2lab.params import ParameterError, validate
 
 
@@ -28,7 +28,7 @@ def test_table4_and_figure5_configurations():
 
 def test_notebook_spec_defaults_and_cross_check():
     params = v1_vs_v2.default_params()
-    assert validate(params, v1_vs_v2.SPEC_06) == params
+    assert validate(params, v1_vs_v2.SPEC) == params
     with pytest.raises(ParameterError, match="slices"):
         v1_vs_v2.check_params({**params, "slices": [2, 4]})
 
@@ -59,7 +59,7 @@ def test_trained_comparison_is_matched_and_paired():
 
 def test_trained_results_missing_and_summary(tmp_path):
     from mnv2lab import study
-    from mnv2lab.notebook import NoResults
+    from mnv2lab.params import NoResults
     runs = v1_vs_v2.trained_comparison_runs()
     plan = study.plan_of(runs, tmp_path, only="v1_vs_v2")
     with pytest.raises(NoResults, match="no stored result"):      # nothing to analyse
@@ -93,12 +93,12 @@ def test_ratio_and_findings_from_a_latency_table():
     found = v1_vs_v2.findings(ratio, pd.DataFrame(), pd.DataFrame(columns=["path", "measured_mb"]),
                               pd.DataFrame(columns=["path", "median_ms"]), pd.DataFrame(),
                               pd.DataFrame())
-    assert found[0][:2] == ("Table 4 (CPU latency)", "reproduced")
-    assert found[0][3] == ["v1v2_table4_latency"]
+    assert (found[0].paper_item, found[0].verdict) == ("Table 4 (CPU latency)", "reproduced")
+    assert found[0].figures == ("v1v2_table4_latency",)
     two = pd.concat([lat, lat.assign(threads=2, median_ms=[10.0, 10.5])])
     assert v1_vs_v2.findings(v1_vs_v2.latency_ratio(two), pd.DataFrame(),
                              pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
-                             pd.DataFrame())[0][1] == "partly"
+                             pd.DataFrame())[0].verdict == "partly"
 
 
 def test_notebook_parameters_cell_matches_the_package_defaults(repo_root):
@@ -114,7 +114,7 @@ def test_notebook_parameters_cell_matches_the_package_defaults(repo_root):
     values = {node.target.id: ast.literal_eval(node.value)
               for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
     assert values == v1_vs_v2.default_params()
-    assert set(values) == set(v1_vs_v2.SPEC_06)
+    assert set(values) == set(v1_vs_v2.SPEC)
 
 
 def test_smoke_plan_is_tiny_and_kept_out_of_results():
@@ -137,13 +137,14 @@ def test_section5_verdict_needs_both_memory_and_speed():
                         "n_slices": [1, 2, 3, 5] * 2, "median_ms": 10.0,
                         "slowdown": [1.0, 1.1, 1.2, 2.0, 1.0, 1.1, 1.3, 2.0]})
     # 1 thread: t=3 saves 56% at 1.2x; 2 threads: t=2 saves only 44%, t=3 and 5 are too slow.
-    item, verdict, text = v1_vs_v2.section5_finding(memory, lat)
-    assert (item, verdict) == ("Section 5", "partly")
-    assert "224/1thr t=3" in text and "224/2thr none (t=2: 44% less, 1.10x)" in text
+    found = section5.finding(memory, lat)
+    assert (found.paper_item, found.verdict) == ("Section 5", "partly")
+    assert "224/1thr t=3" in found.finding
+    assert "224/2thr none (t=2: 44% less, 1.10x)" in found.finding
     lat.loc[6, "slowdown"] = 1.25
-    assert v1_vs_v2.section5_finding(memory, lat)[1] == "reproduced"
+    assert section5.finding(memory, lat).verdict == "reproduced"
     memory["measured_mb"] = [8.0, 7.0, 7.0, 7.0]
-    assert v1_vs_v2.section5_finding(memory, lat)[1] == "differs"
+    assert section5.finding(memory, lat).verdict == "not reproduced"
 
 
 def test_notebook_promises_the_package_figures(repo_root):
@@ -217,9 +218,9 @@ def test_every_timing_left_out_is_said_in_figures_and_findings_without_a_crash()
     fig = v1_vs_v2_plots.plot_accuracy_latency(acc_lat, latency.machine_text(lat))
     shown = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
     assert "left out" in shown
-    found = {item: (verdict, text) for item, verdict, text, _ in v1_vs_v2.findings(
+    found = {f.paper_item: f for f in v1_vs_v2.findings(
         ratio, acc_lat, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame())}
-    assert left in found["Figure 5 vs latency"][1]
+    assert left in found["Figure 5 vs latency"].finding
 
 
 def test_the_smoke_plan_counts_timings_taken_on_a_busy_machine(monkeypatch):
@@ -232,7 +233,7 @@ def test_the_smoke_plan_counts_timings_taken_on_a_busy_machine(monkeypatch):
     assert smoke.max_foreign == math.inf
     busy = {"provenance": {"foreign_cpu_cores": 1.8, "foreign_nice_cores": 0.9},
             "config": {"threads": 1}, "result": {"median_ms": 3.0}, "cached": True}
-    monkeypatch.setattr(latency, "measure_or_load", lambda *a, **k: busy)
+    monkeypatch.setattr(latency.cache, "measure_or_load", lambda *a, **k: busy)  # measure_all's
     configs = smoke.latency[:2]
     assert latency.measure_all(configs, max_foreign=smoke.max_foreign)["usable"].all()
     assert not latency.measure_all(configs)["usable"].any()

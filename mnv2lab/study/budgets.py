@@ -212,3 +212,18 @@ def budget_labels(short_plan, long_plan) -> list[str]:
     name = budget_label(short_plan).split(",")[0]
     return [budget_label(short_plan),
             budget_label(long_plan) if long_plan is not None else f"{name}, {LONG_EPOCHS} epochs"]
+
+
+RANKS_CHECK_STUDY = "cifar10_ranks_check"
+
+
+def ranks_check_run() -> StudyRun:
+    """The check of the study's multi-rank mode: the committed 5-epoch recipe and paper's model
+    (width 0.5, seed 0), trained as 2 DDP ranks x 1 thread instead of one 2-thread process. Its
+    final accuracy should land inside the spread of the committed one-process seeds."""
+    from .definition import define_study
+    run = next(r for r in define_study(seeds=[0]) if r.variant == PAPER_VARIANT
+               and r.width == MAIN_WIDTH)
+    cfg = TrainConfig.from_dict({**run.config.to_dict(), "ranks": 2, "threads": 1,
+                                 "study": RANKS_CHECK_STUDY})
+    return StudyRun("ranks-check-" + run.name, run.model, run.variant, run.width, 0, cfg, ())

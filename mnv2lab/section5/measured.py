@@ -21,14 +21,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .latency import (MAX_FOREIGN, LatencyCacheWarning, LatencyConfig, builder_name,
-                      code_fingerprint, load_average, measurement_provenance, model_files,
-                      read_entry, series_table, write_entry)
-from .memory_efficient import SLICES, analytic_peak_bytes
-from .memory_probe import MemoryConfig, measure_peaks
-from .models import mobilenet_v2
-from .paths import resolve, results_dir
-from .progress import progress as progress_bar
+from ..findings import Finding, count_verdict
+from ..latency import (MAX_FOREIGN, LatencyCacheWarning, LatencyConfig, builder_name,
+                       code_fingerprint, load_average, measurement_provenance, model_files,
+                       read_entry, series_table, write_entry)
+from ..memory_efficient import SLICES, analytic_peak_bytes
+from ..memory_probe import MemoryConfig, measure_peaks
+from ..models import mobilenet_v2
+from ..paths import resolve, results_dir
+from ..progress import progress as progress_bar
 
 # The code behind a peak-memory measurement (always MobileNetV2, see mnv2lab.memory_probe): the
 # model's own files plus these. Narrowed from "models/*.py" like the latency fingerprints.
@@ -190,3 +191,45 @@ def verdict(memory: pd.DataFrame, latency: pd.DataFrame, low: int = 2, high: int
                          f"time (t={worst})" + (f", {s.loc[max(s.index)]:.2f}x at "
                                                 f"t={max(s.index)}" if max(s.index) > high else ""))
     return ("Memory " + "; ".join(parts) + ". Latency " + "; ".join(speed) + ".")
+
+
+MEMORY_CUT, MAX_SLOWDOWN = 0.5, 1.25      # "cuts memory a lot", "keeps most of the speed"
+
+
+def finding(memory: pd.DataFrame, latency_slices: pd.DataFrame, low: int = 2, high: int = 5,
+            figures: tuple[str, ...] = ()) -> Finding | None:
+    """Section 5's finding. For each measured (resolution, threads): the t in [low, high] whose
+    measured peak memory is at least 50% below the unsliced one while the time stays within
+    1.25x of the unsliced one; all / some / no settings have one
+    (:func:`mnv2lab.findings.count_verdict`)."""
+    if memory.empty or latency_slices.empty:
+        return None
+    mem = memory[memory.path == "sliced"].dropna(subset=["measured_mb"])
+    lat = latency_slices[latency_slices.path == "sliced"].dropna(subset=["median_ms"])
+    if mem.empty or lat.empty or 1 not in set(mem.n_slices):
+        return None
+    cut = {}
+    for res, g in mem.groupby("resolution"):
+        m = g.set_index("n_slices").measured_mb
+        cut.update({(res, int(t)): 1 - m[t] / m[1] for t in m.index if low <= t <= high})
+    settings, good = [], 0
+    for (res, th), g in lat.groupby(["resolution", "threads"]):
+        slow = {int(t): v for t, v in zip(g.n_slices, g.slowdown) if low <= t <= high}
+        ok = [t for t in sorted(slow) if (res, t) in cut and cut[(res, t)] >= MEMORY_CUT
+              and slow[t] <= MAX_SLOWDOWN]
+        if not slow:
+            continue
+        good += bool(ok)
+        if ok:
+            settings.append(f"{res}/{th}thr t={','.join(map(str, ok))}")
+        else:
+            t = min(slow)
+            settings.append(f"{res}/{th}thr none (t={t}: {cut.get((res, t), float('nan')):.0%} "
+                            f"less, {slow[t]:.2f}x)")
+    if not settings:
+        return None
+    cuts = list(cut.values())
+    return Finding("Section 5", count_verdict(good, len(settings)),
+                   f"t={low}-{high} cut measured peak memory {min(cuts):.0%}-{max(cuts):.0%}; t "
+                   f"with >=50% less memory at <=1.25x time: " + "; ".join(settings),
+                   figures=figures)
