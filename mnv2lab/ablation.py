@@ -29,6 +29,7 @@ from .stats import mean_ci, paired_difference
 from .findings import Finding, combined_verdict, interval_verdict
 from .published import FIG6_FINAL_GAP, FIG6_TEXT
 from .study import PAPER_VARIANT, SPEC_STUDY, VARIANT_LABELS, StudyResults
+from .study.budgets import budget_label
 
 EARLY_FRACTION = 0.2                  # "early in training": the evaluation nearest 20% of the run
 MIN_SEEDS_FOR_VERDICT = 3
@@ -233,12 +234,15 @@ def _min_seeds(study: StudyResults) -> int:
 
 
 def short_note(study: StudyResults) -> str:
-    """The provisional/smoke prefix for one-line findings ("" for a complete study)."""
+    """The prefix of one-line findings: the data set and budget they rest on ("CIFAR-10, 5
+    epochs: "), then a provisional/smoke warning where it applies."""
+    budget = f"{budget_label(study.plan)}: "
     if study.plan.smoke:
-        return "smoke run, not a result: "
+        return budget + "smoke run, not a result: "
     if study.missing or _min_seeds(study) < MIN_SEEDS_FOR_VERDICT:
-        return f"provisional ({study.n_done}/{len(study.plan.runs)} runs, min {_min_seeds(study)} seeds): "
-    return ""
+        return (budget + f"provisional ({study.n_done}/{len(study.plan.runs)} runs, min "
+                f"{_min_seeds(study)} seeds): ")
+    return budget
 
 
 def provisional_note(study: StudyResults) -> str:

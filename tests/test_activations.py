@@ -156,7 +156,7 @@ def test_figure7_verdict_follows_the_numbers():
     assert "16 of 16 layers" in v.details and "2 trained" in v.details
     assert A.verdict(_fake_table({0, 1, 2}, below_layers=()), plan).verdict == "partly"
     one = A.verdict(_fake_table({1}), plan)
-    assert one.details.startswith("PROVISIONAL (1 seed(s))")
+    assert one.details.startswith("digits, 1 epoch: PROVISIONAL (1 seed(s))")  # budget named first
     assert "0.510 at initialization" in one.details        # init of the same seed (mean 49/96)
     none = A.verdict(_fake_table(set()), plan)
     assert none.verdict == "inconclusive" and "no trained model" in none.details

@@ -240,7 +240,7 @@ def test_an_incomplete_study_is_provisional():
     assert v.details.startswith("PROVISIONAL") and "n = 1: no interval" in v.details
     w = ablation.verdict_width(st).details
     assert "width 0.5: +1.00 (n = 1: no interval)" in w and "nan" not in w
-    assert v.finding.startswith("provisional") and len(v.finding) <= 300
+    assert v.finding.startswith("CIFAR-10, 5 epochs: provisional") and len(v.finding) <= 300
     assert "mnv2lab.study run" in study.missing_message(st)
 
 

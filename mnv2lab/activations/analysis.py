@@ -14,6 +14,7 @@ from ..params import NoResults, Param, ParameterError
 from ..published import FIG7_TEXT
 from ..stats import mean_ci
 from ..study import PAPER_VARIANT, SPEC_STUDY, StudyPlan, data_available
+from ..study.budgets import budget_label
 from ..train import result_path
 from .runs import N_IMAGES, STAGES, WeightsMissing, cache_path, probe_images, run_patterns
 
@@ -164,7 +165,7 @@ def verdict(table: pd.DataFrame, plan: ActivationPlan) -> Finding:
     is counted."""
     w = plan.main_width
     init, trained = pooled(table, w, "init"), pooled(table, w, "trained")
-    prefix = ("smoke run, not a result: " if plan.smoke else "")
+    prefix = f"{budget_label(plan)}: " + ("smoke run, not a result: " if plan.smoke else "")
     if not trained.empty:            # compare the same seeds at both stages (paired)
         seeds = set(table[(table.width == w) & (table.stage == "trained")].seed)
         table = table[table.seed.isin(seeds)]

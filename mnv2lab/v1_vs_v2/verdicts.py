@@ -11,9 +11,10 @@ from .plan import FIGURES, RATIO_TOLERANCE
 from .trained import trained_text
 
 def findings(ratio: pd.DataFrame, points: pd.DataFrame, memory: pd.DataFrame,
-             latency_slices: pd.DataFrame, pairs: pd.DataFrame, trained: pd.DataFrame
-             ) -> list[Finding]:
-    """The notebook's findings for the README's reproduction table, each with its figure."""
+             latency_slices: pd.DataFrame, pairs: pd.DataFrame, trained: pd.DataFrame,
+             budget: str = "") -> list[Finding]:
+    """The notebook's findings for the README's reproduction table, each with its figure.
+    ``budget`` ("CIFAR-10, 5 epochs") opens the trained comparison's finding."""
     out = []
     if not ratio.empty:
         # The paper timed one large core: the single-thread ratio decides; other thread
@@ -33,6 +34,7 @@ def findings(ratio: pd.DataFrame, points: pd.DataFrame, memory: pd.DataFrame,
     if item is not None:
         out.append(item)
     if not pairs.empty:
-        out.append(Finding("Trained V1 vs V2 (CIFAR-10)", "beyond the paper", trained_text(pairs),
+        out.append(Finding("Trained V1 vs V2 (CIFAR-10)", "beyond the paper",
+                           ((budget + ": ") if budget else "") + trained_text(pairs),
                            figures=(FIGURES["trained"],)))
     return out
