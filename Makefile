@@ -49,6 +49,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 format: $(STAMP)
 	$(PY) -m ruff format .

@@ -35,9 +35,14 @@ def first_load(source: Path, workers: int | None) -> dict:
             again = load_image_folder(source, progress=False)
             cached.append(time.perf_counter() - t)
         size = Path(again.info["cache"]).stat().st_size
-    return {"total": total, "read": ds.info["read_s"], "decode": ds.info["decode_s"],
-            "cached": statistics.median(cached), "cache_mb": size / 1e6, "n": len(ds.train_labels)
-            + len(ds.test_labels)}
+    return {
+        "total": total,
+        "read": ds.info["read_s"],
+        "decode": ds.info["decode_s"],
+        "cached": statistics.median(cached),
+        "cache_mb": size / 1e6,
+        "n": len(ds.train_labels) + len(ds.test_labels),
+    }
 
 
 if __name__ == "__main__":
@@ -47,13 +52,21 @@ if __name__ == "__main__":
     args = ap.parse_args()
     source = Path(args.source)
     print(f"# {cpu_model()} x{os.cpu_count()}, source {source}")
-    rows = {f"parallel ({default_workers()} processes)": first_load(source, None),
-            "one process": first_load(source, 1)}
-    print(f"{'decoding':<24} {'images':>7} {'read s':>7} {'decode s':>9} {'first load s':>13} "
-          f"{'cached load s':>14} {'cache MB':>9}")
+    rows = {
+        f"parallel ({default_workers()} processes)": first_load(source, None),
+        "one process": first_load(source, 1),
+    }
+    print(
+        f"{'decoding':<24} {'images':>7} {'read s':>7} {'decode s':>9} {'first load s':>13} "
+        f"{'cached load s':>14} {'cache MB':>9}"
+    )
     for name, r in rows.items():
-        print(f"{name:<24} {r['n']:>7} {r['read']:>7.2f} {r['decode']:>9.2f} {r['total']:>13.2f} "
-              f"{r['cached']:>14.2f} {r['cache_mb']:>9.0f}")
+        print(
+            f"{name:<24} {r['n']:>7} {r['read']:>7.2f} {r['decode']:>9.2f} {r['total']:>13.2f} "
+            f"{r['cached']:>14.2f} {r['cache_mb']:>9.0f}"
+        )
     par, one = rows[next(iter(rows))], rows["one process"]
-    print(f"parallel decoding speed-up: {one['decode'] / par['decode']:.2f}x; cached load is "
-          f"{par['total'] / par['cached']:.0f}x faster than the first load")
+    print(
+        f"parallel decoding speed-up: {one['decode'] / par['decode']:.2f}x; cached load is "
+        f"{par['total'] / par['cached']:.0f}x faster than the first load"
+    )

@@ -27,9 +27,15 @@ import numpy as np
 from mnv2lab.params import ParameterError
 from mnv2lab.train import distributed
 from mnv2lab.train.config import TrainConfig
-from mnv2lab.train.engine import (BatchSource, build_for_training, execution_settings,
-                                  load_training_data, resolve_device, train_step,
-                                  wrap_for_training)
+from mnv2lab.train.engine import (
+    BatchSource,
+    build_for_training,
+    execution_settings,
+    load_training_data,
+    resolve_device,
+    train_step,
+    wrap_for_training,
+)
 from mnv2lab.train.schedule import lr_at
 
 
@@ -55,8 +61,14 @@ def _rank_main(config: TrainConfig, rank: int, world_size: int, port: int, conn)
     """One rank: join the process group, build the trainer's objects, then serve commands:
     ("step", n) -> ("done", wall_s, cpu_s, losses); ("parameters",) -> ("parameters", {name:
     array}); ("stop",) -> exit. Errors are sent back as ("error", rank, traceback)."""
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world_size),
-                      RANK=str(rank), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world_size))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        WORLD_SIZE=str(world_size),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        LOCAL_WORLD_SIZE=str(world_size),
+    )
     ctx = None
     try:
         device = resolve_device(config.device)
@@ -65,8 +77,9 @@ def _rank_main(config: TrainConfig, rank: int, world_size: int, port: int, conn)
         with execution_settings(device, threads):
             ds = load_training_data(config, ctx)
             batches = BatchSource(ds, config, device, ctx.rank, ctx.world_size)
-            model, optimizer, criterion = build_for_training(config, ds.num_classes, device,
-                                                             ctx.rank)
+            model, optimizer, criterion = build_for_training(
+                config, ds.num_classes, device, ctx.rank
+            )
             net = wrap_for_training(model, config, ctx, device)
             net.train()
             per_epoch = batches.steps_per_epoch
@@ -78,8 +91,15 @@ def _rank_main(config: TrainConfig, rank: int, world_size: int, port: int, conn)
                 if cmd[0] == "stop":
                     break
                 if cmd[0] == "parameters":
-                    conn.send(("parameters", {k: v.detach().cpu().numpy().copy()
-                                              for k, v in model.named_parameters()}))
+                    conn.send(
+                        (
+                            "parameters",
+                            {
+                                k: v.detach().cpu().numpy().copy()
+                                for k, v in model.named_parameters()
+                            },
+                        )
+                    )
                     continue
                 if cmd[0] != "step":
                     raise ValueError(f"unknown command {cmd!r}")
@@ -91,7 +111,7 @@ def _rank_main(config: TrainConfig, rank: int, world_size: int, port: int, conn)
                     step += 1
                 conn.send(("done", time.perf_counter() - wall, time.process_time() - cpu, losses))
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
-        pass        # Ctrl-C reaches every process of the terminal; EOF: the parent went away
+        pass  # Ctrl-C reaches every process of the terminal; EOF: the parent went away
     except BaseException:
         try:
             conn.send(("error", rank, traceback.format_exc()))
@@ -117,11 +137,14 @@ class LockstepRanks:
         if world_size < 2:
             raise ParameterError(f"parameter 'world_size': got {world_size}, allowed: >= 2")
         if resolve_device(config.device).type != "cpu":
-            raise ParameterError(f"parameter 'device': got {config.device!r}, allowed: 'cpu' "
-                                 "(the ranks use gloo)")
+            raise ParameterError(
+                f"parameter 'device': got {config.device!r}, allowed: 'cpu' (the ranks use gloo)"
+            )
         if config.batch_size % world_size:
-            raise ParameterError(f"parameter 'batch_size': got {config.batch_size}, which does not "
-                                 f"split evenly over {world_size} ranks")
+            raise ParameterError(
+                f"parameter 'batch_size': got {config.batch_size}, which does not "
+                f"split evenly over {world_size} ranks"
+            )
         self.config, self.world_size, self.timeout_s = config, world_size, timeout_s
         self._procs: list = []
         self._conns: list = []
@@ -136,13 +159,17 @@ class LockstepRanks:
 
     def start(self) -> None:
         """Spawn the ranks and wait until each has built its model (data loaded, DDP wrapped)."""
-        ctx = mp.get_context("spawn")     # fork after OpenMP started is unsafe
+        ctx = mp.get_context("spawn")  # fork after OpenMP started is unsafe
         port = free_port()
         try:
             for rank in range(self.world_size):
                 parent_end, child_end = ctx.Pipe()
-                p = ctx.Process(target=_rank_main, name=f"lockstep-rank{rank}", daemon=True,
-                                args=(self.config, rank, self.world_size, port, child_end))
+                p = ctx.Process(
+                    target=_rank_main,
+                    name=f"lockstep-rank{rank}",
+                    daemon=True,
+                    args=(self.config, rank, self.world_size, port, child_end),
+                )
                 p.start()
                 child_end.close()
                 self._procs.append(p)
@@ -158,8 +185,9 @@ class LockstepRanks:
         self._send(("step", steps))
         answers = self._collect("done")
         wall = time.perf_counter() - t
-        return StepTiming(wall, sum(a[2] for a in answers), [a[1] for a in answers],
-                          [a[3] for a in answers])
+        return StepTiming(
+            wall, sum(a[2] for a in answers), [a[1] for a in answers], [a[3] for a in answers]
+        )
 
     def parameters(self) -> list[dict[str, np.ndarray]]:
         """Each rank's model parameters (to check that the replicas agree)."""
@@ -199,8 +227,10 @@ class LockstepRanks:
             ready = mpc.wait(list(waiting) + list(sentinels), timeout=max(0.0, left))
             if not ready:
                 self.close(grace_s=1.0)
-                raise RuntimeError(f"DDP ranks {sorted(waiting.values())} did not answer "
-                                   f"{kind!r} within {self.timeout_s:.0f} s")
+                raise RuntimeError(
+                    f"DDP ranks {sorted(waiting.values())} did not answer "
+                    f"{kind!r} within {self.timeout_s:.0f} s"
+                )
             for obj in ready:
                 r = waiting[obj] if obj in waiting else sentinels[obj]
                 if r in answers:
@@ -209,7 +239,7 @@ class LockstepRanks:
                 if self._conns[r].poll():
                     try:
                         msg = self._conns[r].recv()
-                    except EOFError:    # the rank closed its end: it is gone
+                    except EOFError:  # the rank closed its end: it is gone
                         pass
                 elif obj not in sentinels:
                     continue
@@ -217,8 +247,9 @@ class LockstepRanks:
                     self._procs[r].join(timeout=5)
                     code = self._procs[r].exitcode
                     self.close(grace_s=1.0)
-                    raise RuntimeError(f"DDP rank {r} exited (code {code}) before answering "
-                                       f"{kind!r}")
+                    raise RuntimeError(
+                        f"DDP rank {r} exited (code {code}) before answering {kind!r}"
+                    )
                 if msg[0] == "error":
                     self.close(grace_s=1.0)
                     raise RuntimeError(f"DDP rank {msg[1]} failed:\n{msg[2]}")

@@ -49,8 +49,7 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed(fn, n_per_call: int, seconds: float, close=None, ahead: int = 0
-          ) -> tuple[float, float]:
+def timed(fn, n_per_call: int, seconds: float, close=None, ahead: int = 0) -> tuple[float, float]:
     """(images per wall second, images per CPU second) of calling ``fn(i)`` for i = 0, 1, ...
     for about ``seconds``; the first call is excluded, ``close()`` (stopping workers, so that
     their CPU time is counted) is included, and so are ``ahead`` images decoded ahead but never
@@ -76,37 +75,68 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = ap.parse_args()
     torch.set_num_threads(1)
-    print(f"# {cpu_model()} x{os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, "
-          f"torch threads 1, batch {args.batch}, 224x224")
+    print(
+        f"# {cpu_model()} x{os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, "
+        f"torch threads 1, batch {args.batch}, 224x224"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MNV2LAB_CACHE"] = str(Path(tmp) / "cache")
         t = time.perf_counter()
-        root = write_image_folder(Path(tmp) / "folder", classes=4,
-                                  train_per_class=args.images // 4, val_per_class=args.batch // 4,
-                                  sizes=(300, 500))
+        root = write_image_folder(
+            Path(tmp) / "folder",
+            classes=4,
+            train_per_class=args.images // 4,
+            val_per_class=args.batch // 4,
+            sizes=(300, 500),
+        )
         size_mb = sum(p.stat().st_size for p in root.rglob("*.jpg")) / 1e6
-        print(f"folder: {args.images} + {args.batch} JPEGs, {size_mb:.1f} MB, written in "
-              f"{time.perf_counter() - t:.1f} s")
+        print(
+            f"folder: {args.images} + {args.batch} JPEGs, {size_mb:.1f} MB, written in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
         index = FolderIndex.scan(root)
         rows = []
         train = TrainBatches(index, seed=0, batch_size=args.batch, size=224)
-        rows.append(("one worker, training transform (decode + crop + flip + resize)",
-                     timed(lambda i: train[i % (4 * train.steps_per_epoch)], args.batch,
-                           args.seconds)))
+        rows.append(
+            (
+                "one worker, training transform (decode + crop + flip + resize)",
+                timed(lambda i: train[i % (4 * train.steps_per_epoch)], args.batch, args.seconds),
+            )
+        )
         evals = EvalBatches(index, batch_size=args.batch, size=224)
-        rows.append(("one worker, evaluation transform (decode + resize + centre crop)",
-                     timed(lambda i: evals[0], args.batch, args.seconds)))
+        rows.append(
+            (
+                "one worker, evaluation transform (decode + resize + centre crop)",
+                timed(lambda i: evals[0], args.batch, args.seconds),
+            )
+        )
         for w in args.workers:
-            source = StreamSource(index, seed=0, batch_size=args.batch, epochs=1000,
-                                  device=torch.device("cpu"), size=224, workers=w)
-            rows.append((f"streamed source, {w} worker process(es), to model input",
-                         timed(source.get, args.batch, args.seconds, source.close,
-                               ahead=2 * w * args.batch)))
+            source = StreamSource(
+                index,
+                seed=0,
+                batch_size=args.batch,
+                epochs=1000,
+                device=torch.device("cpu"),
+                size=224,
+                workers=w,
+            )
+            rows.append(
+                (
+                    f"streamed source, {w} worker process(es), to model input",
+                    timed(
+                        source.get, args.batch, args.seconds, source.close, ahead=2 * w * args.batch
+                    ),
+                )
+            )
         ds = load_image_folder(root, image_size=224, progress=False)
-        cfg = TrainConfig(batch_size=args.batch, crop_padding=28)   # 12.5%, as 4 px of 32
+        cfg = TrainConfig(batch_size=args.batch, crop_padding=28)  # 12.5%, as 4 px of 32
         memory = BatchSource(ds, cfg, torch.device("cpu"))
-        rows.append(("in-memory path (uint8 224x224 held), crop + flip, to model input",
-                     timed(memory.get, args.batch, args.seconds)))
+        rows.append(
+            (
+                "in-memory path (uint8 224x224 held), crop + flip, to model input",
+                timed(memory.get, args.batch, args.seconds),
+            )
+        )
     width = max(len(name) for name, _ in rows)
     print(f"{'':<{width}}  {'images/s':>9} {'images/CPU-s':>13}")
     for name, (rate, per_cpu) in rows:

@@ -86,6 +86,7 @@ LR, MOMENTUM, WEIGHT_DECAY = 0.05, 0.9, 4e-5
 
 # --- the naive baseline -------------------------------------------------------------------------
 
+
 class NaiveCifar(torch.utils.data.Dataset):
     """Per-sample pipeline as in torchvision's CIFAR10 with RandomCrop(32, padding=4),
     RandomHorizontalFlip(), ToTensor(), Normalize(mean, std)."""
@@ -117,13 +118,16 @@ class BaselineSide:
     def __init__(self, ds, width: float, small_input: bool, batch: int, seed: int) -> None:
         torch.manual_seed(seed)
         random.seed(seed)
-        self.model = build_model("mobilenet_v2", width_mult=width, num_classes=10,
-                                 small_input=small_input).train()
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM,
-                                   weight_decay=WEIGHT_DECAY)
+        self.model = build_model(
+            "mobilenet_v2", width_mult=width, num_classes=10, small_input=small_input
+        ).train()
+        self.opt = torch.optim.SGD(
+            self.model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY
+        )
         data = NaiveCifar(ds.train_images.numpy(), ds.train_labels.numpy(), ds.mean, ds.std)
-        self.loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True,
-                                                  drop_last=True, num_workers=0)
+        self.loader = torch.utils.data.DataLoader(
+            data, batch_size=batch, shuffle=True, drop_last=True, num_workers=0
+        )
         self.it = iter(self.loader)
         self.crit = torch.nn.CrossEntropyLoss()
 
@@ -137,14 +141,37 @@ class BaselineSide:
 
 # --- the trainer --------------------------------------------------------------------------------
 
-def trainer_config(width: float, small_input: bool, batch: int, warmup: int, steps: int,
-                   seed: int, threads: int, train_subset: int | None = None) -> TrainConfig:
+
+def trainer_config(
+    width: float,
+    small_input: bool,
+    batch: int,
+    warmup: int,
+    steps: int,
+    seed: int,
+    threads: int,
+    train_subset: int | None = None,
+) -> TrainConfig:
     return TrainConfig(
-        model="mobilenet_v2", model_kwargs={"width_mult": width, "small_input": small_input},
-        dataset="cifar10-jpeg", train_subset=train_subset or batch * (warmup + steps),
-        test_subset=100, batch_size=batch, epochs=1, eval_every_steps=warmup, optimizer="sgd",
-        lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY, schedule="constant", augment=True,
-        device="cpu", threads=threads, seed=seed, study="benchmark")
+        model="mobilenet_v2",
+        model_kwargs={"width_mult": width, "small_input": small_input},
+        dataset="cifar10-jpeg",
+        train_subset=train_subset or batch * (warmup + steps),
+        test_subset=100,
+        batch_size=batch,
+        epochs=1,
+        eval_every_steps=warmup,
+        optimizer="sgd",
+        lr=LR,
+        momentum=MOMENTUM,
+        weight_decay=WEIGHT_DECAY,
+        schedule="constant",
+        augment=True,
+        device="cpu",
+        threads=threads,
+        seed=seed,
+        study="benchmark",
+    )
 
 
 class TrainerSide:
@@ -155,8 +182,16 @@ class TrainerSide:
     name = "trainer"
 
     def __init__(self, ds, width: float, small_input: bool, batch: int, seed: int) -> None:
-        self.cfg = trainer_config(width, small_input, batch, 1, 1, seed, torch.get_num_threads(),
-                                  train_subset=len(ds.train_labels))
+        self.cfg = trainer_config(
+            width,
+            small_input,
+            batch,
+            1,
+            1,
+            seed,
+            torch.get_num_threads(),
+            train_subset=len(ds.train_labels),
+        )
         torch.manual_seed(seed)
         self.model = train_build(self.cfg.model, 10, self.cfg.model_kwargs)
         self.model = self.model.to(memory_format=torch.channels_last).train()
@@ -180,7 +215,7 @@ class DDPSide:
 
     def __init__(self, width: float, small_input: bool, batch: int, seed: int, ranks: int) -> None:
         cfg = trainer_config(width, small_input, batch, 1, 1, seed, threads=1)
-        cfg = dataclasses.replace(cfg, train_subset=None)     # all 50,000, as the trainer side
+        cfg = dataclasses.replace(cfg, train_subset=None)  # all 50,000, as the trainer side
         self.ranks = LockstepRanks(cfg, world_size=ranks)
         self.rank_max_wall: list[float] = []
 
@@ -236,8 +271,9 @@ def interleaved(sides: list, warmup: int, pairs: int) -> dict[str, dict[str, lis
     return times
 
 
-def eval_seconds_interleaved(ds, width: float, small_input: bool, threads: int, rounds: int = 3,
-                             n: int = 2000) -> dict[str, float]:
+def eval_seconds_interleaved(
+    ds, width: float, small_input: bool, threads: int, rounds: int = 3, n: int = 2000
+) -> dict[str, float]:
     """Seconds to evaluate n images in one process with ``threads`` threads ("trainer") and with 1
     thread ("rank"), alternating, median of ``rounds``; returned per image."""
     torch.manual_seed(0)
@@ -246,19 +282,26 @@ def eval_seconds_interleaved(ds, width: float, small_input: bool, threads: int, 
     x, y = ds.test_images[:n], ds.test_labels[:n]
     per_image: dict[str, list[float]] = {"trainer": [], "rank": []}
     for r in range(rounds + 1):
-        for name, t in (("trainer", threads), ("rank", 1))[::1 if r % 2 else -1]:
+        for name, t in (("trainer", threads), ("rank", 1))[:: 1 if r % 2 else -1]:
             torch.set_num_threads(t)
             start = time.perf_counter()
             evaluate(model, x, y, ds, True)
-            if r:                                     # round 0 is warm-up
+            if r:  # round 0 is warm-up
                 per_image[name].append((time.perf_counter() - start) / n)
     torch.set_num_threads(threads)
     return {k: statistics.median(v) for k, v in per_image.items()}
 
 
-def study_mode_epoch(row: dict, eval_per_image: dict[str, float], ranks: int,
-                     today_eval_every: float, study_eval_every: float, batch: int,
-                     train_images: int = 50_000, test_images: int = 10_000) -> dict:
+def study_mode_epoch(
+    row: dict,
+    eval_per_image: dict[str, float],
+    ranks: int,
+    today_eval_every: float,
+    study_eval_every: float,
+    batch: int,
+    train_images: int = 50_000,
+    test_images: int = 10_000,
+) -> dict:
     """Seconds per epoch (training + evaluation) of today's one-process trainer and of the study's
     mode (DDP ranks x 1 thread), from the interleaved step times, and their ratio."""
     steps = train_images // batch
@@ -266,10 +309,16 @@ def study_mode_epoch(row: dict, eval_per_image: dict[str, float], ranks: int,
     study_train = steps * batch / row["ddp"]["images_per_s"]
     today_eval = test_images * eval_per_image["trainer"] / today_eval_every
     study_eval = test_images / ranks * eval_per_image["rank"] / study_eval_every
-    out = {"today_s": today_train + today_eval, "today_train_s": today_train,
-           "today_eval_s": today_eval, "study_s": study_train + study_eval,
-           "study_train_s": study_train, "study_eval_s": study_eval,
-           "today_eval_every_epochs": today_eval_every, "study_eval_every_epochs": study_eval_every}
+    out = {
+        "today_s": today_train + today_eval,
+        "today_train_s": today_train,
+        "today_eval_s": today_eval,
+        "study_s": study_train + study_eval,
+        "study_train_s": study_train,
+        "study_eval_s": study_eval,
+        "today_eval_every_epochs": today_eval_every,
+        "study_eval_every_epochs": study_eval_every,
+    }
     out["ratio"] = out["today_s"] / out["study_s"]
     out["ratio_training_only"] = today_train / study_train
     return out
@@ -280,13 +329,14 @@ def eval_images_per_s(ds, width: float, small_input: bool, threads: int, n: int 
     torch.manual_seed(0)
     model = build_model("mobilenet_v2", width_mult=width, num_classes=10, small_input=small_input)
     model = model.to(memory_format=torch.channels_last)
-    evaluate(model, ds.test_images[:500], ds.test_labels[:500], ds, True)    # warm-up
+    evaluate(model, ds.test_images[:500], ds.test_labels[:500], ds, True)  # warm-up
     t = time.perf_counter()
     evaluate(model, ds.test_images[:n], ds.test_labels[:n], ds, True)
     return n / (time.perf_counter() - t)
 
 
 # --- cost and peak ------------------------------------------------------------------------------
+
 
 def forward_madds(width: float, small_input: bool, size: int = 32) -> int:
     """Multiply-adds of one 3 x size x size image through the conv and linear layers."""
@@ -295,7 +345,13 @@ def forward_madds(width: float, small_input: bool, size: int = 32) -> int:
 
     def conv_hook(m, inp, out):
         nonlocal total
-        total += out.numel() // out.shape[0] * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+        total += (
+            out.numel()
+            // out.shape[0]
+            * (m.in_channels // m.groups)
+            * m.kernel_size[0]
+            * m.kernel_size[1]
+        )
 
     def linear_hook(m, inp, out):
         nonlocal total
@@ -321,15 +377,18 @@ def matmul_peak_gflops(threads: int, n: int = 1536, reps: int = 6) -> float:
         t = time.perf_counter()
         torch.mm(a, b)
         best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 # --- main ---------------------------------------------------------------------------------------
 
+
 def side_labels(threads: int, ranks: int) -> dict[str, str]:
-    return {"trainer": f"trainer, 1 process x {threads} threads",
-            "ddp": f"trainer, {ranks} ranks x 1 thread (DDP, gloo)",
-            "baseline": f"baseline (eager NCHW, DataLoader), {threads} threads"}
+    return {
+        "trainer": f"trainer, 1 process x {threads} threads",
+        "ddp": f"trainer, {ranks} ranks x 1 thread (DDP, gloo)",
+        "baseline": f"baseline (eager NCHW, DataLoader), {threads} threads",
+    }
 
 
 def summarize(t: dict[str, dict[str, list[float]]], batch: int, madds: int) -> dict:
@@ -337,9 +396,11 @@ def summarize(t: dict[str, dict[str, list[float]]], batch: int, madds: int) -> d
     row: dict = {"madds": madds}
     for name, tt in t.items():
         n = len(tt["wall"]) * batch
-        row[name] = {"images_per_s": n / sum(tt["wall"]),
-                     "images_per_cpu_s": n / sum(tt["cpu"]),
-                     "gflops": n / sum(tt["wall"]) * 6 * madds / 1e9}
+        row[name] = {
+            "images_per_s": n / sum(tt["wall"]),
+            "images_per_cpu_s": n / sum(tt["cpu"]),
+            "gflops": n / sum(tt["wall"]) * 6 * madds / 1e9,
+        }
     if "baseline" in t:
         base = row["baseline"]
         for name in t:
@@ -352,54 +413,90 @@ def summarize(t: dict[str, dict[str, list[float]]], batch: int, madds: int) -> d
             r["ratio_cpu"] = r["images_per_cpu_s"] / base["images_per_cpu_s"]
             r["pair_ratio_median"], r["pair_ratio_p10_p90"] = statistics.median(pair), (q[0], q[-1])
         for key in ("ratio", "ratio_cpu", "pair_ratio_median", "pair_ratio_p10_p90"):
-            row[key] = row["trainer"][key]      # top level: the single-process trainer (as before)
+            row[key] = row["trainer"][key]  # top level: the single-process trainer (as before)
     return row
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--widths", type=float, nargs="+", default=[0.35, 0.5])
-    ap.add_argument("--epoch-widths", type=float, nargs="*", default=[1.0],
-                    help="extra widths measured on the trainer side only, for epoch-time estimates")
+    ap.add_argument(
+        "--epoch-widths",
+        type=float,
+        nargs="*",
+        default=[1.0],
+        help="extra widths measured on the trainer side only, for epoch-time estimates",
+    )
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps per side")
-    ap.add_argument("--pairs", type=int, default=24,
-                    help="timed steps per side (alternating rounds; a multiple of 6 balances the "
-                         "order of three sides)")
+    ap.add_argument(
+        "--pairs",
+        type=int,
+        default=24,
+        help="timed steps per side (alternating rounds; a multiple of 6 balances the "
+        "order of three sides)",
+    )
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--no-ddp", dest="ddp", action="store_false",
-                    help="skip the trainer's DDP side (ranks x 1 thread)")
-    ap.add_argument("--ddp-ranks", type=int, default=2, help="ranks of the DDP side (1 thread each)")
+    ap.add_argument(
+        "--no-ddp",
+        dest="ddp",
+        action="store_false",
+        help="skip the trainer's DDP side (ranks x 1 thread)",
+    )
+    ap.add_argument(
+        "--ddp-ranks", type=int, default=2, help="ranks of the DDP side (1 thread each)"
+    )
     ap.add_argument("--no-small-input", dest="small_input", action="store_false")
-    ap.add_argument("--no-train-check", dest="train_check", action="store_false",
-                    help="skip the cross-check through the public train()")
-    ap.add_argument("--today-eval-every", type=float, default=0.5,
-                    help="epochs between evaluations of today's one-process study (0.5)")
-    ap.add_argument("--study-eval-every", type=float, default=2.0,
-                    help="epochs between evaluations in the long-budget study's mode (2.0)")
-    ap.add_argument("--no-baseline", dest="baseline", action="store_false",
-                    help="skip the naive baseline side (faster; the study-mode ratio needs only "
-                         "the trainer and DDP sides)")
+    ap.add_argument(
+        "--no-train-check",
+        dest="train_check",
+        action="store_false",
+        help="skip the cross-check through the public train()",
+    )
+    ap.add_argument(
+        "--today-eval-every",
+        type=float,
+        default=0.5,
+        help="epochs between evaluations of today's one-process study (0.5)",
+    )
+    ap.add_argument(
+        "--study-eval-every",
+        type=float,
+        default=2.0,
+        help="epochs between evaluations in the long-budget study's mode (2.0)",
+    )
+    ap.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="skip the naive baseline side (faster; the study-mode ratio needs only "
+        "the trainer and DDP sides)",
+    )
     ap.add_argument("--json", help="also write the numbers to this JSON file")
     args = ap.parse_args()
     if args.ddp and (args.ddp_ranks < 2 or args.batch % args.ddp_ranks):
-        ap.error(f"--ddp-ranks: got {args.ddp_ranks}; allowed: >= 2 and dividing --batch "
-                 f"{args.batch}")
+        ap.error(
+            f"--ddp-ranks: got {args.ddp_ranks}; allowed: >= 2 and dividing --batch {args.batch}"
+        )
     labels = side_labels(args.threads, args.ddp_ranks)
 
     prov = provenance()
     load_start = os.getloadavg()[0]
-    print(f"# {prov['cpu_model']} x{prov['cpu_count']}, torch {prov.get('torch')}, "
-          f"commit {prov['git_commit']}, threads {args.threads} "
-          f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}), batch {args.batch}, "
-          f"small_input={args.small_input}, {args.warmup} warm-up + {args.pairs} timed steps per "
-          f"side, single steps alternating")
+    print(
+        f"# {prov['cpu_model']} x{prov['cpu_count']}, torch {prov.get('torch')}, "
+        f"commit {prov['git_commit']}, threads {args.threads} "
+        f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}), batch {args.batch}, "
+        f"small_input={args.small_input}, {args.warmup} warm-up + {args.pairs} timed steps per "
+        f"side, single steps alternating"
+    )
     if args.ddp:
         per_rank = args.batch // args.ddp_ranks
-        print(f"# DDP side: {labels['ddp']}, global batch {args.batch} = {per_rank} per rank. "
-              f"BatchNorm statistics are computed per rank ({per_rank} images), so its numerics "
-              f"differ from the single-process sides. Its step time is the parent's wall clock "
-              f"from sending 'step' to the last rank's answer; its CPU time is summed over ranks.")
+        print(
+            f"# DDP side: {labels['ddp']}, global batch {args.batch} = {per_rank} per rank. "
+            f"BatchNorm statistics are computed per rank ({per_rank} images), so its numerics "
+            f"differ from the single-process sides. Its step time is the parent's wall clock "
+            f"from sending 'step' to the last rank's answer; its CPU time is summed over ranks."
+        )
     ds = load_dataset("cifar10-jpeg", progress=False)
     peaks = [matmul_peak_gflops(args.threads)]
     print(f"matmul peak (float32, {args.threads} threads): {peaks[0]:.1f} GFLOP/s", flush=True)
@@ -412,42 +509,59 @@ def main() -> int:
             sides = [TrainerSide(ds, w, args.small_input, args.batch, 0)]
             if w in args.widths:
                 if args.ddp:
-                    sides.append(stack.enter_context(
-                        DDPSide(w, args.small_input, args.batch, 0, args.ddp_ranks)))
+                    sides.append(
+                        stack.enter_context(
+                            DDPSide(w, args.small_input, args.batch, 0, args.ddp_ranks)
+                        )
+                    )
                 if args.baseline:
                     sides.append(BaselineSide(ds, w, args.small_input, args.batch, 0))
             t = interleaved(sides, args.warmup, args.pairs)
         row = summarize(t, args.batch, forward_madds(w, args.small_input))
         ddp = next((s for s in sides if s.name == "ddp"), None)
-        if ddp is not None:     # what the round trip adds to the slowest rank's own step
-            row["ddp"]["round_trip_overhead_ms"] = 1000 * (
-                sum(t["ddp"]["wall"]) - sum(ddp.rank_max_wall[args.warmup:])) / args.pairs
+        if ddp is not None:  # what the round trip adds to the slowest rank's own step
+            row["ddp"]["round_trip_overhead_ms"] = (
+                1000 * (sum(t["ddp"]["wall"]) - sum(ddp.rank_max_wall[args.warmup :])) / args.pairs
+            )
         row["eval_images_per_s"] = eval_images_per_s(ds, w, args.small_input, args.threads)
         if "ddp" in row:
             per_image = eval_seconds_interleaved(ds, w, args.small_input, args.threads)
-            row["study_mode_epoch"] = study_mode_epoch(row, per_image, args.ddp_ranks,
-                                                       args.today_eval_every,
-                                                       args.study_eval_every, args.batch)
-        row["epoch_minutes_estimate"] = (50000 / row["trainer"]["images_per_s"]
-                                         + 10000 / row["eval_images_per_s"]) / 60
+            row["study_mode_epoch"] = study_mode_epoch(
+                row,
+                per_image,
+                args.ddp_ranks,
+                args.today_eval_every,
+                args.study_eval_every,
+                args.batch,
+            )
+        row["epoch_minutes_estimate"] = (
+            50000 / row["trainer"]["images_per_s"] + 10000 / row["eval_images_per_s"]
+        ) / 60
         if args.train_check:
             with tempfile.TemporaryDirectory() as tmp:
-                cfg = trainer_config(w, args.small_input, args.batch, args.warmup, 8, 0,
-                                     args.threads)
+                cfg = trainer_config(
+                    w, args.small_input, args.batch, args.warmup, 8, 0, args.threads
+                )
                 row["train_check_images_per_s"] = trainer_images_per_s(cfg, Path(tmp))
         summary[str(w)] = row
-        msg = [f"{name} {row[name]['images_per_s']:.1f} img/s"
-               + (f" ({row[name]['ratio']:.2f}x)" if "ratio" in row[name] else "")
-               for name in t]
+        msg = [
+            f"{name} {row[name]['images_per_s']:.1f} img/s"
+            + (f" ({row[name]['ratio']:.2f}x)" if "ratio" in row[name] else "")
+            for name in t
+        ]
         print(f"  width {w:<5} " + ", ".join(msg), flush=True)
     peaks.append(matmul_peak_gflops(args.threads))
     peak = max(peaks)
 
-    print(f"\nmatmul peak: {peak:.1f} GFLOP/s (best of start/end: "
-          f"{', '.join(f'{p:.1f}' for p in peaks)})")
+    print(
+        f"\nmatmul peak: {peak:.1f} GFLOP/s (best of start/end: "
+        f"{', '.join(f'{p:.1f}' for p in peaks)})"
+    )
     lw = max(len(v) for v in labels.values())
-    print(f"{'width':>5}  {'side':<{lw}} {'img/s':>8} {'vs baseline':>12} "
-          f"{'pair ratio p50 [p10,p90]':>25} {'per CPU-s':>10} {'GFLOP/s':>8} {'% peak':>7}")
+    print(
+        f"{'width':>5}  {'side':<{lw}} {'img/s':>8} {'vs baseline':>12} "
+        f"{'pair ratio p50 [p10,p90]':>25} {'per CPU-s':>10} {'GFLOP/s':>8} {'% peak':>7}"
+    )
     for w, r in summary.items():
         for i, name in enumerate(n for n in ("trainer", "ddp", "baseline") if n in r):
             sr = r[name]
@@ -456,47 +570,72 @@ def main() -> int:
                 p10, p90 = sr["pair_ratio_p10_p90"]
                 ratio, cpu_ratio = f"{sr['ratio']:.2f}x", f"{sr['ratio_cpu']:.2f}x"
                 pair = f"{sr['pair_ratio_median']:.2f} [{p10:.2f},{p90:.2f}]"
-            print(f"{float(w) if i == 0 else '':>5}  {labels[name]:<{lw}} "
-                  f"{sr['images_per_s']:>8.1f} {ratio:>12} {pair:>25} {cpu_ratio:>10} "
-                  f"{sr['gflops']:>8.1f} {100 * sr['gflops'] / peak:>6.1f}%")
-    print(f"\n{'width':>5} {'MAdds/img':>10} {'train() img/s':>14} {'eval img/s':>11} "
-          f"{'epoch (min)':>12} {'DDP round trip - slowest rank (ms/step)':>40}")
+            print(
+                f"{float(w) if i == 0 else '':>5}  {labels[name]:<{lw}} "
+                f"{sr['images_per_s']:>8.1f} {ratio:>12} {pair:>25} {cpu_ratio:>10} "
+                f"{sr['gflops']:>8.1f} {100 * sr['gflops'] / peak:>6.1f}%"
+            )
+    print(
+        f"\n{'width':>5} {'MAdds/img':>10} {'train() img/s':>14} {'eval img/s':>11} "
+        f"{'epoch (min)':>12} {'DDP round trip - slowest rank (ms/step)':>40}"
+    )
     for w, r in summary.items():
         rt = r.get("ddp", {}).get("round_trip_overhead_ms")
-        print(f"{float(w):>5} {r['madds'] / 1e6:>9.1f}M "
-              f"{r.get('train_check_images_per_s', float('nan')):>14.1f} "
-              f"{r['eval_images_per_s']:>11.1f} {r['epoch_minutes_estimate']:>12.1f} "
-              f"{'-' if rt is None else f'{rt:.2f}':>40}")
-    print("\nvs baseline = images per wall-clock second / the baseline's; pair ratio = baseline "
-          "step time / this side's step time in the same round; per CPU-s = per process CPU "
-          "second (DDP: summed over ranks; less sensitive to other users of the machine). "
-          "train() img/s: the single-process trainer through train() (8 steps, not interleaved). "
-          "Epoch estimate = 50,000 training images at the single-process trainer's rate + "
-          "10,000 test images at the eval rate.")
+        print(
+            f"{float(w):>5} {r['madds'] / 1e6:>9.1f}M "
+            f"{r.get('train_check_images_per_s', float('nan')):>14.1f} "
+            f"{r['eval_images_per_s']:>11.1f} {r['epoch_minutes_estimate']:>12.1f} "
+            f"{'-' if rt is None else f'{rt:.2f}':>40}"
+        )
+    print(
+        "\nvs baseline = images per wall-clock second / the baseline's; pair ratio = baseline "
+        "step time / this side's step time in the same round; per CPU-s = per process CPU "
+        "second (DDP: summed over ranks; less sensitive to other users of the machine). "
+        "train() img/s: the single-process trainer through train() (8 steps, not interleaved). "
+        "Epoch estimate = 50,000 training images at the single-process trainer's rate + "
+        "10,000 test images at the eval rate."
+    )
     modes = {w: r["study_mode_epoch"] for w, r in summary.items() if "study_mode_epoch" in r}
     if modes:
-        print(f"\nPer epoch, training + evaluation (issue 13): today's one-process trainer "
-              f"({labels['trainer']}, eval every {args.today_eval_every} epochs) vs the study's "
-              f"mode ({labels['ddp']}, eval every {args.study_eval_every} epochs)")
-        print(f"{'width':>5} {'today (s/epoch)':>16} {'study mode (s/epoch)':>21} {'ratio':>6} "
-              f"{'training only':>14}")
+        print(
+            f"\nPer epoch, training + evaluation (issue 13): today's one-process trainer "
+            f"({labels['trainer']}, eval every {args.today_eval_every} epochs) vs the study's "
+            f"mode ({labels['ddp']}, eval every {args.study_eval_every} epochs)"
+        )
+        print(
+            f"{'width':>5} {'today (s/epoch)':>16} {'study mode (s/epoch)':>21} {'ratio':>6} "
+            f"{'training only':>14}"
+        )
         for w, m in modes.items():
-            print(f"{float(w):>5} {m['today_s']:>16.1f} {m['study_s']:>21.1f} "
-                  f"{m['ratio']:>5.2f}x {m['ratio_training_only']:>13.2f}x")
+            print(
+                f"{float(w):>5} {m['today_s']:>16.1f} {m['study_s']:>21.1f} "
+                f"{m['ratio']:>5.2f}x {m['ratio_training_only']:>13.2f}x"
+            )
         verdict = "met" if min(m["ratio"] for m in modes.values()) >= 2 else "NOT met"
-        print(f"target >= 2x per epoch (study mode vs today's one-process trainer): {verdict} ("
-              + ", ".join(f"width {w}: {m['ratio']:.2f}x" for w, m in modes.items()) + ")")
+        print(
+            f"target >= 2x per epoch (study mode vs today's one-process trainer): {verdict} ("
+            + ", ".join(f"width {w}: {m['ratio']:.2f}x" for w, m in modes.items())
+            + ")"
+        )
     for name in ("trainer", "ddp"):
-        ratios = {w: r[name]["ratio"] for w, r in summary.items()
-                  if name in r and "ratio" in r[name]}
+        ratios = {
+            w: r[name]["ratio"] for w, r in summary.items() if name in r and "ratio" in r[name]
+        }
         if ratios:
             verdict = "met" if min(ratios.values()) >= 2 else "NOT met"
             listed = ", ".join(f"width {w}: {v:.2f}x" for w, v in ratios.items())
             print(f"target >= 2x ({labels[name]}): {verdict} ({listed})")
     if args.json:
-        write_json(args.json, {"args": vars(args), "provenance": prov, "matmul_peak_gflops": peak,
-                               "load_average_start_end": [load_start, os.getloadavg()[0]],
-                               "widths": summary})
+        write_json(
+            args.json,
+            {
+                "args": vars(args),
+                "provenance": prov,
+                "matmul_peak_gflops": peak,
+                "load_average_start_end": [load_start, os.getloadavg()[0]],
+                "widths": summary,
+            },
+        )
     return 0
 
 

@@ -12,9 +12,12 @@ from . import plotting
 from .study import PAPER_VARIANT
 
 _ORDER = ("linear", "relu6", "expansion_shortcut", "no_residual")
-SHORT_LABELS = {"linear": "paper's model (linear bottleneck, shortcut between bottlenecks)",
-                "relu6": "ReLU6 bottleneck", "expansion_shortcut": "shortcut between expansions",
-                "no_residual": "no residual"}
+SHORT_LABELS = {
+    "linear": "paper's model (linear bottleneck, shortcut between bottlenecks)",
+    "relu6": "ReLU6 bottleneck",
+    "expansion_shortcut": "shortcut between expansions",
+    "no_residual": "no residual",
+}
 
 
 def variant_color(variant: str):
@@ -25,12 +28,17 @@ def _band(ax, x, mean, low, high, color, label, style="-"):
     ax.plot(x, mean, style, color=color, label=label, lw=2.2, marker="o", ms=4)
     ok = ~(np.isnan(low) | np.isnan(high))
     if ok.any():
-        ax.fill_between(np.asarray(x)[ok], np.asarray(low)[ok], np.asarray(high)[ok],
-                        color=color, alpha=0.22, lw=0)
+        ax.fill_between(
+            np.asarray(x)[ok],
+            np.asarray(low)[ok],
+            np.asarray(high)[ok],
+            color=color,
+            alpha=0.22,
+            lw=0,
+        )
 
 
-def plot_fig6(curves: pd.DataFrame, gaps: pd.DataFrame, *, panel_title: str,
-              note: str = ""):
+def plot_fig6(curves: pd.DataFrame, gaps: pd.DataFrame, *, panel_title: str, note: str = ""):
     """Left: test accuracy (%) against training step, mean over seeds with 95% band, one line per
     variant (the paper's Figure 6 layout). Right: the paired gap (paper's model minus variant,
     points) against step with its 95% band; above 0 the paper's choice is better."""
@@ -41,21 +49,27 @@ def plot_fig6(curves: pd.DataFrame, gaps: pd.DataFrame, *, panel_title: str,
     for v in [v for v in _ORDER if v in set(curves.variant)]:
         c = curves[curves.variant == v].sort_values("step")
         n = int(c.n.max())
-        _band(ax, c.step, c["mean"], c.low, c.high, variant_color(v),
-              f"{SHORT_LABELS[v]}, n={n}")
+        _band(ax, c.step, c["mean"], c.low, c.high, variant_color(v), f"{SHORT_LABELS[v]}, n={n}")
     ax.set_xlabel("training step (batches of 128 images)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(panel_title, fontsize="medium")
     if not curves.empty:
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2,
-                   fontsize="x-small")
+        fig.legend(
+            *ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize="x-small"
+        )
     for v in [v for v in _ORDER if v in set(gaps.variant)]:
         g = gaps[gaps.variant == v].sort_values("step")
         g = g[g.step > 0]
         _band(axg, g.step, g["mean"], g.low, g.high, variant_color(v), None)
     if gaps.empty and not curves.empty:
-        axg.text(0.5, 0.5, "no complete pair of runs yet", ha="center", va="center",
-                 transform=axg.transAxes)
+        axg.text(
+            0.5,
+            0.5,
+            "no complete pair of runs yet",
+            ha="center",
+            va="center",
+            transform=axg.transAxes,
+        )
     axg.axhline(0, color="black", lw=1)
     axg.set_xlabel("training step")
     axg.set_ylabel("paper's model minus variant (points)")
@@ -76,9 +90,16 @@ def plot_width_sweep(table: pd.DataFrame, final: pd.DataFrame, *, note: str = ""
         if f.empty:
             continue
         yerr = _yerr(f)
-        ax.errorbar(f.width + offset, f["mean"], yerr=yerr, fmt="-o", color=variant_color(v),
-                    capsize=5, lw=2, label=f"{SHORT_LABELS[v].split(' (')[0]}, n="
-                                            + _n_range(f.seeds))
+        ax.errorbar(
+            f.width + offset,
+            f["mean"],
+            yerr=yerr,
+            fmt="-o",
+            color=variant_color(v),
+            capsize=5,
+            lw=2,
+            label=f"{SHORT_LABELS[v].split(' (')[0]}, n=" + _n_range(f.seeds),
+        )
     ax.set_xlabel("width multiplier")
     ax.set_ylabel("final test accuracy (%)")
     ax.set_title("Accuracy against width")
@@ -86,16 +107,29 @@ def plot_width_sweep(table: pd.DataFrame, final: pd.DataFrame, *, note: str = ""
         ax.legend(loc="lower right", fontsize="x-small")
     t = table[table.pairs > 0].sort_values("width")
     if not t.empty:
-        axg.errorbar(t.width, t.gap, yerr=_yerr(t.rename(columns={"gap": "mean"})), fmt="-o",
-                     color=variant_color("relu6"), capsize=6, lw=2.2,
-                     label="linear minus ReLU6 bottleneck")
+        axg.errorbar(
+            t.width,
+            t.gap,
+            yerr=_yerr(t.rename(columns={"gap": "mean"})),
+            fmt="-o",
+            color=variant_color("relu6"),
+            capsize=6,
+            lw=2.2,
+            label="linear minus ReLU6 bottleneck",
+        )
         for r in t.itertuples():
-            axg.annotate(f"{r.bottleneck_channels} ch", (r.width, r.gap),
-                         textcoords="offset points", xytext=(8, -16), fontsize="x-small")
+            axg.annotate(
+                f"{r.bottleneck_channels} ch",
+                (r.width, r.gap),
+                textcoords="offset points",
+                xytext=(8, -16),
+                fontsize="x-small",
+            )
         axg.legend(loc="best", fontsize="x-small")
     else:
-        axg.text(0.5, 0.5, "no complete pairs yet", ha="center", va="center",
-                 transform=axg.transAxes)
+        axg.text(
+            0.5, 0.5, "no complete pairs yet", ha="center", va="center", transform=axg.transAxes
+        )
     axg.axhline(0, color="black", lw=1)
     axg.set_xlabel("width multiplier (labels: bottleneck channels)")
     axg.set_ylabel("paired gap (accuracy points)")
@@ -121,9 +155,14 @@ def table_for_display(frame: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     """Rounded copy of a summary table, intervals as text."""
     out = frame.copy()
     if {"low", "high"} <= set(out.columns):
-        out["95% CI"] = [("n/a" if (isinstance(lo, float) and math.isnan(lo))
-                          else f"[{lo:.{digits}f}, {hi:.{digits}f}]")
-                         for lo, hi in zip(out["low"], out["high"])]
+        out["95% CI"] = [
+            (
+                "n/a"
+                if (isinstance(lo, float) and math.isnan(lo))
+                else f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+            )
+            for lo, hi in zip(out["low"], out["high"])
+        ]
         out = out.drop(columns=["low", "high"])
     return out.round(digits)
 

@@ -132,8 +132,8 @@ def _steps(gm: fx.GraphModule, input_linear: bool) -> list[Step]:
     placeholders = [n for n in nodes if n.op == "placeholder"]
     c, h, w = _shape(placeholders[0])
     steps = [Step("input", c, h, w, linear=input_linear)]
-    index = {placeholders[0]: 0}          # node -> step whose tensor it is
-    branch: dict[fx.Node, tuple[int, str]] = {}   # side-path node -> (source step, its op)
+    index = {placeholders[0]: 0}  # node -> step whose tensor it is
+    branch: dict[fx.Node, tuple[int, str]] = {}  # side-path node -> (source step, its op)
     head = placeholders[0]
 
     def replace(i: int, **changes) -> None:
@@ -152,7 +152,7 @@ def _steps(gm: fx.GraphModule, input_linear: bool) -> list[Step]:
             args = list(node.args[0])
         if node.op == "call_module":
             m = gm.get_submodule(node.target)
-            if args[0] is not head:      # a module on a shortcut path
+            if args[0] is not head:  # a module on a shortcut path
                 if not isinstance(m, (nn.AvgPool2d, nn.MaxPool2d)):
                     raise ValueError(f"cannot draw {type(m).__name__} on a shortcut path")
                 src, _ = source(args[0])
@@ -161,8 +161,18 @@ def _steps(gm: fx.GraphModule, input_linear: bool) -> list[Step]:
                 continue
             c, h, w = _shape(node)
             if isinstance(m, nn.Conv2d):
-                steps.append(Step("conv", c, h, w, kernel=m.kernel_size[0], stride=m.stride[0],
-                                  groups=m.groups, in_channels=m.in_channels))
+                steps.append(
+                    Step(
+                        "conv",
+                        c,
+                        h,
+                        w,
+                        kernel=m.kernel_size[0],
+                        stride=m.stride[0],
+                        groups=m.groups,
+                        in_channels=m.in_channels,
+                    )
+                )
             elif isinstance(m, nn.BatchNorm2d):
                 if steps[-1].kind != "conv":
                     raise ValueError(f"{node.target}: BatchNorm not after a conv")
@@ -170,8 +180,17 @@ def _steps(gm: fx.GraphModule, input_linear: bool) -> list[Step]:
             elif isinstance(m, ChannelShuffle):
                 steps.append(Step("shuffle", c, h, w, groups=m.groups, linear=steps[-1].linear))
             elif isinstance(m, (nn.AvgPool2d, nn.MaxPool2d)):
-                steps.append(Step("pool", c, h, w, kernel=m.kernel_size, stride=m.stride,
-                                  linear=steps[-1].linear))
+                steps.append(
+                    Step(
+                        "pool",
+                        c,
+                        h,
+                        w,
+                        kernel=m.kernel_size,
+                        stride=m.stride,
+                        linear=steps[-1].linear,
+                    )
+                )
             elif _activation_of(gm, node):
                 replace(len(steps) - 1, activation=_activation_of(gm, node), linear=False)
             else:
@@ -186,7 +205,7 @@ def _steps(gm: fx.GraphModule, input_linear: bool) -> list[Step]:
             src, via = source(next(a for a in args if a is not head))
             c, h, w = _shape(node)
             kind = "concat" if node.target is torch.cat else "add"
-            linear = steps[-1].linear or steps[src].linear     # a merge with a linear input
+            linear = steps[-1].linear or steps[src].linear  # a merge with a linear input
             steps.append(Step(kind, c, h, w, skip_from=src, skip_via=via, linear=linear))
         else:
             raise ValueError(f"{node.name}: no diagram for {node.op} {node.target}")
@@ -195,8 +214,13 @@ def _steps(gm: fx.GraphModule, input_linear: bool) -> list[Step]:
     return steps
 
 
-def describe(modules: Sequence[nn.Module], input_shape: tuple[int, int, int], *, title: str,
-             input_linear: bool = True) -> BlockDiagram:
+def describe(
+    modules: Sequence[nn.Module],
+    input_shape: tuple[int, int, int],
+    *,
+    title: str,
+    input_linear: bool = True,
+) -> BlockDiagram:
     """Trace ``modules`` (run in this order) on one ``input_shape`` = (C, H, W) input.
 
     ``input_linear``: whether the previous layer left the input linear, which the input tensor
@@ -207,15 +231,17 @@ def describe(modules: Sequence[nn.Module], input_shape: tuple[int, int, int], *,
     if not modules:
         raise ParameterError("modules: got an empty list; allowed: one or more modules")
     if isinstance(modules[0], InvertedResidual) and modules[0].expansion_shortcut_in:
-        raise ParameterError("modules: the first block receives an expansion shortcut from the "
-                             "block before it; allowed: start the window at that earlier block")
+        raise ParameterError(
+            "modules: the first block receives an expansion shortcut from the "
+            "block before it; allowed: start the window at that earlier block"
+        )
     params = sum(count_params(m) for m in modules)
     chain = _on_meta(Features(*modules)).eval()
     gm = fx.GraphModule(chain, _Tracer().trace(chain))
     with torch.no_grad():
         ShapeProp(gm).propagate(torch.zeros(1, *input_shape, device="meta"))
     steps = _steps(gm, input_linear)
-    chain.in_channels = input_shape[0]     # costs.probe feeds a zero image with this many channels
+    chain.in_channels = input_shape[0]  # costs.probe feeds a zero image with this many channels
     madds = sum(cost.madds for cost in layer_costs(chain, (input_shape[1], input_shape[2])))
     return BlockDiagram(title, tuple(steps), params, madds)
 
@@ -230,30 +256,37 @@ def _receives(module: nn.Module) -> bool:
     return isinstance(module, InvertedResidual) and module.expansion_shortcut_in
 
 
-def describe_blocks(model: nn.Module, first: int, count: int = 1, *, input_size: int = 224,
-                    title: str | None = None) -> BlockDiagram:
+def describe_blocks(
+    model: nn.Module, first: int, count: int = 1, *, input_size: int = 224, title: str | None = None
+) -> BlockDiagram:
     """``model.features[first : first + count]`` of a built model (any family of the package), with
     the input shape measured by a forward probe at ``input_size`` and the input's activation read
     from the modules before the window (traced back to one that takes no expansion shortcut)."""
     features = getattr(model, "features", None)
     if features is None:
         raise ParameterError(f"model: {type(model).__name__} has no .features")
-    if (not isinstance(first, int) or not isinstance(count, int) or first < 1 or count < 1
-            or first + count > len(features)):
-        raise ParameterError(f"first, count: got {first!r}, {count!r}; allowed: integers with "
-                             f"first >= 1, count >= 1, first + count <= {len(features)} "
-                             "(features[0] is the stem)")
+    if (
+        not isinstance(first, int)
+        or not isinstance(count, int)
+        or first < 1
+        or count < 1
+        or first + count > len(features)
+    ):
+        raise ParameterError(
+            f"first, count: got {first!r}, {count!r}; allowed: integers with "
+            f"first >= 1, count >= 1, first + count <= {len(features)} "
+            "(features[0] is the stem)"
+        )
     model = _on_meta(model)
     features = model.features
-    window = list(features[first:first + count])
+    window = list(features[first : first + count])
     start = first - 1
     while start > 0 and _receives(features[start]):
         start -= 1
     shapes = probe(model, input_size, [window[0], features[start]])
     before = describe(list(features[start:first]), shapes[features[start]][0], title="")
     name = title or f"{type(model).__name__}.features[{first}:{first + count}]"
-    return describe(window, shapes[window[0]][0], title=name,
-                    input_linear=before.steps[-1].linear)
+    return describe(window, shapes[window[0]][0], title=name, input_linear=before.steps[-1].linear)
 
 
 @dataclass(frozen=True)
@@ -279,10 +312,14 @@ def stage_rows(model: nn.Module, input_size: int = 224) -> list[StageRow]:
     """The rows of ``model.layer_rows()`` that make up ``model.features`` (stem to last conv), with
     shapes from one forward probe and linearity from tracing each row's last module."""
     model = _on_meta(model)
-    rows = [r for r in model.layer_rows()
-            if all(any(m is f for f in model.features) for m in r.modules)]
-    depthwise = {m: m for m in model.modules() if isinstance(m, nn.Conv2d) and m.groups > 1
-                 and m.groups == m.in_channels == m.out_channels}
+    rows = [
+        r for r in model.layer_rows() if all(any(m is f for f in model.features) for m in r.modules)
+    ]
+    depthwise = {
+        m: m
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels == m.out_channels
+    }
     wanted = {m for r in rows for m in (r.modules[0], r.modules[-1])} | set(depthwise)
     shapes = probe(model, input_size, wanted)
     out = []
@@ -290,6 +327,16 @@ def stage_rows(model: nn.Module, input_size: int = 224) -> list[StageRow]:
         widths = [shapes[m][0][0] for top in r.modules for m in top.modules() if m in depthwise]
         last = r.modules[-1]
         traced = describe([last], shapes[last][0], title="")
-        out.append(StageRow(r.operator, r.t, r.n, r.s, shapes[r.modules[0]][0], shapes[last][1],
-                            max(widths) if widths else None, traced.steps[-1].linear))
+        out.append(
+            StageRow(
+                r.operator,
+                r.t,
+                r.n,
+                r.s,
+                shapes[r.modules[0]][0],
+                shapes[last][1],
+                max(widths) if widths else None,
+                traced.steps[-1].linear,
+            )
+        )
     return out

@@ -52,8 +52,9 @@ class Comparison:
     variant: Side
 
 
-def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float = 0.95
-                     ) -> tuple[float, float, float]:
+def welch_difference(
+    a: Sequence[float], b: Sequence[float], confidence: float = 0.95
+) -> tuple[float, float, float]:
     """(mean(a) - mean(b), low, high): Welch's unpaired t interval; nan bounds with < 2 values a side."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     if len(a) == 0 or len(b) == 0:
@@ -65,7 +66,7 @@ def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float =
     se = math.sqrt(va + vb)
     if se == 0:
         return diff, diff, diff
-    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     t = float(sps.t.ppf(0.5 + confidence / 2, dof))
     return diff, diff - t * se, diff + t * se
 
@@ -87,17 +88,39 @@ def gap_table(budgets: Mapping[str, object], comparisons: Sequence[Comparison]) 
             all_a = [100 * r.final["test_acc"] for r in ref.values()]
             all_b = [100 * r.final["test_acc"] for r in var.values()]
             unpaired = welch_difference(all_a, all_b)
-            rows.append({
-                "budget": budget, "comparison": c.label, "pairs": len(seeds),
-                "gap": paired.mean, "low": paired.low, "high": paired.high,
-                "per_seed": [round(x - y, 2) for x, y in zip(a, b)],
-                "unpaired_gap": unpaired[0], "unpaired_low": unpaired[1],
-                "unpaired_high": unpaired[2],
-                "reference_acc": float(np.mean(all_a)), "variant_acc": float(np.mean(all_b)),
-            })
-    return pd.DataFrame(rows, columns=["budget", "comparison", "pairs", "gap", "low", "high",
-                                       "per_seed", "unpaired_gap", "unpaired_low",
-                                       "unpaired_high", "reference_acc", "variant_acc"])
+            rows.append(
+                {
+                    "budget": budget,
+                    "comparison": c.label,
+                    "pairs": len(seeds),
+                    "gap": paired.mean,
+                    "low": paired.low,
+                    "high": paired.high,
+                    "per_seed": [round(x - y, 2) for x, y in zip(a, b)],
+                    "unpaired_gap": unpaired[0],
+                    "unpaired_low": unpaired[1],
+                    "unpaired_high": unpaired[2],
+                    "reference_acc": float(np.mean(all_a)),
+                    "variant_acc": float(np.mean(all_b)),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "budget",
+            "comparison",
+            "pairs",
+            "gap",
+            "low",
+            "high",
+            "per_seed",
+            "unpaired_gap",
+            "unpaired_low",
+            "unpaired_high",
+            "reference_acc",
+            "variant_acc",
+        ],
+    )
 
 
 def fit_table(budgets: Mapping[str, object], sides: Mapping[str, Side]) -> pd.DataFrame:
@@ -114,11 +137,33 @@ def fit_table(budgets: Mapping[str, object], sides: Mapping[str, Side]) -> pd.Da
             m, lo, hi = mean_ci(acc)
             train_loss = float(np.mean([r.final["train_loss"] for r in runs]))
             test_loss = float(np.mean([r.final["test_loss"] for r in runs]))
-            rows.append({"budget": budget, "model": name, "seeds": len(runs), "test_acc": m,
-                         "low": lo, "high": hi, "train_loss": train_loss, "test_loss": test_loss,
-                         "underfit": train_loss >= 0.9 * test_loss})
-    return pd.DataFrame(rows, columns=["budget", "model", "seeds", "test_acc", "low", "high",
-                                       "train_loss", "test_loss", "underfit"])
+            rows.append(
+                {
+                    "budget": budget,
+                    "model": name,
+                    "seeds": len(runs),
+                    "test_acc": m,
+                    "low": lo,
+                    "high": hi,
+                    "train_loss": train_loss,
+                    "test_loss": test_loss,
+                    "underfit": train_loss >= 0.9 * test_loss,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "budget",
+            "model",
+            "seeds",
+            "test_acc",
+            "low",
+            "high",
+            "train_loss",
+            "test_loss",
+            "underfit",
+        ],
+    )
 
 
 def loss_curves(results, sides: Mapping[str, Side]) -> pd.DataFrame:
@@ -128,15 +173,23 @@ def loss_curves(results, sides: Mapping[str, Side]) -> pd.DataFrame:
     for name, side in sides.items():
         for seed, r in side.runs(results).items():
             for h in r.history:
-                rows.append({"model": name, "seed": seed, "epoch": h["epoch"],
-                             "train_loss": h.get("train_loss"), "test_loss": h["test_loss"],
-                             "test_acc": 100 * h["test_acc"]})
-    return pd.DataFrame(rows, columns=["model", "seed", "epoch", "train_loss", "test_loss",
-                                       "test_acc"])
+                rows.append(
+                    {
+                        "model": name,
+                        "seed": seed,
+                        "epoch": h["epoch"],
+                        "train_loss": h.get("train_loss"),
+                        "test_loss": h["test_loss"],
+                        "test_acc": 100 * h["test_acc"],
+                    }
+                )
+    return pd.DataFrame(
+        rows, columns=["model", "seed", "epoch", "train_loss", "test_loss", "test_acc"]
+    )
 
 
 def gap_summary(table: pd.DataFrame, labels: Sequence[str], comparison: str) -> str:
-    """"5 epochs: +11.05 [+8.22, +13.88] (n=3); 30 epochs: no runs yet" for one comparison."""
+    """ "5 epochs: +11.05 [+8.22, +13.88] (n=3); 30 epochs: no runs yet" for one comparison."""
     parts = []
     for label in labels:
         r = table[(table.budget == label) & (table.comparison == comparison)]
@@ -144,8 +197,11 @@ def gap_summary(table: pd.DataFrame, labels: Sequence[str], comparison: str) -> 
             parts.append(f"{label}: no runs yet")
             continue
         r = r.iloc[0]
-        ci = (f" [{r.low:+.2f}, {r.high:+.2f}]" if math.isfinite(r.low) and math.isfinite(r.high)
-              else " (no interval)")
+        ci = (
+            f" [{r.low:+.2f}, {r.high:+.2f}]"
+            if math.isfinite(r.low) and math.isfinite(r.high)
+            else " (no interval)"
+        )
         parts.append(f"{label}: {r.gap:+.2f}{ci} (n={int(r.pairs)})")
     return f"{comparison}: " + "; ".join(parts)
 
@@ -154,5 +210,8 @@ def gap_sentence(results, comparison: Comparison, label: str) -> str:
     """One budget's paired gap in words, for figure takeaways: "CIFAR-10, 5 epochs: linear -
     ReLU6 +11.05 [+8.22, +13.88] (n=3) points"."""
     table = gap_table({label: results}, [comparison])
-    return f"{label}: " + gap_summary(table, [label], comparison.label).replace(
-        f"{label}: ", "", 1) + " points"
+    return (
+        f"{label}: "
+        + gap_summary(table, [label], comparison.label).replace(f"{label}: ", "", 1)
+        + " points"
+    )

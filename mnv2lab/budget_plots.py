@@ -11,8 +11,13 @@ import pandas as pd
 from . import plotting
 
 
-def plot_gap_against_budget(table: pd.DataFrame, budgets: list[str], *, title: str,
-                            paper_range: tuple[float, float] | None = None):
+def plot_gap_against_budget(
+    table: pd.DataFrame,
+    budgets: list[str],
+    *,
+    title: str,
+    paper_range: tuple[float, float] | None = None,
+):
     """One marker per (comparison, budget): the paired gap (points) with its 95% interval, the
     budgets side by side on the x axis; the paper's range as a shaded band. Values are rounded
     to 0.01 points before plotting (vector output stable across CPUs)."""
@@ -34,24 +39,49 @@ def plot_gap_against_budget(table: pd.DataFrame, budgets: list[str], *, title: s
             gap = round(float(r.gap), 2)
             lo, hi = float(r.low), float(r.high)
             if math.isfinite(lo) and math.isfinite(hi):
-                ax.errorbar([x], [gap], yerr=[[round(gap - lo, 2)], [round(hi - gap, 2)]],
-                            fmt="o", color=colors[i], capsize=4, lw=2, ms=7,
-                            label=comp if j == 0 else None)
+                ax.errorbar(
+                    [x],
+                    [gap],
+                    yerr=[[round(gap - lo, 2)], [round(hi - gap, 2)]],
+                    fmt="o",
+                    color=colors[i],
+                    capsize=4,
+                    lw=2,
+                    ms=7,
+                    label=comp if j == 0 else None,
+                )
             else:
                 ax.plot([x], [gap], "o", color=colors[i], ms=7, label=comp if j == 0 else None)
             per_seed = np.round(np.asarray(r.per_seed, float), 2)
-            ax.plot(np.full(len(per_seed), x + width * 0.25), per_seed, "_", color=colors[i],
-                    ms=9, alpha=0.8)
-            ax.annotate(f"n={int(r.pairs)}", (x, hi if math.isfinite(hi) else gap),
-                        textcoords="offset points", xytext=(0, 6), ha="center",
-                        fontsize="x-small")
+            ax.plot(
+                np.full(len(per_seed), x + width * 0.25),
+                per_seed,
+                "_",
+                color=colors[i],
+                ms=9,
+                alpha=0.8,
+            )
+            ax.annotate(
+                f"n={int(r.pairs)}",
+                (x, hi if math.isfinite(hi) else gap),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize="x-small",
+            )
     ax.set_xticks(range(len(budgets)), budgets)
     ax.set_xlim(-0.6, len(budgets) - 0.4)
     ax.set_ylabel("paired gap, test accuracy (points)")
     ax.set_title(title, fontsize="medium")
     if table.empty:
-        ax.text(0.5, 0.5, "no complete pair of runs yet", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "no complete pair of runs yet",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
     else:
         ax.legend(fontsize="x-small", loc="best")
     return fig

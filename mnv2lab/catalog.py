@@ -30,7 +30,7 @@ class FigureEntry:
     takeaway: str
     png: Path
     pdf: Path
-    promised: bool      # listed in its notebook's metadata (False: stale or renamed?)
+    promised: bool  # listed in its notebook's metadata (False: stale or renamed?)
 
 
 def _read_json(path: Path) -> dict:
@@ -87,12 +87,20 @@ def load_figures(figures_dir: Path, notebooks_dir: Path | None = None) -> list[F
         rank = names.index(r["name"]) if r["name"] in names else len(names)
         return (r["notebook"], rank, r["name"])
 
-    return [FigureEntry(name=r["name"], title=r["title"], caption=r["caption"],
-                        paper_item=r["paper_item"], notebook=r["notebook"],
-                        takeaway=str(r.get("takeaway") or ""),
-                        png=figures_dir / f"{r['name']}.png", pdf=figures_dir / f"{r['name']}.pdf",
-                        promised=notebooks_dir is None or r["name"] in promised[r["notebook"]])
-            for r in sorted(records, key=order)]
+    return [
+        FigureEntry(
+            name=r["name"],
+            title=r["title"],
+            caption=r["caption"],
+            paper_item=r["paper_item"],
+            notebook=r["notebook"],
+            takeaway=str(r.get("takeaway") or ""),
+            png=figures_dir / f"{r['name']}.png",
+            pdf=figures_dir / f"{r['name']}.pdf",
+            promised=notebooks_dir is None or r["name"] in promised[r["notebook"]],
+        )
+        for r in sorted(records, key=order)
+    ]
 
 
 def load_findings(figures_dir: Path) -> list[Finding]:
@@ -105,10 +113,16 @@ def load_findings(figures_dir: Path) -> list[Finding]:
             if missing:
                 raise ValueError(f"{path}: finding {i} lacks {missing}")
             try:
-                found.append(Finding(notebook=str(data.get("notebook", path.stem)),
-                                     paper_item=f["paper_item"], verdict=f["verdict"],
-                                     finding=f["finding"], figures=tuple(f.get("figures", [])),
-                                     smoke=bool(data.get("smoke", False))))
+                found.append(
+                    Finding(
+                        notebook=str(data.get("notebook", path.stem)),
+                        paper_item=f["paper_item"],
+                        verdict=f["verdict"],
+                        finding=f["finding"],
+                        figures=tuple(f.get("figures", [])),
+                        smoke=bool(data.get("smoke", False)),
+                    )
+                )
             except ValueError as e:
                 raise ValueError(f"{path}: finding {i}: {e}") from None
     return found

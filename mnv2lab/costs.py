@@ -46,8 +46,8 @@ class LayerCost:
     """The shapes and cost of one conv or linear layer (shapes per image, channels first)."""
 
     name: str
-    kind: str                     # "conv" or "linear"
-    in_shape: tuple[int, ...]     # (C, H, W) or (C,)
+    kind: str  # "conv" or "linear"
+    in_shape: tuple[int, ...]  # (C, H, W) or (C,)
     out_shape: tuple[int, ...]
     kernel: tuple[int, int] | None
     groups: int
@@ -68,8 +68,11 @@ def count_params(model: nn.Module, *, include_bn: bool = True) -> int:
 def _size_hw(input_size: int | Sequence[int]) -> tuple[int, int]:
     if isinstance(input_size, int) and not isinstance(input_size, bool):
         return input_size, input_size
-    if (isinstance(input_size, (tuple, list)) and len(input_size) == 2
-            and all(isinstance(s, int) and not isinstance(s, bool) for s in input_size)):
+    if (
+        isinstance(input_size, (tuple, list))
+        and len(input_size) == 2
+        and all(isinstance(s, int) and not isinstance(s, bool) for s in input_size)
+    ):
         return int(input_size[0]), int(input_size[1])
     raise ParameterError(f"input_size: got {input_size!r}; allowed: an integer or (H, W)")
 
@@ -84,8 +87,9 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-def probe(model: nn.Module, input_size: int | Sequence[int],
-          modules: Iterable[nn.Module]) -> dict[nn.Module, tuple[tuple[int, ...], tuple[int, ...]]]:
+def probe(
+    model: nn.Module, input_size: int | Sequence[int], modules: Iterable[nn.Module]
+) -> dict[nn.Module, tuple[tuple[int, ...], tuple[int, ...]]]:
     """Run one image through ``model`` and return {module: (input shape, output shape)} for the
     given modules (shapes without the batch dimension; the first call of a module wins)."""
     h, w = _size_hw(input_size)
@@ -135,8 +139,10 @@ def layer_madds(module: nn.Module, in_shape, out_shape, dilated: str = "nominal"
         rh, rw = module.dilation
         if dilated == "tf1_space_to_batch" and (rh > 1 or rw > 1):
             if module.stride != (1, 1) or (h_out, w_out) != tuple(in_shape[1:]):
-                raise ValueError(f"dilated: 'tf1_space_to_batch' needs a stride-1 'same' conv; "
-                                 f"got stride {module.stride}, {in_shape} -> {out_shape}")
+                raise ValueError(
+                    f"dilated: 'tf1_space_to_batch' needs a stride-1 'same' conv; "
+                    f"got stride {module.stride}, {in_shape} -> {out_shape}"
+                )
             h_out, w_out = _ceil_to(h_out, rh), _ceil_to(w_out, rw)
         return h_out * w_out * c_out * (module.in_channels // module.groups) * kh * kw
     if isinstance(module, nn.Linear):
@@ -144,31 +150,41 @@ def layer_madds(module: nn.Module, in_shape, out_shape, dilated: str = "nominal"
     raise TypeError(f"not a conv or linear layer: {type(module).__name__}")
 
 
-def layer_costs(model: nn.Module, input_size: int | Sequence[int] = 224, *,
-                dilated: str = "nominal") -> list[LayerCost]:
+def layer_costs(
+    model: nn.Module, input_size: int | Sequence[int] = 224, *, dilated: str = "nominal"
+) -> list[LayerCost]:
     """Every conv and linear layer in network order, with its shapes, parameters and MAdds
     (dilated convs counted as ``dilated`` says: :data:`DILATED_CONVENTIONS`)."""
     if dilated not in DILATED_CONVENTIONS:
-        raise ParameterError(f"dilated: got {dilated!r}; allowed: one of "
-                             f"{list(DILATED_CONVENTIONS)}")
+        raise ParameterError(
+            f"dilated: got {dilated!r}; allowed: one of {list(DILATED_CONVENTIONS)}"
+        )
     named = [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     shapes = probe(model, input_size, [m for _, m in named])
     costs = []
     for name, m in named:
-        if m not in shapes:          # a layer the forward pass never used costs nothing
+        if m not in shapes:  # a layer the forward pass never used costs nothing
             continue
         in_shape, out_shape = shapes[m]
         conv = isinstance(m, nn.Conv2d)
-        costs.append(LayerCost(
-            name=name, kind="conv" if conv else "linear", in_shape=in_shape, out_shape=out_shape,
-            kernel=tuple(m.kernel_size) if conv else None, groups=m.groups if conv else 1,
-            params=sum(p.numel() for p in m.parameters()),
-            madds=layer_madds(m, in_shape, out_shape, dilated)))
+        costs.append(
+            LayerCost(
+                name=name,
+                kind="conv" if conv else "linear",
+                in_shape=in_shape,
+                out_shape=out_shape,
+                kernel=tuple(m.kernel_size) if conv else None,
+                groups=m.groups if conv else 1,
+                params=sum(p.numel() for p in m.parameters()),
+                madds=layer_madds(m, in_shape, out_shape, dilated),
+            )
+        )
     return costs
 
 
-def count_madds(model: nn.Module, input_size: int | Sequence[int] = 224, *,
-                dilated: str = "nominal") -> int:
+def count_madds(
+    model: nn.Module, input_size: int | Sequence[int] = 224, *, dilated: str = "nominal"
+) -> int:
     """Multiply-adds for one image, conv and linear layers only (the papers' convention)."""
     return sum(c.madds for c in layer_costs(model, input_size, dilated=dilated))
 
@@ -177,8 +193,11 @@ def count_params_folded(model: nn.Module) -> int:
     """Parameters once BatchNorm is folded into the preceding conv: BN scale and shift become one
     bias per channel (convs that already have a bias keep theirs): the count of a deployed
     graph, such as the OpenVINO model zoo's."""
-    bn_channels = sum(m.num_features for m in model.modules()
-                      if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine)
+    bn_channels = sum(
+        m.num_features
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine
+    )
     return count_params(model, include_bn=False) + bn_channels
 
 
@@ -188,7 +207,7 @@ def conv_outputs(model: nn.Module, input_size: int | Sequence[int] = 224) -> int
 
 
 def deployed_gflops(model: nn.Module, input_size: int | Sequence[int] = 224) -> float:
-    """"GFLOPs" as a deployed-model zoo prints them, by our reading: 2 FLOPs per multiply-add
+    """ "GFLOPs" as a deployed-model zoo prints them, by our reading: 2 FLOPs per multiply-add
     plus 2 per conv output element (the folded bias add and one more per output), in 10^9.
     Found, not documented: it reproduces the OpenVINO counts of ssdlite_mobilenet_v2 and
     ssd_mobilenet_v2_coco to the printed digit; see the notebook for the third."""
@@ -201,8 +220,9 @@ def eval_sizes(crop: int, scales: Sequence[float]) -> list[int]:
     return [int((crop - 1) * s + 1) for s in scales]
 
 
-def multi_scale_madds(model: nn.Module, sizes: Sequence[int], *, flip: bool,
-                      dilated: str = "nominal") -> int:
+def multi_scale_madds(
+    model: nn.Module, sizes: Sequence[int], *, flip: bool, dilated: str = "nominal"
+) -> int:
     """Multiply-adds of multi-scale (and left-right flipped) evaluation: the sum over every
     forward pass, one per size, twice with ``flip`` (a flipped image costs the same)."""
     return (2 if flip else 1) * sum(count_madds(model, s, dilated=dilated) for s in sizes)
@@ -224,6 +244,7 @@ def flop_counter_madds(model: nn.Module, input_size: int | Sequence[int] = 224) 
 
 
 # ------------------------------------------------------------------ the architecture table
+
 
 def format_shape(shape: Sequence[int]) -> str:
     """(C, H, W) -> "112² × 32" (square) or "112 × 96 × 32"; (C,) or (C, 1, 1) -> "1 × 1 × C",
@@ -248,17 +269,24 @@ def architecture_table(model: nn.Module, input_size: int | Sequence[int] = 224) 
         madds = 0
         for top in row.modules:
             prefix = module_names[top]
-            madds += sum(c.madds for n, c in per_layer.items()
-                         if n == prefix or n.startswith(prefix + "."))
+            madds += sum(
+                c.madds for n, c in per_layer.items() if n == prefix or n.startswith(prefix + ".")
+            )
         in_shape = shapes[first][0]
         out_shape = shapes[last][1]
-        records.append({
-            "input": format_shape(in_shape),
-            "operator": row.operator, "t": row.t, "c": row.c, "n": row.n, "s": row.s,
-            "output": format_shape(out_shape),
-            "params": sum(count_params(m) for m in row.modules),
-            "MAdds": madds,
-        })
+        records.append(
+            {
+                "input": format_shape(in_shape),
+                "operator": row.operator,
+                "t": row.t,
+                "c": row.c,
+                "n": row.n,
+                "s": row.s,
+                "output": format_shape(out_shape),
+                "params": sum(count_params(m) for m in row.modules),
+                "MAdds": madds,
+            }
+        )
     table = pd.DataFrame.from_records(records)
     for col in ("t", "c", "s"):
         table[col] = table[col].astype("Int64")
@@ -266,6 +294,7 @@ def architecture_table(model: nn.Module, input_size: int | Sequence[int] = 224) 
 
 
 # ------------------------------------------------------------------ grids over widths/resolutions
+
 
 def model_costs(name: str, input_size: int = 224, **kwargs) -> dict:
     """Parameters (with and without BN) and MAdds of ``build_model(name, **kwargs)`` at
@@ -278,18 +307,24 @@ def model_costs(name: str, input_size: int = 224, **kwargs) -> dict:
 def _model_costs(name: str, input_size: int, kwargs: tuple) -> tuple:
     with torch.device("meta"):
         model = build_model(name, **dict(kwargs))
-    return (("params", count_params(model)),
-            ("params_no_bn", count_params(model, include_bn=False)),
-            ("madds", count_madds(model, input_size)))
+    return (
+        ("params", count_params(model)),
+        ("params_no_bn", count_params(model, include_bn=False)),
+        ("madds", count_madds(model, input_size)),
+    )
 
 
-def cost_grid(name: str, widths: Sequence[float], resolutions: Sequence[int],
-              num_classes: int = 1000, **kwargs) -> pd.DataFrame:
+def cost_grid(
+    name: str,
+    widths: Sequence[float],
+    resolutions: Sequence[int],
+    num_classes: int = 1000,
+    **kwargs,
+) -> pd.DataFrame:
     """Parameters and MAdds for every (width, resolution) pair of one model family."""
     records = []
     for width in widths:
         for res in resolutions:
             costs = model_costs(name, res, width_mult=width, num_classes=num_classes, **kwargs)
-            records.append({"model": name, "width": float(width), "resolution": int(res),
-                            **costs})
+            records.append({"model": name, "width": float(width), "resolution": int(res), **costs})
     return pd.DataFrame.from_records(records)

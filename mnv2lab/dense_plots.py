@@ -19,17 +19,30 @@ def cost_points(t5: pd.DataFrame, t6: pd.DataFrame, t7_ours: pd.DataFrame) -> pd
         for row in dict.fromkeys(table.row):
             cells = table[table.row == row].set_index("quantity")
             label = f"{row} head" if name == "Table 5" else row
-            rows.append({"table": name, "network": label,
-                         "paper params": float(cells.loc["params (M)", "printed"]),
-                         "paper MAdds": float(cells.loc["MAdds (B)", "printed"]),
-                         "our params": cells.loc["params (M)", "ours (paper's setting)"],
-                         "our MAdds": cells.loc["MAdds (B)", "ours (paper's setting)"]})
+            rows.append(
+                {
+                    "table": name,
+                    "network": label,
+                    "paper params": float(cells.loc["params (M)", "printed"]),
+                    "paper MAdds": float(cells.loc["MAdds (B)", "printed"]),
+                    "our params": cells.loc["params (M)", "ours (paper's setting)"],
+                    "our MAdds": cells.loc["MAdds (B)", "ours (paper's setting)"],
+                }
+            )
     for r in t7_ours.to_dict("records"):
-        label = (f"{r['network']} OS{r['os']}{' ASPP' if r['aspp'] else ''}"
-                 f"{' MF' if r['mf'] else ''}")
-        rows.append({"table": "Table 7", "network": label,
-                     "paper params": r["printed params (M)"], "paper MAdds": r["printed MAdds (B)"],
-                     "our params": r["params (M)"], "our MAdds": r["MAdds (B)"]})
+        label = (
+            f"{r['network']} OS{r['os']}{' ASPP' if r['aspp'] else ''}{' MF' if r['mf'] else ''}"
+        )
+        rows.append(
+            {
+                "table": "Table 7",
+                "network": label,
+                "paper params": r["printed params (M)"],
+                "paper MAdds": r["printed MAdds (B)"],
+                "our params": r["params (M)"],
+                "our MAdds": r["MAdds (B)"],
+            }
+        )
     return pd.DataFrame.from_records(rows)
 
 
@@ -67,8 +80,14 @@ def plot_latency(table: pd.DataFrame, ratios: pd.DataFrame) -> Figure:
         for i, th in enumerate(threads):
             s = sub[sub.threads == th].set_index("network").reindex(nets)
             x = np.arange(len(nets)) + i * width
-            bars = ax.bar(x, s.median_ms, width, yerr=s.iqr_ms / 2, label=f"{th} thread(s)",
-                          color=palette(len(threads))[i])
+            bars = ax.bar(
+                x,
+                s.median_ms,
+                width,
+                yerr=s.iqr_ms / 2,
+                label=f"{th} thread(s)",
+                color=palette(len(threads))[i],
+            )
             for bar, ok in zip(bars, s.usable.fillna(False)):
                 if not ok:
                     bar.set_hatch("//")

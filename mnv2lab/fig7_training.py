@@ -39,14 +39,32 @@ from .train.engine import snapshot_path
 
 FORMAT = 1
 N_IMAGES = 500
-PIXELS_PER_LAYER = 8_000                # = 500 images x 4 x 4, the last stage's pixel count
+PIXELS_PER_LAYER = 8_000  # = 500 images x 4 x 4, the last stage's pixel count
 SAMPLE_SEED = 0
-COLUMNS = ["epoch", "layer", "channels", "threshold", "pixels", "frac_mean", "frac_min",
-           "frac_p5", "frac_std", "share_below", "min_below", "frac_saturated"]
+COLUMNS = [
+    "epoch",
+    "layer",
+    "channels",
+    "threshold",
+    "pixels",
+    "frac_mean",
+    "frac_min",
+    "frac_p5",
+    "frac_std",
+    "share_below",
+    "min_below",
+    "frac_saturated",
+]
 
 
-def layer_statistics(counts: torch.Tensor, saturated: torch.Tensor, channels: int,
-                     threshold: int, pixels: int, seed: int = SAMPLE_SEED) -> dict:
+def layer_statistics(
+    counts: torch.Tensor,
+    saturated: torch.Tensor,
+    channels: int,
+    threshold: int,
+    pixels: int,
+    seed: int = SAMPLE_SEED,
+) -> dict:
     """Statistics of ``pixels`` pixels drawn (seeded, without replacement) from one layer's
     per-pixel positive counts and saturated counts (tensors of the same shape)."""
     c, s = counts.reshape(-1), saturated.reshape(-1)
@@ -54,39 +72,63 @@ def layer_statistics(counts: torch.Tensor, saturated: torch.Tensor, channels: in
         raise ValueError(f"pixels: got {pixels}; allowed: at most this layer's {c.numel()}")
     pick = torch.randperm(c.numel(), generator=torch.Generator().manual_seed(seed))[:pixels]
     c, s = c[pick].double().numpy(), s[pick].double().numpy()
-    return {"channels": channels, "threshold": threshold, "pixels": pixels,
-            "frac_mean": float(c.mean() / channels), "frac_min": float(c.min() / channels),
-            "frac_p5": float(np.percentile(c, 5) / channels), "frac_std": float(c.std() / channels),
-            "share_below": float((c < threshold).mean()), "min_below": bool(c.min() < threshold),
-            "frac_saturated": float(s.mean() / channels)}
+    return {
+        "channels": channels,
+        "threshold": threshold,
+        "pixels": pixels,
+        "frac_mean": float(c.mean() / channels),
+        "frac_min": float(c.min() / channels),
+        "frac_p5": float(np.percentile(c, 5) / channels),
+        "frac_std": float(c.std() / channels),
+        "share_below": float((c < threshold).mean()),
+        "min_below": bool(c.min() < threshold),
+        "frac_saturated": float(s.mean() / channels),
+    }
 
 
 @torch.inference_mode()
-def equal_pixel_patterns(model: nn.Module, images: torch.Tensor, mean, std, *,
-                         pixels: int = PIXELS_PER_LAYER, batch_size: int = 250) -> pd.DataFrame:
+def equal_pixel_patterns(
+    model: nn.Module,
+    images: torch.Tensor,
+    mean,
+    std,
+    *,
+    pixels: int = PIXELS_PER_LAYER,
+    batch_size: int = 250,
+) -> pd.DataFrame:
     """One row per expansion layer of ``model`` (eval mode): :func:`layer_statistics` over the
     same number of pixels in every layer (``pixels``, or the smallest layer's count if fewer)."""
     layers = expansion_layers(model)
     got: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {la.index: [] for la in layers}
-    hooks = [la.module.register_forward_hook(
-        lambda _m, _i, out, idx=la.index: got[idx].append(
-            ((out > 0).sum(1).to(torch.int16), (out >= 6).sum(1).to(torch.int16))))
-        for la in layers]
+    hooks = [
+        la.module.register_forward_hook(
+            lambda _m, _i, out, idx=la.index: got[idx].append(
+                ((out > 0).sum(1).to(torch.int16), (out >= 6).sum(1).to(torch.int16))
+            )
+        )
+        for la in layers
+    ]
     was_training = model.training
     model.eval()
     try:
         for i in range(0, len(images), batch_size):
-            model(to_model_input(images[i:i + batch_size], mean, std, channels_last=False))
+            model(to_model_input(images[i : i + batch_size], mean, std, channels_last=False))
     finally:
         for h in hooks:
             h.remove()
         model.train(was_training)
     counts = {i: torch.cat([a for a, _ in v]) for i, v in got.items()}
     saturated = {i: torch.cat([b for _, b in v]) for i, v in got.items()}
-    pixels = min(pixels, *(c.numel() for c in counts.values()))   # the same for every layer
-    rows = [{"layer": la.index, **layer_statistics(counts[la.index], saturated[la.index],
-                                                   la.channels, la.threshold, pixels)}
-            for la in layers]
+    pixels = min(pixels, *(c.numel() for c in counts.values()))  # the same for every layer
+    rows = [
+        {
+            "layer": la.index,
+            **layer_statistics(
+                counts[la.index], saturated[la.index], la.channels, la.threshold, pixels
+            ),
+        }
+        for la in layers
+    ]
     return pd.DataFrame(rows)
 
 
@@ -98,9 +140,11 @@ def snapshot_model(config, epoch: int) -> nn.Module:
     """The run's model after ``epoch`` from its kept snapshot (FileNotFoundError if not here)."""
     path = snapshot_path(run_dir(config.key()), epoch)
     if not path.exists():
-        raise FileNotFoundError(f"no weights after epoch {epoch} of run {config.key()} on this "
-                                f"machine ({path}); they exist only where the run was trained")
-    model = initial_model(config)                 # the right architecture and class count
+        raise FileNotFoundError(
+            f"no weights after epoch {epoch} of run {config.key()} on this "
+            f"machine ({path}); they exist only where the run was trained"
+        )
+    model = initial_model(config)  # the right architecture and class count
     model.load_state_dict(load_weights(path))
     return model.eval()
 
@@ -120,16 +164,28 @@ def along_training(config, folder: Path, n_images: int = N_IMAGES) -> pd.DataFra
         t.insert(0, "epoch", epoch)
         tables.append(t)
     table = pd.concat(tables, ignore_index=True)[COLUMNS]
-    records.write(path, {"format": FORMAT, "key": config.key(), "n_images": n_images,
-                         "pixels_per_layer": PIXELS_PER_LAYER, "config": config.to_dict(),
-                         "columns": COLUMNS, "rows": table.to_dict(orient="records")})
+    records.write(
+        path,
+        {
+            "format": FORMAT,
+            "key": config.key(),
+            "n_images": n_images,
+            "pixels_per_layer": PIXELS_PER_LAYER,
+            "config": config.to_dict(),
+            "columns": COLUMNS,
+            "rows": table.to_dict(orient="records"),
+        },
+    )
     return table
 
 
 def after_run(run: StudyRun, result, folder: Path) -> list[Path]:
     """Study-runner hook: count a freshly trained long-budget paper's model along training."""
-    if (run.model != "mobilenet_v2" or run.variant != PAPER_VARIANT
-            or not run.config.snapshot_epochs):
+    if (
+        run.model != "mobilenet_v2"
+        or run.variant != PAPER_VARIANT
+        or not run.config.snapshot_epochs
+    ):
         return []
     along_training(run.config, folder)
     return [cache_path(folder, run.key)]
@@ -148,19 +204,31 @@ def stored_along(runs: Sequence[StudyRun], folder: Path | None) -> pd.DataFrame:
             t = along_training(r.config, folder)
             t.insert(0, "seed", r.seed)
             tables.append(t)
-    return (pd.concat(tables, ignore_index=True) if tables
-            else pd.DataFrame(columns=["seed", *COLUMNS]))
+    return (
+        pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["seed", *COLUMNS])
+    )
 
 
 def summary_by_epoch(table: pd.DataFrame) -> pd.DataFrame:
     """Per epoch (mean over seeds): mean positive fraction over layers, its spread across layers,
     layers with a pixel under 1/t, mean saturated fraction."""
     if table.empty:
-        return pd.DataFrame(columns=["epoch", "seeds", "frac_mean", "frac_std_layers",
-                                     "layers_below", "frac_saturated"])
+        return pd.DataFrame(
+            columns=[
+                "epoch",
+                "seeds",
+                "frac_mean",
+                "frac_std_layers",
+                "layers_below",
+                "frac_saturated",
+            ]
+        )
     per_seed = table.groupby(["epoch", "seed"]).agg(
-        frac_mean=("frac_mean", "mean"), frac_std_layers=("frac_mean", "std"),
-        layers_below=("min_below", "sum"), frac_saturated=("frac_saturated", "mean"))
+        frac_mean=("frac_mean", "mean"),
+        frac_std_layers=("frac_mean", "std"),
+        layers_below=("min_below", "sum"),
+        frac_saturated=("frac_saturated", "mean"),
+    )
     out = per_seed.groupby("epoch").mean()
     out.insert(0, "seeds", per_seed.groupby("epoch").size())
     return out.reset_index()

@@ -14,22 +14,46 @@ def plot_along_training(table: pd.DataFrame, summary: pd.DataFrame, *, title: st
     fig, (ax, axb) = plotting.new_figure("full", 1, 2)
     if table.empty:
         for a in (ax, axb):
-            a.text(0.5, 0.5, "no long-budget runs counted yet", ha="center", va="center",
-                   transform=a.transAxes)
+            a.text(
+                0.5,
+                0.5,
+                "no long-budget runs counted yet",
+                ha="center",
+                va="center",
+                transform=a.transAxes,
+            )
     else:
         per_layer = table.groupby(["layer", "epoch"], as_index=False).frac_mean.mean().round(4)
         for _, g in per_layer.groupby("layer"):
             ax.plot(g.epoch, g.frac_mean, color="0.7", lw=1)
         s = summary.round(4)
-        ax.plot(s.epoch, s.frac_mean, "-o", color=plotting.palette(2)[0], lw=2.5,
-                label="mean over the 16 layers")
+        ax.plot(
+            s.epoch,
+            s.frac_mean,
+            "-o",
+            color=plotting.palette(2)[0],
+            lw=2.5,
+            label="mean over the 16 layers",
+        )
         ax.axhline(0.5, color="black", lw=0.8, ls=":")
         ax.legend(fontsize="x-small")
-        axb.plot(s.epoch, s.layers_below, "-o", color=plotting.palette(2)[1], lw=2,
-                 label="layers with a pixel under 1/t")
+        axb.plot(
+            s.epoch,
+            s.layers_below,
+            "-o",
+            color=plotting.palette(2)[1],
+            lw=2,
+            label="layers with a pixel under 1/t",
+        )
         axb2 = axb.twinx()
-        axb2.plot(s.epoch, s.frac_saturated, "--s", color="0.3", lw=1.5,
-                  label="share of channels at 6 (right)")
+        axb2.plot(
+            s.epoch,
+            s.frac_saturated,
+            "--s",
+            color="0.3",
+            lw=1.5,
+            label="share of channels at 6 (right)",
+        )
         axb2.set_ylabel("saturated fraction")
         axb.legend(fontsize="x-small", loc="upper left")
         axb2.legend(fontsize="x-small", loc="upper right")

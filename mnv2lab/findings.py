@@ -23,9 +23,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-VERDICTS = ("reproduced", "direction only", "partly", "inconclusive", "not reproduced",
-            "beyond the paper")
-MAX_CHARS = 300          # a finding is one line of the README table
+VERDICTS = (
+    "reproduced",
+    "direction only",
+    "partly",
+    "inconclusive",
+    "not reproduced",
+    "beyond the paper",
+)
+MAX_CHARS = 300  # a finding is one line of the README table
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,10 @@ def check_finding(paper_item: str, verdict: str, finding: str) -> None:
     if verdict not in VERDICTS:
         raise ValueError(f"verdict: got {verdict!r}; allowed: one of {list(VERDICTS)}")
     if not any(ch.isdigit() for ch in finding) or len(finding) > MAX_CHARS:
-        raise ValueError(f"finding: got {finding!r}; allowed: one line of at most {MAX_CHARS} "
-                         "characters that states the numbers (paper vs ours)")
+        raise ValueError(
+            f"finding: got {finding!r}; allowed: one line of at most {MAX_CHARS} "
+            "characters that states the numbers (paper vs ours)"
+        )
 
 
 def interval_verdict(low: float, high: float, paper_range: tuple[float, float]) -> str:
@@ -77,7 +85,7 @@ def interval_verdict(low: float, high: float, paper_range: tuple[float, float]) 
     sign = 1.0 if p_high > 0 else -1.0
     if low <= 0 <= high:
         return "inconclusive"
-    if sign * low < 0:               # the interval excludes zero on the other side
+    if sign * low < 0:  # the interval excludes zero on the other side
         return "not reproduced"
     return "reproduced" if low <= p_high and high >= p_low else "direction only"
 
@@ -89,8 +97,9 @@ def count_verdict(agree: int | Iterable[bool], total: int | None = None) -> str:
         checks = [bool(c) for c in agree]
         agree, total = sum(checks), len(checks)
     if total < 1 or not 0 <= agree <= total:
-        raise ValueError(f"agree/total: got {agree}/{total}; allowed: 0 <= agree <= total, "
-                         "total >= 1")
+        raise ValueError(
+            f"agree/total: got {agree}/{total}; allowed: 0 <= agree <= total, total >= 1"
+        )
     return "reproduced" if agree == total else "partly" if agree else "not reproduced"
 
 
@@ -101,8 +110,9 @@ def combined_verdict(verdicts: Sequence[str]) -> str:
     "inconclusive"."""
     unknown = [v for v in verdicts if v not in VERDICTS or v == "beyond the paper"]
     if not verdicts or unknown:
-        raise ValueError(f"verdicts: got {list(verdicts)!r}; allowed: at least one of "
-                         f"{list(VERDICTS[:-1])}")
+        raise ValueError(
+            f"verdicts: got {list(verdicts)!r}; allowed: at least one of {list(VERDICTS[:-1])}"
+        )
     if len(set(verdicts)) == 1:
         return verdicts[0]
     positive = {"reproduced", "direction only"}

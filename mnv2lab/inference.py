@@ -31,13 +31,26 @@ PATHS = ("practitioner", "naive")
 def _folded_conv(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     """A new conv equal to ``bn(conv(x))`` in eval mode (computed in float64, stored as before)."""
     dtype = conv.weight.dtype
-    scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps) \
-        if bn.affine else 1.0 / torch.sqrt(bn.running_var.double() + bn.eps)
+    scale = (
+        bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
+        if bn.affine
+        else 1.0 / torch.sqrt(bn.running_var.double() + bn.eps)
+    )
     shift = bn.bias.double() if bn.affine else torch.zeros_like(scale)
     bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(scale)
-    folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                       conv.padding, conv.dilation, conv.groups, bias=True,
-                       padding_mode=conv.padding_mode, device=conv.weight.device, dtype=dtype)
+    folded = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        conv.groups,
+        bias=True,
+        padding_mode=conv.padding_mode,
+        device=conv.weight.device,
+        dtype=dtype,
+    )
     with torch.no_grad():
         folded.weight.copy_((conv.weight.double() * scale.view(-1, 1, 1, 1)).to(dtype))
         folded.bias.copy_((shift + (bias - bn.running_mean.double()) * scale).to(dtype))
@@ -60,9 +73,13 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
         names = list(parent._modules)
         for first, second in zip(names, names[1:]):
             conv, bn = parent._modules[first], parent._modules[second]
-            if (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)
-                    and bn.track_running_stats and bn.running_mean is not None
-                    and conv.out_channels == bn.num_features):
+            if (
+                isinstance(conv, nn.Conv2d)
+                and isinstance(bn, nn.BatchNorm2d)
+                and bn.track_running_stats
+                and bn.running_mean is not None
+                and conv.out_channels == bn.num_features
+            ):
                 parent._modules[first] = _folded_conv(conv, bn)
                 parent._modules[second] = nn.Identity()
                 count += 1
@@ -85,15 +102,17 @@ def activations_in_place(model: nn.Module) -> int:
             continue
         children = list(parent.children())
         for before, act in zip(children, children[1:]):
-            if (isinstance(act, (nn.ReLU, nn.ReLU6))
-                    and isinstance(before, (nn.Conv2d, nn.BatchNorm2d, nn.Identity))):
+            if isinstance(act, (nn.ReLU, nn.ReLU6)) and isinstance(
+                before, (nn.Conv2d, nn.BatchNorm2d, nn.Identity)
+            ):
                 act.inplace = True
                 count += 1
     return count
 
 
-def prepare_for_inference(model: nn.Module, *, fold_bn: bool = True, channels_last: bool = True,
-                          inplace: bool = True) -> nn.Module:
+def prepare_for_inference(
+    model: nn.Module, *, fold_bn: bool = True, channels_last: bool = True, inplace: bool = True
+) -> nn.Module:
     """The practitioner's model: an eval-mode copy with BN folded, activations in place,
     channels-last weights and no gradients required. Call it through :func:`run_inference`
     (in-place activations need ``inference_mode`` or ``no_grad``)."""

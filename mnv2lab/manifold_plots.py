@@ -10,11 +10,17 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .manifold import (MIN_COLLAPSING_TRIALS, Figure1, PairCounts, Sweep, collapsed_fraction_theory,
-                       percent)
+from .manifold import (
+    MIN_COLLAPSING_TRIALS,
+    Figure1,
+    PairCounts,
+    Sweep,
+    collapsed_fraction_theory,
+    percent,
+)
 from .plotting import PRESETS, new_figure, palette
 
-FIG1_HEIGHT = 3.4   # one row of square panels across a full-width slide
+FIG1_HEIGHT = 3.4  # one row of square panels across a full-width slide
 
 
 def plot_figure1(fig1: Figure1) -> Figure:
@@ -25,9 +31,14 @@ def plot_figure1(fig1: Figure1) -> Figure:
     fig.set_size_inches(PRESETS["full"][0], FIG1_HEIGHT)
     colour = palette()[0]
     panels = [("Input", fig1.X, "2-D input")] + [
-        (f"n = {n}", fig1.outputs[n], f"{fig1.collapsed_fraction[n]:.0%} collapsed\n"
-                                      f"(expected {percent(fig1.expected_fraction(n))})")
-        for n in ns]
+        (
+            f"n = {n}",
+            fig1.outputs[n],
+            f"{fig1.collapsed_fraction[n]:.0%} collapsed\n"
+            f"(expected {percent(fig1.expected_fraction(n))})",
+        )
+        for n in ns
+    ]
     for ax, (title, pts, label) in zip(np.atleast_1d(axes), panels):
         ax.plot(pts[:, 0], pts[:, 1], color=colour, lw=1.2)
         ax.set_title(title)
@@ -52,41 +63,102 @@ def plot_collapse(sw: Sweep, pairs: PairCounts) -> Figure:
 
     ns = table.index.to_numpy()
     ok = 1.0 - table["collapsed"].to_numpy()
-    err = np.vstack([table["collapsed_high"] - table["collapsed"],
-                     table["collapsed"] - table["collapsed_low"]])      # swapped: 1 - fraction
-    ax_a.plot(n_fine, 1.0 - collapsed_fraction_theory(n_fine), color=c_theory, lw=2,
-              label="Theorem 1: 1 − (n+1)/2ⁿ")
-    ax_a.errorbar(ns, ok, yerr=err, fmt="o", ms=5, color=c_mc, capsize=2,
-                  label=f"Monte Carlo ({sw.n_trials} T, 95% t CI)")
-    ax_a.set(xlabel="embedding dimension n", ylabel="fraction of points NOT collapsed",
-             title="(a) Invertible fraction (Theorem 1)", ylim=(0.0, 1.04))
+    err = np.vstack(
+        [table["collapsed_high"] - table["collapsed"], table["collapsed"] - table["collapsed_low"]]
+    )  # swapped: 1 - fraction
+    ax_a.plot(
+        n_fine,
+        1.0 - collapsed_fraction_theory(n_fine),
+        color=c_theory,
+        lw=2,
+        label="Theorem 1: 1 − (n+1)/2ⁿ",
+    )
+    ax_a.errorbar(
+        ns,
+        ok,
+        yerr=err,
+        fmt="o",
+        ms=5,
+        color=c_mc,
+        capsize=2,
+        label=f"Monte Carlo ({sw.n_trials} T, 95% t CI)",
+    )
+    ax_a.set(
+        xlabel="embedding dimension n",
+        ylabel="fraction of points NOT collapsed",
+        title="(a) Invertible fraction (Theorem 1)",
+        ylim=(0.0, 1.04),
+    )
     ax_a.legend(loc="lower right")
 
     n_max_b = int(min(ns.max(), 30))
     n_b = n_fine[n_fine <= n_max_b]
-    ax_b.semilogy(n_b, collapsed_fraction_theory(n_b), color=c_theory, lw=2, label="theory: (n+1)/2ⁿ")
+    ax_b.semilogy(
+        n_b, collapsed_fraction_theory(n_b), color=c_theory, lw=2, label="theory: (n+1)/2ⁿ"
+    )
     collapsing = (sw.collapsed > 0).sum(axis=1)
-    t = table[collapsing >= MIN_COLLAPSING_TRIALS]       # enough collapsing T for a t-interval
+    t = table[collapsing >= MIN_COLLAPSING_TRIALS]  # enough collapsing T for a t-interval
     low = np.maximum(t["collapsed_low"].to_numpy(), t["collapsed"].to_numpy() * 1e-2)
-    ax_b.errorbar(t.index, t["collapsed"], yerr=[t["collapsed"] - low, t["collapsed_high"] - t["collapsed"]],
-                  fmt="o", ms=6, color=c_mc, capsize=2)
-    few = table[(collapsing > 0) & (collapsing < MIN_COLLAPSING_TRIALS)]   # too few: no interval
+    ax_b.errorbar(
+        t.index,
+        t["collapsed"],
+        yerr=[t["collapsed"] - low, t["collapsed_high"] - t["collapsed"]],
+        fmt="o",
+        ms=6,
+        color=c_mc,
+        capsize=2,
+    )
+    few = table[(collapsing > 0) & (collapsing < MIN_COLLAPSING_TRIALS)]  # too few: no interval
     ax_b.plot(few.index, few["collapsed"], "o", ms=6, color=c_mc, mfc="white")
     p = ptable[(ptable["count"] > 0) & (ptable.index <= n_max_b)]
-    ax_b.errorbar(p.index + 0.25, p["pairs"], yerr=[p["pairs"] - p["pairs_low"], p["pairs_high"] - p["pairs"]],
-                  fmt="s", ms=5, color=c_pairs, capsize=2)
+    ax_b.errorbar(
+        p.index + 0.25,
+        p["pairs"],
+        yerr=[p["pairs"] - p["pairs_low"], p["pairs_high"] - p["pairs"]],
+        fmt="s",
+        ms=5,
+        color=c_pairs,
+        capsize=2,
+    )
     limit = sw.detection_limit()
     ax_b.axhline(limit, color="0.4", ls=":", lw=1.5)
-    ax_b.text(1.5, limit * 1.5, f"1 point in {sw.n_trials} T × {sw.n_points} points", ha="left",
-              va="bottom", fontsize="x-small", color="0.3")
-    ax_b.set(xlabel="embedding dimension n", ylabel="fraction of points collapsed",
-             title="(b) Collapsed fraction, log scale", ylim=(limit / 20, 1.5), xlim=(1, n_max_b + 1))
-    handles = [Line2D([], [], color=c_theory, lw=2, label="theory: (n+1)/2ⁿ"),
-               Line2D([], [], color=c_mc, marker="o", ls="", label=f"mean of {sw.n_trials} T (t CI)"),
-               Line2D([], [], color=c_mc, marker="o", mfc="white", ls="",
-                      label=f"same, < {MIN_COLLAPSING_TRIALS} T collapse: no CI"),
-               Line2D([], [], color=c_pairs, marker="s", ls="",
-                      label=f"{pairs.n_pairs:,} (T, point) pairs (Wilson)")]
+    ax_b.text(
+        1.5,
+        limit * 1.5,
+        f"1 point in {sw.n_trials} T × {sw.n_points} points",
+        ha="left",
+        va="bottom",
+        fontsize="x-small",
+        color="0.3",
+    )
+    ax_b.set(
+        xlabel="embedding dimension n",
+        ylabel="fraction of points collapsed",
+        title="(b) Collapsed fraction, log scale",
+        ylim=(limit / 20, 1.5),
+        xlim=(1, n_max_b + 1),
+    )
+    handles = [
+        Line2D([], [], color=c_theory, lw=2, label="theory: (n+1)/2ⁿ"),
+        Line2D([], [], color=c_mc, marker="o", ls="", label=f"mean of {sw.n_trials} T (t CI)"),
+        Line2D(
+            [],
+            [],
+            color=c_mc,
+            marker="o",
+            mfc="white",
+            ls="",
+            label=f"same, < {MIN_COLLAPSING_TRIALS} T collapse: no CI",
+        ),
+        Line2D(
+            [],
+            [],
+            color=c_pairs,
+            marker="s",
+            ls="",
+            label=f"{pairs.n_pairs:,} (T, point) pairs (Wilson)",
+        ),
+    ]
     ax_b.legend(handles=handles, loc="upper right", fontsize="x-small")
     return fig
 
@@ -106,12 +178,22 @@ def plot_reconstruction(sw: Sweep) -> Figure:
     _band(ax, ns, table, "err_pinv", c_pinv, "pseudo-inverse pinv(T)")
     _band(ax, ns, table, "err_pinv_x2", c_pinv, "2 pinv(T): the factor 1/2 removed", ls="-.")
     _band(ax, ns, table, "err_lstsq", c_ls, "least squares + bias, fit and scored on all points")
-    _band(ax, ns, table, "err_lstsq_heldout", c_held,
-          "least squares + bias, fit on even points, scored on odd", ls="--")
+    _band(
+        ax,
+        ns,
+        table,
+        "err_lstsq_heldout",
+        c_held,
+        "least squares + bias, fit on even points, scored on odd",
+        ls="--",
+    )
     ax.axhline(0.5, color="0.4", ls=":", lw=1.5, label="0.5: pinv output → x/2 for large n")
     ax.set_yscale("log")
-    ax.set(xlabel="embedding dimension n", ylabel="relative RMS error  ‖x̂ − x‖ / ‖x‖",
-           title=f"Reconstructing the spiral after ReLU (mean and 95% CI over {sw.n_trials} T)")
+    ax.set(
+        xlabel="embedding dimension n",
+        ylabel="relative RMS error  ‖x̂ − x‖ / ‖x‖",
+        title=f"Reconstructing the spiral after ReLU (mean and 95% CI over {sw.n_trials} T)",
+    )
     ax.legend(loc="lower left", fontsize="small")
     return fig
 
@@ -122,15 +204,35 @@ def plot_linear_control(sw: Sweep) -> Figure:
     table = sw.table()
     ns = table.index.to_numpy()
     c_lin, c_relu = palette(4)[2:4]
-    ax.plot(ns, table["err_linear"], "o-", color=c_lin, ms=5, label=f"no ReLU: mean over {sw.n_trials} T")
-    ax.plot(ns, table["err_linear_max"], "v", color=c_lin, ms=6, mfc="white", label="no ReLU: worst T")
+    ax.plot(
+        ns,
+        table["err_linear"],
+        "o-",
+        color=c_lin,
+        ms=5,
+        label=f"no ReLU: mean over {sw.n_trials} T",
+    )
+    ax.plot(
+        ns, table["err_linear_max"], "v", color=c_lin, ms=6, mfc="white", label="no ReLU: worst T"
+    )
     ax.plot(ns, table["err_pinv"], "-", color=c_relu, lw=2, label="with ReLU: mean (for contrast)")
     eps = np.finfo(float).eps
     ax.axhline(eps, color="0.4", ls=":", lw=1.5)
-    ax.text(ns.max(), eps / 1.6, "float64 machine epsilon", ha="right", va="top", fontsize="small",
-            color="0.3")
+    ax.text(
+        ns.max(),
+        eps / 1.6,
+        "float64 machine epsilon",
+        ha="right",
+        va="top",
+        fontsize="small",
+        color="0.3",
+    )
     ax.set_yscale("log")
-    ax.set(xlabel="embedding dimension n", ylabel="relative RMS error  ‖x̂ − x‖ / ‖x‖",
-           title="Linear control: pinv(T) T x recovers the spiral exactly", ylim=(eps / 20, 10))
+    ax.set(
+        xlabel="embedding dimension n",
+        ylabel="relative RMS error  ‖x̂ − x‖ / ‖x‖",
+        title="Linear control: pinv(T) T x recovers the spiral exactly",
+        ylim=(eps / 20, 10),
+    )
     ax.legend(loc="center right", fontsize="small")
     return fig

@@ -71,14 +71,14 @@ def slice_edges(width: int, n_slices: int) -> list[tuple[int, int]]:
 class _Block:
     """The folded weights of one bottleneck, laid out for channels-last matrix multiplies."""
 
-    expand_w: torch.Tensor | None     # (k, hidden): X (HW x k) @ expand_w -> (HW x hidden)
+    expand_w: torch.Tensor | None  # (k, hidden): X (HW x k) @ expand_w -> (HW x hidden)
     expand_b: torch.Tensor | None
     expand_act: object
-    dw_w: torch.Tensor                # (hidden, 1, 3, 3)
+    dw_w: torch.Tensor  # (hidden, 1, 3, 3)
     dw_b: torch.Tensor
     dw_act: object
     stride: int
-    project_w: torch.Tensor           # (hidden, k')
+    project_w: torch.Tensor  # (hidden, k')
     project_b: torch.Tensor
     project_act: object
     shortcut: bool
@@ -95,34 +95,47 @@ def block_weights(block: InvertedResidual) -> _Block:
     expand_w = expand_b = expand_act = None
     if block.expand is not None:
         conv, expand_act = _layer(block.expand)
-        expand_w = conv.weight.detach().flatten(1).t().contiguous()       # (k, hidden)
+        expand_w = conv.weight.detach().flatten(1).t().contiguous()  # (k, hidden)
         expand_b = conv.bias.detach()
     dw, dw_act = _layer(block.depthwise)
     proj, proj_act = _layer(block.project)
-    return _Block(expand_w, expand_b, expand_act, dw.weight.detach(), dw.bias.detach(),
-                  dw_act, dw.stride[0], proj.weight.detach().flatten(1).t().contiguous(),
-                  proj.bias.detach(), proj_act, block.use_shortcut, block.hidden_channels,
-                  block.out_channels)
+    return _Block(
+        expand_w,
+        expand_b,
+        expand_act,
+        dw.weight.detach(),
+        dw.bias.detach(),
+        dw_act,
+        dw.stride[0],
+        proj.weight.detach().flatten(1).t().contiguous(),
+        proj.bias.detach(),
+        proj_act,
+        block.use_shortcut,
+        block.hidden_channels,
+        block.out_channels,
+    )
 
 
-def _depthwise_project(e: torch.Tensor, h: int, w: int, b: _Block, lo: int, hi: int,
-                       out: torch.Tensor | None) -> torch.Tensor:
+def _depthwise_project(
+    e: torch.Tensor, h: int, w: int, b: _Block, lo: int, hi: int, out: torch.Tensor | None
+) -> torch.Tensor:
     """Depthwise conv + act of one slice ``e`` (HW x s), projected and accumulated into
     ``out`` ((H'W') x k'; created on the first slice)."""
     s = hi - lo
-    image = e.view(1, h, w, s).permute(0, 3, 1, 2)           # channels-last view
+    image = e.view(1, h, w, s).permute(0, 3, 1, 2)  # channels-last view
     d = F.conv2d(image, b.dw_w[lo:hi], b.dw_b[lo:hi], b.stride, 1, 1, s)
     del image
     if b.dw_act is not None:
         b.dw_act(d)
-    d2 = d.permute(0, 2, 3, 1).reshape(-1, s)                 # a view: d is channels last
+    d2 = d.permute(0, 2, 3, 1).reshape(-1, s)  # a view: d is channels last
     if out is None:
         return torch.addmm(b.project_b, d2, b.project_w[lo:hi])
     return out.addmm_(d2, b.project_w[lo:hi])
 
 
-def _run_block(x: torch.Tensor, h: int, w: int, b: _Block,
-               n_slices: int) -> tuple[torch.Tensor, int, int]:
+def _run_block(
+    x: torch.Tensor, h: int, w: int, b: _Block, n_slices: int
+) -> tuple[torch.Tensor, int, int]:
     """One bottleneck on ``x`` (HW x k): returns ((H'W') x k', H', W')."""
     out = None
     for lo, hi in slice_edges(b.hidden, n_slices):
@@ -151,8 +164,10 @@ class MemoryEfficientMobileNetV2(nn.Module):
         if not isinstance(model, MobileNetV2):
             raise ParameterError(f"model: got {type(model).__name__}; allowed: a MobileNetV2")
         if model.shortcut == "expansion":
-            raise ParameterError("model.shortcut: got 'expansion'; allowed: 'bottleneck' or "
-                                 "'none' (expansion shortcuts carry whole expanded tensors)")
+            raise ParameterError(
+                "model.shortcut: got 'expansion'; allowed: 'bottleneck' or "
+                "'none' (expansion shortcuts carry whole expanded tensors)"
+            )
         folded = fold_batchnorm(model)
         stem, *blocks, last = list(folded.features)
         self.stem_w = stem.conv.weight.detach().contiguous(memory_format=torch.channels_last)
@@ -162,7 +177,7 @@ class MemoryEfficientMobileNetV2(nn.Module):
         self.blocks = [block_weights(b) for b in blocks]
         # The first-layer trick needs the first bottleneck to have no expansion of its own.
         self.fuse_stem = self.blocks[0].expand_w is None
-        self.last_w = last.conv.weight.detach().flatten(1).t().contiguous()   # (320, 1280)
+        self.last_w = last.conv.weight.detach().flatten(1).t().contiguous()  # (320, 1280)
         self.last_b = last.conv.bias.detach()
         self.last_act = _activation(last.act)
         linear = folded.classifier[-1]
@@ -211,25 +226,31 @@ class MemoryEfficientMobileNetV2(nn.Module):
         """Logits for the batch ``x`` (N, 3, H, W), one image at a time, under inference mode."""
         if x.dim() != 4 or x.shape[1] != 3:
             raise ParameterError(f"input: got shape {tuple(x.shape)}; allowed: (N, 3, H, W)")
-        slice_edges(1, n_slices)        # validates n_slices before any work
+        slice_edges(1, n_slices)  # validates n_slices before any work
         with torch.inference_mode():
-            return torch.stack([self._one_image(
-                x[i:i + 1].contiguous(memory_format=torch.channels_last), n_slices)
-                for i in range(x.shape[0])])
+            return torch.stack(
+                [
+                    self._one_image(
+                        x[i : i + 1].contiguous(memory_format=torch.channels_last), n_slices
+                    )
+                    for i in range(x.shape[0])
+                ]
+            )
 
 
 def run_bottleneck(block: InvertedResidual, x: torch.Tensor, n_slices: int) -> torch.Tensor:
     """One bottleneck (eval mode, BN folded) on the batch ``x`` (N, k, H, W) in ``n_slices``
     slices of its expanded channels, one image at a time: equal to ``block.eval()(x)``."""
     if not isinstance(block, InvertedResidual) or block.expansion_shortcut_in:
-        raise ParameterError("block: allowed: an InvertedResidual without an incoming "
-                             "expansion shortcut")
+        raise ParameterError(
+            "block: allowed: an InvertedResidual without an incoming expansion shortcut"
+        )
     slice_edges(1, n_slices)
     b = block_weights(fold_batchnorm(block))
     outs = []
     with torch.inference_mode():
         for i in range(x.shape[0]):
-            _, k, h, w = x[i:i + 1].shape
+            _, k, h, w = x[i : i + 1].shape
             flat = x[i].permute(1, 2, 0).reshape(h * w, k).contiguous()
             y, h2, w2 = _run_block(flat, h, w, b, n_slices)
             outs.append(y.view(h2, w2, -1).permute(2, 0, 1))
@@ -238,8 +259,10 @@ def run_bottleneck(block: InvertedResidual, x: torch.Tensor, n_slices: int) -> t
 
 # ------------------------------------------------------------------ the analytic bound
 
-def analytic_peak_bytes(model: MobileNetV2, resolution: int, n_slices: int,
-                        bytes_per_value: int = 4) -> dict:
+
+def analytic_peak_bytes(
+    model: MobileNetV2, resolution: int, n_slices: int, bytes_per_value: int = 4
+) -> dict:
     """Activation bytes the executor must hold at its worst moment, for one image, excluding the
     input image itself (the measurement counts it in the baseline too).
 
@@ -257,16 +280,26 @@ def analytic_peak_bytes(model: MobileNetV2, resolution: int, n_slices: int,
     for i, b in enumerate(blocks):
         in_shape, out_shape = shapes[b]
         n = min(n_slices, b.hidden_channels)
-        if i == 0 and b.expand is None:        # fused with the stem: the image is not counted
+        if i == 0 and b.expand is None:  # fused with the stem: the image is not counted
             steps["stem + block 1"] = bottleneck_memory(
-                (0, *in_shape[1:]), out_shape, b.hidden_channels, n,
-                expanded_hw=shapes[stem][1][1:], has_expansion=True,
-                bytes_per_value=bytes_per_value)
+                (0, *in_shape[1:]),
+                out_shape,
+                b.hidden_channels,
+                n,
+                expanded_hw=shapes[stem][1][1:],
+                has_expansion=True,
+                bytes_per_value=bytes_per_value,
+            )
         else:
             # t = 1 blocks elsewhere copy their slice, so it is counted as an expansion.
-            steps[f"block {i + 1}"] = bottleneck_memory(in_shape, out_shape, b.hidden_channels,
-                                                        n, has_expansion=True,
-                                                        bytes_per_value=bytes_per_value)
+            steps[f"block {i + 1}"] = bottleneck_memory(
+                in_shape,
+                out_shape,
+                b.hidden_channels,
+                n,
+                has_expansion=True,
+                bytes_per_value=bytes_per_value,
+            )
     (c, h, w), (c2, _, _) = shapes[last]
     per_slice = math.ceil(c2 / min(n_slices, c2))
     steps["last conv + pool"] = (h * w * c + h * w * per_slice + c2) * bytes_per_value

@@ -41,8 +41,13 @@ from .paths import repo_root
 
 MEMORY_PATHS = ("sliced", "plain")
 WARMUP_RESOLUTION = 64
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "65536",
-              "MALLOC_ARENA_MAX": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+MALLOC_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "65536",
+    "MALLOC_TRIM_THRESHOLD_": "65536",
+    "MALLOC_ARENA_MAX": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 # Bump when what the probe does changes: cached memory entries then re-measure.
 PROBE_VERSION = 1
 
@@ -52,12 +57,12 @@ class MemoryConfig:
     """One peak-memory measurement of MobileNetV2 at ``width`` and ``resolution``."""
 
     resolution: int = 224
-    path: str = "sliced"               # sliced | plain
-    n_slices: int | None = 1           # sliced only
+    path: str = "sliced"  # sliced | plain
+    n_slices: int | None = 1  # sliced only
     width: float = 1.0
-    repeats: int = 3                   # forward passes (each after a peak reset); the first
-                                       # full-size pass has a one-time extra, so the median
-                                       # needs 3 or more
+    repeats: int = 3  # forward passes (each after a peak reset); the first
+    # full-size pass has a one-time extra, so the median
+    # needs 3 or more
 
     def validate(self) -> "MemoryConfig":
         if not isinstance(self.resolution, int) or self.resolution < 32:
@@ -65,8 +70,10 @@ class MemoryConfig:
         if self.path not in MEMORY_PATHS:
             raise ParameterError(f"path: got {self.path!r}; allowed: one of {list(MEMORY_PATHS)}")
         if (self.path == "sliced") != (self.n_slices is not None):
-            raise ParameterError(f"n_slices: got {self.n_slices!r} with path {self.path!r}; "
-                                 "allowed: an integer >= 1 for 'sliced', None for 'plain'")
+            raise ParameterError(
+                f"n_slices: got {self.n_slices!r} with path {self.path!r}; "
+                "allowed: an integer >= 1 for 'sliced', None for 'plain'"
+            )
         if self.n_slices is not None and (not isinstance(self.n_slices, int) or self.n_slices < 1):
             raise ParameterError(f"n_slices: got {self.n_slices!r}; allowed: an integer >= 1")
         if not isinstance(self.repeats, int) or self.repeats < 1:
@@ -83,6 +90,7 @@ class MemoryConfig:
 
     def key(self) -> str:
         import hashlib
+
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
     def label(self) -> str:
@@ -92,8 +100,10 @@ class MemoryConfig:
 
 # ------------------------------------------------------------------ the child process
 
-def _child(resolution: int, path: str, n_slices: int | None, width: float, mode: str,
-           repeats: int) -> dict:
+
+def _child(
+    resolution: int, path: str, n_slices: int | None, width: float, mode: str, repeats: int
+) -> dict:
     import torch
 
     from .inference import prepare_for_inference, prepare_input
@@ -122,9 +132,11 @@ def _child(resolution: int, path: str, n_slices: int | None, width: float, mode:
 
         def prepare(x):
             return prepare_input(x, True)
+
     forward(prepare(torch.randn(1, 3, WARMUP_RESOLUTION, WARMUP_RESOLUTION)))
-    x = prepare(torch.randn(1, 3, resolution, resolution,
-                            generator=torch.Generator().manual_seed(1)))
+    x = prepare(
+        torch.randn(1, 3, resolution, resolution, generator=torch.Generator().manual_seed(1))
+    )
     deltas, checksum, reset = [], None, True
     for _ in range(repeats):
         reset = _reset_peak() and reset
@@ -134,8 +146,14 @@ def _child(resolution: int, path: str, n_slices: int | None, width: float, mode:
             checksum = float(logits.double().sum())
             del logits
         deltas.append(peak_rss_kib() - before)
-    return {"mode": mode, "delta_kib": deltas, "reset": reset, "checksum": checksum,
-            "peak_rss_kib": peak_rss_kib(), "counter": _COUNTER}
+    return {
+        "mode": mode,
+        "delta_kib": deltas,
+        "reset": reset,
+        "checksum": checksum,
+        "peak_rss_kib": peak_rss_kib(),
+        "counter": _COUNTER,
+    }
 
 
 _COUNTER = "VmHWM" if os.path.exists("/proc/self/status") else "ru_maxrss"
@@ -164,8 +182,11 @@ def _reset_peak() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m mnv2lab.memory_probe", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m mnv2lab.memory_probe",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--resolution", type=int, required=True)
     ap.add_argument("--path", choices=MEMORY_PATHS, required=True)
     ap.add_argument("--n-slices", type=int)
@@ -179,17 +200,32 @@ def main(argv: list[str] | None = None) -> int:
 
 # ------------------------------------------------------------------ the parent side
 
+
 def _start(config: MemoryConfig, mode: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "mnv2lab.memory_probe", "--resolution", str(config.resolution),
-           "--path", config.path, "--width", str(config.width), "--mode", mode,
-           "--repeats", str(config.repeats)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mnv2lab.memory_probe",
+        "--resolution",
+        str(config.resolution),
+        "--path",
+        config.path,
+        "--width",
+        str(config.width),
+        "--mode",
+        mode,
+        "--repeats",
+        str(config.repeats),
+    ]
     if config.n_slices is not None:
         cmd += ["--n-slices", str(config.n_slices)]
     env = {**os.environ, **MALLOC_ENV}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo_root()),
-                                                      os.environ.get("PYTHONPATH")]))
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=repo_root())
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(repo_root()), os.environ.get("PYTHONPATH")])
+    )
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=repo_root()
+    )
 
 
 def _finish(proc: subprocess.Popen, config: MemoryConfig, mode: str, timeout: float) -> dict:
@@ -198,11 +234,11 @@ def _finish(proc: subprocess.Popen, config: MemoryConfig, mode: str, timeout: fl
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise RuntimeError(f"memory probe timed out after {timeout:.0f} s ({config.label()}, "
-                           f"{mode})") from None
+        raise RuntimeError(
+            f"memory probe timed out after {timeout:.0f} s ({config.label()}, {mode})"
+        ) from None
     if proc.returncode != 0:
-        raise RuntimeError(f"memory probe failed ({config.label()}, {mode}): "
-                           f"{err.strip()[-2000:]}")
+        raise RuntimeError(f"memory probe failed ({config.label()}, {mode}): {err.strip()[-2000:]}")
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -218,20 +254,22 @@ def measure_peak(config: MemoryConfig, timeout: float = 600.0) -> dict:
     return measure_peaks([config], timeout=timeout)[0]
 
 
-def measure_peaks(configs: list[MemoryConfig], parallel: int = 2,
-                  timeout: float = 600.0) -> list[dict]:
+def measure_peaks(
+    configs: list[MemoryConfig], parallel: int = 2, timeout: float = 600.0
+) -> list[dict]:
     """:func:`measure_peak` for several configurations, ``parallel`` of them (two processes
     each) at a time: the processes are independent, so only the wall time changes."""
     configs = [c.validate() for c in configs]
     results: list[dict] = []
     for i in range(0, len(configs), parallel):
-        batch = configs[i:i + parallel]
+        batch = configs[i : i + parallel]
         procs = [{mode: _start(c, mode) for mode in ("run", "baseline")} for c in batch]
         try:
             for c, p in zip(batch, procs):
-                results.append(_summarize(*(_finish(p[m], c, m, timeout)
-                                            for m in ("run", "baseline"))))
-        finally:                     # never leave a child behind after an error
+                results.append(
+                    _summarize(*(_finish(p[m], c, m, timeout) for m in ("run", "baseline")))
+                )
+        finally:  # never leave a child behind after an error
             for p in procs:
                 for proc in p.values():
                     if proc.poll() is None:
@@ -242,10 +280,16 @@ def measure_peaks(configs: list[MemoryConfig], parallel: int = 2,
 
 def _summarize(run: dict, base: dict) -> dict:
     peak = (float(np.median(run["delta_kib"])) - float(np.median(base["delta_kib"]))) * 1024
-    return {"peak_bytes": peak, "run_delta_kib": run["delta_kib"],
-            "baseline_delta_kib": base["delta_kib"], "reset": bool(run["reset"] and base["reset"]),
-            "counter": run["counter"], "run_peak_rss_kib": run["peak_rss_kib"],
-            "baseline_peak_rss_kib": base["peak_rss_kib"], "checksum": run["checksum"]}
+    return {
+        "peak_bytes": peak,
+        "run_delta_kib": run["delta_kib"],
+        "baseline_delta_kib": base["delta_kib"],
+        "reset": bool(run["reset"] and base["reset"]),
+        "counter": run["counter"],
+        "run_peak_rss_kib": run["peak_rss_kib"],
+        "baseline_peak_rss_kib": base["peak_rss_kib"],
+        "checksum": run["checksum"],
+    }
 
 
 if __name__ == "__main__":

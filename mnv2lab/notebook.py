@@ -1,9 +1,9 @@
 """The first call of every notebook: validate parameters, print provenance, set the theme.
 
-    nb = start("01_relu_manifold", globals(), SPEC)
-    ...
-    nb.save_figure(fig, "fig1_spiral", title=..., caption=..., paper_item="Figure 1")
-    nb.record_finding(Finding("Figure 1", count_verdict(checks), f"n = 2 collapses ..."))
+nb = start("01_relu_manifold", globals(), SPEC)
+...
+nb.save_figure(fig, "fig1_spiral", title=..., caption=..., paper_item="Figure 1")
+nb.record_finding(Finding("Figure 1", count_verdict(checks), f"n = 2 collapses ..."))
 """
 
 from __future__ import annotations
@@ -42,23 +42,41 @@ class NotebookSession:
     params: dict[str, Any]
     out_dir: Path
     saved: list[str] = field(default_factory=list)
-    findings: list[dict] = field(default_factory=list)      # as recorded on disk
+    findings: list[dict] = field(default_factory=list)  # as recorded on disk
 
-    def save_figure(self, fig, name: str, *, title: str, caption: str, paper_item: str,
-                    takeaway: str = "", runs: int | None = None) -> dict:
+    def save_figure(
+        self,
+        fig,
+        name: str,
+        *,
+        title: str,
+        caption: str,
+        paper_item: str,
+        takeaway: str = "",
+        runs: int | None = None,
+    ) -> dict:
         """Save through :func:`mnv2lab.plotting.save_figure`; the caption file also records
         whether this is a smoke run and ``runs``, how many training runs the figure rests on
         (None: it rests on none). A figure over 0 runs is refused for ``figures/``."""
         if runs is not None and (not isinstance(runs, int) or isinstance(runs, bool) or runs < 0):
             raise ValueError(f"runs: got {runs!r}; allowed: an integer >= 0, or None")
         if runs == 0 and is_figures_dir(self.out_dir):
-            raise NoResults(f"figure {name!r} rests on 0 runs: not written to {self.out_dir} "
-                            "(figures/ only receives real results); produce the runs first, or "
-                            "pass -p out_dir build/<folder> to look at the empty figure")
-        record = plotting.save_figure(fig, name, out_dir=self.out_dir, title=title, caption=caption,
-                                      paper_item=paper_item, notebook=self.name, takeaway=takeaway,
-                                      extra={"smoke": bool(self.params.get("smoke", False)),
-                                             "runs": runs})
+            raise NoResults(
+                f"figure {name!r} rests on 0 runs: not written to {self.out_dir} "
+                "(figures/ only receives real results); produce the runs first, or "
+                "pass -p out_dir build/<folder> to look at the empty figure"
+            )
+        record = plotting.save_figure(
+            fig,
+            name,
+            out_dir=self.out_dir,
+            title=title,
+            caption=caption,
+            paper_item=paper_item,
+            notebook=self.name,
+            takeaway=takeaway,
+            extra={"smoke": bool(self.params.get("smoke", False)), "runs": runs},
+        )
         self.saved.append(name)
         return record
 
@@ -80,9 +98,15 @@ class NotebookSession:
         entry = _finding_entry(finding, self.saved, self.out_dir)
         self.findings = [f for f in self.findings if f["paper_item"] != entry["paper_item"]]
         self.findings.append(entry)
-        atomic.write_json(self.out_dir / "findings" / f"{self.name}.json", {
-            "notebook": self.name, "smoke": bool(self.params.get("smoke", False)),
-            "mnv2lab_version": __version__, "findings": self.findings})
+        atomic.write_json(
+            self.out_dir / "findings" / f"{self.name}.json",
+            {
+                "notebook": self.name,
+                "smoke": bool(self.params.get("smoke", False)),
+                "mnv2lab_version": __version__,
+                "findings": self.findings,
+            },
+        )
         print(f"finding [{entry['verdict']}] {entry['paper_item']}: {entry['finding']}")
         return entry
 
@@ -92,16 +116,23 @@ def _finding_entry(finding: Finding, saved: Sequence[str], out_dir: Path) -> dic
     the argument, the value and what is allowed)."""
     figures = finding.figures
     if figures is None:
-        item_of = {name: json.loads((out_dir / f"{name}.json").read_text())["paper_item"]
-                   for name in saved}
+        item_of = {
+            name: json.loads((out_dir / f"{name}.json").read_text())["paper_item"] for name in saved
+        }
         figures = [name for name in saved if item_of[name].strip() == finding.paper_item.strip()]
     else:
         unknown = [f for f in figures if f not in saved]
         if unknown:
-            raise ValueError(f"figures: got {list(figures)!r}; allowed: a list of figure names "
-                             f"this notebook saved before recording the finding: {list(saved)}")
-    return {"paper_item": finding.paper_item.strip(), "verdict": finding.verdict,
-            "finding": finding.finding.strip(), "figures": list(dict.fromkeys(figures))}
+            raise ValueError(
+                f"figures: got {list(figures)!r}; allowed: a list of figure names "
+                f"this notebook saved before recording the finding: {list(saved)}"
+            )
+    return {
+        "paper_item": finding.paper_item.strip(),
+        "verdict": finding.verdict,
+        "finding": finding.finding.strip(),
+        "figures": list(dict.fromkeys(figures)),
+    }
 
 
 def start(name: str, namespace: Mapping[str, Any], spec: Mapping[str, Param]) -> NotebookSession:
@@ -123,8 +154,10 @@ def figure_folder(out_dir: str, smoke: bool) -> Path:
     """The folder a notebook writes its figures to. An empty ``out_dir`` or the repository root
     is refused; a smoke run aimed at ``figures/`` writes under :data:`SMOKE_DIR` instead."""
     if not out_dir.strip() or paths.resolve(out_dir) == paths.repo_root():
-        raise ParameterError(f"parameter 'out_dir': got {out_dir!r}; allowed: a folder other than "
-                             "the repository root, e.g. 'figures' or 'build/figs'")
+        raise ParameterError(
+            f"parameter 'out_dir': got {out_dir!r}; allowed: a folder other than "
+            "the repository root, e.g. 'figures' or 'build/figs'"
+        )
     folder = paths.resolve(out_dir)
     if smoke and is_figures_dir(folder):
         return paths.resolve(SMOKE_DIR) / folder.relative_to(paths.repo_root())

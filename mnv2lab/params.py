@@ -23,8 +23,13 @@ class NoResults(RuntimeError):
 
 
 _ITEM_WORDS = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
-_TYPE_WORDS = {bool: "True or False", int: "an integer", float: "a number", str: "a string",
-               list: "a list"}
+_TYPE_WORDS = {
+    bool: "True or False",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+}
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class Param:
     choices: Sequence[Any] | None = None
     min: float | None = None
     max: float | None = None
-    item: type | None = None            # element type, for lists
+    item: type | None = None  # element type, for lists
     item_choices: Sequence[Any] | None = None
     min_len: int = 0
     nullable: bool = False
@@ -86,8 +91,10 @@ def _check_scalar(name: str, value: Any, kind: type, choices, lo, hi, spec: Para
         hint = ""
         if kind is bool and isinstance(value, str):
             hint = " (papermill turns only True/False into booleans: use -p NAME True)"
-        return ParameterError(f"parameter {name!r}: got {value!r} ({type(value).__name__}); "
-                              f"allowed: {spec.describe()}{hint}")
+        return ParameterError(
+            f"parameter {name!r}: got {value!r} ({type(value).__name__}); "
+            f"allowed: {spec.describe()}{hint}"
+        )
 
     if not _type_ok(value, kind):
         raise fail()
@@ -106,12 +113,16 @@ def check(name: str, value: Any, spec: Param) -> Any:
         return None
     if spec.kind is list:
         if not _type_ok(value, list) or len(value) < spec.min_len:
-            raise ParameterError(f"parameter {name!r}: got {value!r} ({type(value).__name__}); "
-                                 f"allowed: {spec.describe()}")
+            raise ParameterError(
+                f"parameter {name!r}: got {value!r} ({type(value).__name__}); "
+                f"allowed: {spec.describe()}"
+            )
         if spec.item is None:
             return list(value)
-        return [_check_scalar(f"{name}[{i}]", v, spec.item, spec.item_choices, spec.min, spec.max,
-                              spec) for i, v in enumerate(value)]
+        return [
+            _check_scalar(f"{name}[{i}]", v, spec.item, spec.item_choices, spec.min, spec.max, spec)
+            for i, v in enumerate(value)
+        ]
     return _check_scalar(name, value, spec.kind, spec.choices, spec.min, spec.max, spec)
 
 
@@ -120,8 +131,10 @@ def validate(values: Mapping[str, Any], spec: Mapping[str, Param]) -> dict[str, 
     unknown = sorted(set(values) - set(spec))
     if unknown:
         name = unknown[0]
-        raise ParameterError(f"unknown parameter {name!r} (value {values[name]!r}); "
-                             f"allowed parameters: {', '.join(sorted(spec))}")
+        raise ParameterError(
+            f"unknown parameter {name!r} (value {values[name]!r}); "
+            f"allowed parameters: {', '.join(sorted(spec))}"
+        )
     missing = sorted(set(spec) - set(values))
     if missing:
         raise ParameterError(f"missing parameter(s): {', '.join(missing)}")
@@ -189,10 +202,15 @@ def notebook_values(namespace: Mapping[str, Any], spec: Mapping[str, Param]) -> 
     """The parameter values a notebook holds: the spec's names, plus any name papermill injected
     or the notebook's own parameters cell assigns that the spec does not know (so that a misspelt
     ``-p`` or a typo in the parameters cell is an error, not silently ignored)."""
-    if "In" in namespace:        # running in IPython: look at the parameters cells it ran
+    if "In" in namespace:  # running in IPython: look at the parameters cells it ran
         extra = injected_names(namespace["In"]) | parameter_cell_names(namespace["In"], spec)
-    else:                        # a plain dict (tests, scripts): every plain variable counts
-        extra = {k for k, v in namespace.items()
-                 if not k.startswith("_") and k not in _IPYTHON_NAMES
-                 and not isinstance(v, types.ModuleType) and not callable(v)}
+    else:  # a plain dict (tests, scripts): every plain variable counts
+        extra = {
+            k
+            for k, v in namespace.items()
+            if not k.startswith("_")
+            and k not in _IPYTHON_NAMES
+            and not isinstance(v, types.ModuleType)
+            and not callable(v)
+        }
     return {k: namespace[k] for k in (set(spec) | extra) if k in namespace}

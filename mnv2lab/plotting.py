@@ -25,9 +25,9 @@ from .provenance import provenance
 
 # Slide presets in inches: a 16:9 slide is 13.33 x 7.5 in; leave room for the slide title.
 PRESETS: dict[str, tuple[float, float]] = {
-    "full": (12.8, 6.0),   # the whole width of a 16:9 slide
-    "half": (6.4, 5.6),    # one of two figures side by side
-    "tall": (12.8, 7.2),   # a full slide with no title
+    "full": (12.8, 6.0),  # the whole width of a 16:9 slide
+    "half": (6.4, 5.6),  # one of two figures side by side
+    "tall": (12.8, 7.2),  # a full slide with no title
 }
 DPI = 200
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
@@ -36,16 +36,18 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 def apply_theme() -> None:
     """seaborn "talk" context, colour-blind-safe palette, embedded TrueType fonts."""
     sns.set_theme(context="talk", style="whitegrid", palette="colorblind")
-    matplotlib.rcParams.update({
-        "pdf.fonttype": 42,          # TrueType, editable in slide software
-        "ps.fonttype": 42,
-        "svg.hashsalt": "mnv2lab",   # stable SVG ids
-        "savefig.dpi": DPI,
-        "figure.dpi": 100,
-        "figure.constrained_layout.use": True,
-        "axes.titleweight": "bold",
-        "legend.frameon": False,
-    })
+    matplotlib.rcParams.update(
+        {
+            "pdf.fonttype": 42,  # TrueType, editable in slide software
+            "ps.fonttype": 42,
+            "svg.hashsalt": "mnv2lab",  # stable SVG ids
+            "savefig.dpi": DPI,
+            "figure.dpi": 100,
+            "figure.constrained_layout.use": True,
+            "axes.titleweight": "bold",
+            "legend.frameon": False,
+        }
+    )
 
 
 def palette(n: int | None = None) -> list:
@@ -99,8 +101,12 @@ def round_plotted(fig: matplotlib.figure.Figure, digits: int = PLOT_DIGITS) -> N
                         path.vertices = _sig(path.vertices)
         for patch in ax.patches:
             if isinstance(patch, Rectangle):
-                x, y, w, h = _sig(np.array([patch.get_x(), patch.get_y(), patch.get_width(),
-                                            patch.get_height()], dtype=float))
+                x, y, w, h = _sig(
+                    np.array(
+                        [patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height()],
+                        dtype=float,
+                    )
+                )
                 patch.set_bounds(x, y, w, h)
             elif isinstance(patch, Polygon):
                 patch.set_xy(_sig(patch.get_xy()))
@@ -121,9 +127,18 @@ def _render(fig: matplotlib.figure.Figure, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def save_figure(fig: matplotlib.figure.Figure, name: str, *, out_dir: str | Path, title: str,
-                caption: str, paper_item: str, notebook: str, takeaway: str = "",
-                extra: dict[str, Any] | None = None) -> dict:
+def save_figure(
+    fig: matplotlib.figure.Figure,
+    name: str,
+    *,
+    out_dir: str | Path,
+    title: str,
+    caption: str,
+    paper_item: str,
+    notebook: str,
+    takeaway: str = "",
+    extra: dict[str, Any] | None = None,
+) -> dict:
     """Write ``NAME.png``, ``NAME.pdf`` and ``NAME.json`` atomically into ``out_dir``.
 
     ``paper_item`` names what the figure reproduces ("Figure 1", "Table 3") or "beyond the paper";
@@ -142,9 +157,15 @@ def save_figure(fig: matplotlib.figure.Figure, name: str, *, out_dir: str | Path
     atomic.write_bytes(out / f"{name}.pdf", _render(fig, "pdf"))
     prov = provenance()
     record = {
-        "name": name, "title": title, "caption": caption, "paper_item": paper_item,
-        "notebook": notebook, "takeaway": takeaway, "files": [f"{name}.png", f"{name}.pdf"],
-        "mnv2lab_version": prov["mnv2lab_version"], **(extra or {}),
+        "name": name,
+        "title": title,
+        "caption": caption,
+        "paper_item": paper_item,
+        "notebook": notebook,
+        "takeaway": takeaway,
+        "files": [f"{name}.png", f"{name}.pdf"],
+        "mnv2lab_version": prov["mnv2lab_version"],
+        **(extra or {}),
     }
     atomic.write_json(out / f"{name}.json", record)
     return record

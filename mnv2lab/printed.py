@@ -42,8 +42,10 @@ def agrees(count: int, printed: float | int, unit: int, decimals: int, conventio
     """Does ``count`` print as ``printed`` (in units of ``unit``, ``decimals`` decimals)?"""
     target = Decimal(str(printed)).quantize(Decimal(1).scaleb(-decimals))
     if target != Decimal(str(printed)):
-        raise ValueError(f"printed: got {printed!r}; allowed: a value with at most {decimals} "
-                         "decimals (the printed digits)")
+        raise ValueError(
+            f"printed: got {printed!r}; allowed: a value with at most {decimals} "
+            "decimals (the printed digits)"
+        )
     return printed_as(count, unit, decimals, convention) == target
 
 

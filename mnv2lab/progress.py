@@ -22,5 +22,6 @@ def progress(iterable: Iterable[T], *, enabled: bool | None = None, **kwargs) ->
     """Wrap ``iterable`` in a text tqdm bar unless progress is disabled."""
     if enabled is None:
         enabled = enabled_by_default()
-    return tqdm(iterable, disable=not enabled, mininterval=1.0, dynamic_ncols=False, ncols=100,
-                **kwargs)
+    return tqdm(
+        iterable, disable=not enabled, mininterval=1.0, dynamic_ncols=False, ncols=100, **kwargs
+    )

@@ -15,10 +15,21 @@ from .paths import repo_root
 def git_commit() -> str:
     """Short commit hash of the checkout, with ``-dirty`` when tracked files differ from it."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=repo_root(),
-                             capture_output=True, text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=repo_root(), capture_output=True, text=True, timeout=10).stdout
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=repo_root(),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo_root(),
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
         return sha + ("-dirty" if dirty.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -41,6 +52,7 @@ def cpu_fingerprint() -> str:
     family, model, stepping, cache, flags) and torch's CPU kernel level. Two hosts can share a
     model name ("AMD EPYC") and still round differently; this tells them apart."""
     import hashlib
+
     fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
@@ -53,6 +65,7 @@ def cpu_fingerprint() -> str:
         fields["processor"] = platform.processor() or platform.machine()
     try:
         import torch
+
         fields["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     except (ImportError, AttributeError):
         pass
@@ -84,5 +97,7 @@ def provenance() -> dict:
 def banner() -> str:
     """One line for the top of every executed notebook."""
     p = provenance()
-    return (f"mnv2lab {p['mnv2lab_version']} (commit {p['git_commit']}), torch {p.get('torch', '-')}, "
-            f"python {p['python']}, {p['cpu_model']} x{p['cpu_count']}")
+    return (
+        f"mnv2lab {p['mnv2lab_version']} (commit {p['git_commit']}), torch {p.get('torch', '-')}, "
+        f"python {p['python']}, {p['cpu_model']} x{p['cpu_count']}"
+    )

@@ -72,12 +72,13 @@ def read(path: str | Path, *, format: int, **expected: Any) -> dict[str, Any]:
         raise RecordError("unknown format")
     try:
         intact = record.get("sha256") == digest(record)
-    except ValueError:                      # NaN or infinity: never written by write()
+    except ValueError:  # NaN or infinity: never written by write()
         intact = False
     if not intact:
         raise RecordError("content does not match its SHA-256 (truncated or edited)")
     for name, value in expected.items():
         if record.get(name) != value:
-            raise RecordError(f"belongs to another {name} ({record.get(name)!r}, expected "
-                              f"{value!r})")
+            raise RecordError(
+                f"belongs to another {name} ({record.get(name)!r}, expected {value!r})"
+            )
     return record

@@ -25,21 +25,30 @@ ArrayLike = Sequence[float] | np.ndarray
 
 
 def _check_confidence(confidence: float) -> float:
-    if not (isinstance(confidence, (int, float)) and not isinstance(confidence, bool)
-            and 0.0 < confidence < 1.0):
-        raise ValueError(f"confidence: got {confidence!r}; allowed: a number strictly between 0 and 1")
+    if not (
+        isinstance(confidence, (int, float))
+        and not isinstance(confidence, bool)
+        and 0.0 < confidence < 1.0
+    ):
+        raise ValueError(
+            f"confidence: got {confidence!r}; allowed: a number strictly between 0 and 1"
+        )
     return float(confidence)
 
 
 def _as_sample(name: str, values: ArrayLike) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     if x.ndim != 1:
-        raise ValueError(f"{name}: got an array of shape {x.shape}; allowed: a 1-D sequence of numbers")
+        raise ValueError(
+            f"{name}: got an array of shape {x.shape}; allowed: a 1-D sequence of numbers"
+        )
     if x.size == 0:
         raise ValueError(f"{name}: got an empty sequence; allowed: at least one number")
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name}: got non-finite values {x[~np.isfinite(x)][:3].tolist()}; "
-                         f"allowed: finite numbers only")
+        raise ValueError(
+            f"{name}: got non-finite values {x[~np.isfinite(x)][:3].tolist()}; "
+            f"allowed: finite numbers only"
+        )
     return x
 
 
@@ -76,8 +85,9 @@ class PairedDifference:
 
     def __str__(self) -> str:
         pct = round(100 * self.confidence)
-        return (f"{self.mean:+.4g} [{pct}% CI {self.low:+.4g}, {self.high:+.4g}], n={self.n}"
-                + ("" if self.excludes_zero else " (interval includes 0)"))
+        return f"{self.mean:+.4g} [{pct}% CI {self.low:+.4g}, {self.high:+.4g}], n={self.n}" + (
+            "" if self.excludes_zero else " (interval includes 0)"
+        )
 
 
 def paired_difference(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> PairedDifference:
@@ -86,12 +96,15 @@ def paired_difference(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> P
     confidence = _check_confidence(confidence)
     xa, xb = _as_sample("a", a), _as_sample("b", b)
     if xa.size != xb.size:
-        raise ValueError(f"a and b: got {xa.size} and {xb.size} values; allowed: the same number "
-                         f"(one per shared seed)")
+        raise ValueError(
+            f"a and b: got {xa.size} and {xb.size} values; allowed: the same number "
+            f"(one per shared seed)"
+        )
     mean, low, high = _t_interval(xa - xb, confidence)
     excludes = bool(not math.isnan(low) and (low > 0.0 or high < 0.0))
-    return PairedDifference(mean=mean, low=low, high=high, n=int(xa.size), confidence=confidence,
-                            excludes_zero=excludes)
+    return PairedDifference(
+        mean=mean, low=low, high=high, n=int(xa.size), confidence=confidence, excludes_zero=excludes
+    )
 
 
 def binomial_ci(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float, float]:

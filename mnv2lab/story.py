@@ -40,8 +40,10 @@ def trained_on(caption: str = "") -> str:
 
     stated = re.search(r"(\d+) epochs", caption)
     epochs = int(stated.group(1)) if stated else study.EPOCHS
-    return (f"Trained: CIFAR-10, 32x32, 50,000 train / 10,000 test images; {epochs} epochs, "
-            f"batch {study.BATCH_SIZE}, SGD + cosine; {len(study.SEEDS)} paired seeds; 2 CPU cores")
+    return (
+        f"Trained: CIFAR-10, 32x32, 50,000 train / 10,000 test images; {epochs} epochs, "
+        f"batch {study.BATCH_SIZE}, SGD + cosine; {len(study.SEEDS)} paired seeds; 2 CPU cores"
+    )
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class Slide:
     kind: str
     title: str
     note: Note
-    entry: int                       # index of the story entry it comes from
+    entry: int  # index of the story entry it comes from
     section: str = ""
     subtitle: str = ""
     bullets: tuple[str, ...] = ()
@@ -85,8 +87,13 @@ def load_story(path: str | Path) -> list[dict[str, Any]]:
         kind = e.get("kind")
         if kind not in KINDS:
             raise ValueError(f"{where}: kind {kind!r}; allowed: one of {list(KINDS)}")
-        need = {"section": ["title"], "text": ["title", "bullets"], "findings": ["title", "verdicts"],
-                "figure": [], "title": []}[kind]
+        need = {
+            "section": ["title"],
+            "text": ["title", "bullets"],
+            "findings": ["title", "verdicts"],
+            "figure": [],
+            "title": [],
+        }[kind]
         missing = [k for k in need if not e.get(k)]
         if kind == "figure" and bool(e.get("figure")) == bool(e.get("paper_item")):
             missing.append("exactly one of figure / paper_item")
@@ -102,8 +109,9 @@ def load_story(path: str | Path) -> list[dict[str, Any]]:
 
 def _finding_for(figure: FigureEntry, findings: list[Finding]) -> Finding | None:
     by_figure = [f for f in findings if figure.name in f.figures]
-    by_item = [f for f in findings if f.paper_item == figure.paper_item
-               and f.notebook == figure.notebook]
+    by_item = [
+        f for f in findings if f.paper_item == figure.paper_item and f.notebook == figure.notebook
+    ]
     return (by_figure or by_item or [None])[0]
 
 
@@ -136,70 +144,128 @@ def plan(entries: list[dict], figures: list[FigureEntry], findings: list[Finding
 
 def _note(e: dict, quote: str = "") -> Note:
     n = e.get("note", {})
-    def one_line(text: object) -> str:     # TOML's multi-line strings, as one paragraph
+
+    def one_line(text: object) -> str:  # TOML's multi-line strings, as one paragraph
         return " ".join(str(text).split())
 
-    return Note(say=one_line(n["say"]), quote=one_line(n.get("quote") or quote),
-                ask=one_line(n.get("ask", "")))
+    return Note(
+        say=one_line(n["say"]),
+        quote=one_line(n.get("quote") or quote),
+        ask=one_line(n.get("ask", "")),
+    )
 
 
-def _resolve(i: int, e: dict, section: str, by_name: dict[str, FigureEntry],
-             figures: list[FigureEntry], findings: list[Finding]) -> list[Slide]:
+def _resolve(
+    i: int,
+    e: dict,
+    section: str,
+    by_name: dict[str, FigureEntry],
+    figures: list[FigureEntry],
+    findings: list[Finding],
+) -> list[Slide]:
     kind = e["kind"]
     if kind in ("title", "section", "text"):
-        return [Slide(kind, e.get("title", ""), _note(e), i, section,
-                      subtitle=e.get("subtitle", ""), bullets=tuple(e.get("bullets", ())))]
+        return [
+            Slide(
+                kind,
+                e.get("title", ""),
+                _note(e),
+                i,
+                section,
+                subtitle=e.get("subtitle", ""),
+                bullets=tuple(e.get("bullets", ())),
+            )
+        ]
     if kind == "figure":
         if e.get("figure"):
             if e["figure"] not in by_name:
-                raise ValueError(f"story entry {i + 1}: figure {e['figure']!r} is not in figures/ "
-                                 "(renamed? run `make figures`)")
+                raise ValueError(
+                    f"story entry {i + 1}: figure {e['figure']!r} is not in figures/ "
+                    "(renamed? run `make figures`)"
+                )
             chosen = [by_name[e["figure"]]]
         else:
             chosen = [f for f in figures if f.paper_item == e["paper_item"]]
         out = []
         for fig in chosen:
             found = _finding_for(fig, findings)
-            quote = (f"{found.paper_item} [{found.verdict}]: {found.finding}" if found
-                     else fig.takeaway)
-            out.append(Slide("figure", fig.title, _note(e, quote), i, section, figure=fig,
-                             takeaway=e.get("takeaway") or fig.takeaway,
-                             trained=trained_on(fig.caption) if e.get("trained") else ""))
+            quote = (
+                f"{found.paper_item} [{found.verdict}]: {found.finding}" if found else fig.takeaway
+            )
+            out.append(
+                Slide(
+                    "figure",
+                    fig.title,
+                    _note(e, quote),
+                    i,
+                    section,
+                    figure=fig,
+                    takeaway=e.get("takeaway") or fig.takeaway,
+                    trained=trained_on(fig.caption) if e.get("trained") else "",
+                )
+            )
         return out
     chosen = [f for f in findings if f.verdict in e["verdicts"]]
-    chunks = [chosen[k:k + FINDINGS_PER_SLIDE] for k in range(0, len(chosen), FINDINGS_PER_SLIDE)]
+    chunks = [chosen[k : k + FINDINGS_PER_SLIDE] for k in range(0, len(chosen), FINDINGS_PER_SLIDE)]
     counts = ", ".join(f"{sum(f.verdict == v for f in chosen)} {v}" for v in e["verdicts"])
-    return [Slide("findings", e["title"] + (f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""),
-                  _note(e, f"{len(chosen)} findings: {counts}"), i, section,
-                  findings=tuple(chunk))
-            for k, chunk in enumerate(chunks)]
+    return [
+        Slide(
+            "findings",
+            e["title"] + (f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""),
+            _note(e, f"{len(chosen)} findings: {counts}"),
+            i,
+            section,
+            findings=tuple(chunk),
+        )
+        for k, chunk in enumerate(chunks)
+    ]
 
 
 def default_story(figures: list[FigureEntry]) -> list[dict]:
     """Without a story file: the title, one slide per figure in gallery order, the findings."""
     say = "Walk through the figure: what is on each axis, then the takeaway."
-    return ([{"kind": "title", "note": {"say": "What the suite reproduces, figure by figure."}}]
-            + [{"kind": "figure", "figure": f.name,
-                "note": {"say": say, "ask": "Which number here would you check first, and how?"}}
-               for f in figures]
-            + [{"kind": "findings", "title": "What we found",
+    return (
+        [{"kind": "title", "note": {"say": "What the suite reproduces, figure by figure."}}]
+        + [
+            {
+                "kind": "figure",
+                "figure": f.name,
+                "note": {"say": say, "ask": "Which number here would you check first, and how?"},
+            }
+            for f in figures
+        ]
+        + [
+            {
+                "kind": "findings",
+                "title": "What we found",
                 "verdicts": list(VERDICTS),
-                "note": {"say": "The verdicts, with the numbers behind them.",
-                         "ask": "Which verdict surprises you?"}}])
+                "note": {
+                    "say": "The verdicts, with the numbers behind them.",
+                    "ask": "Which verdict surprises you?",
+                },
+            }
+        ]
+    )
 
 
 def notes_markdown(slides: list[Slide], deck_title: str) -> str:
     """The companion notes: one section per slide with what to say, the number, the question."""
-    lines = [f"# Speaker notes: {deck_title}", "",
-             f"{len(slides)} slides, in the order of the deck (`make slides`).", ""]
+    lines = [
+        f"# Speaker notes: {deck_title}",
+        "",
+        f"{len(slides)} slides, in the order of the deck (`make slides`).",
+        "",
+    ]
     for page, s in enumerate(slides, 1):
         title = s.title or ("Title" if s.kind == "title" else s.kind)
         lines += [f"## Slide {page} · {title}", ""]
         if s.section:
             lines.append(f"*Section: {s.section}*  ")
         if s.figure is not None:
-            lines.append(f"*Figure: figures/{s.figure.name}.pdf ({s.figure.paper_item}, notebook "
-                         f"{s.figure.notebook})*  ")
+            lines.append(
+                f"*Figure: figures/{s.figure.name}.pdf ({s.figure.paper_item}, notebook "
+                f"{s.figure.notebook})*  "
+            )
         lines += ["", f"- **Say:** {s.note.say}"]
         if s.note.quote:
             lines.append(f"- **Quote:** {s.note.quote}")

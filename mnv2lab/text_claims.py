@@ -44,30 +44,54 @@ def layer_count_readings(model: nn.Module | None = None) -> pd.DataFrame:
     after_stem = rows[1:]
 
     def weighted(row) -> bool:
-        return any(isinstance(m, (nn.Conv2d, nn.Linear)) for top in row.modules
-                   for m in top.modules())
+        return any(
+            isinstance(m, (nn.Conv2d, nn.Linear)) for top in row.modules for m in top.modules()
+        )
 
     readings = [  # (reading, short name for findings, count)
         ("bottleneck blocks (Table 2's n summed)", "bottleneck blocks", bottleneck),
-        ("bottleneck blocks with an identity shortcut (residual)", "residual blocks",
-         sum(b.use_shortcut for b in blocks)),
-        ("bottleneck blocks with an expansion layer (t > 1)", "expanding blocks",
-         sum(b.expand is not None for b in blocks)),
-        ("weight layers after the stem (bottlenecks, 1x1 conv, classifier)",
-         "blocks + last 1x1 conv + classifier", sum(r.n for r in after_stem if weighted(r))),
-        ("bottlenecks and Table 2's two conv2d lines (stem 3x3, last 1x1)",
-         "blocks + stem + last 1x1 conv",
-         bottleneck + sum(r.n for r in rows if r.operator.startswith("conv2d"))),
-        ("every Table 2 line after the stem (incl. avgpool)", "lines after the stem",
-         sum(r.n for r in after_stem)),
+        (
+            "bottleneck blocks with an identity shortcut (residual)",
+            "residual blocks",
+            sum(b.use_shortcut for b in blocks),
+        ),
+        (
+            "bottleneck blocks with an expansion layer (t > 1)",
+            "expanding blocks",
+            sum(b.expand is not None for b in blocks),
+        ),
+        (
+            "weight layers after the stem (bottlenecks, 1x1 conv, classifier)",
+            "blocks + last 1x1 conv + classifier",
+            sum(r.n for r in after_stem if weighted(r)),
+        ),
+        (
+            "bottlenecks and Table 2's two conv2d lines (stem 3x3, last 1x1)",
+            "blocks + stem + last 1x1 conv",
+            bottleneck + sum(r.n for r in rows if r.operator.startswith("conv2d")),
+        ),
+        (
+            "every Table 2 line after the stem (incl. avgpool)",
+            "lines after the stem",
+            sum(r.n for r in after_stem),
+        ),
         ("every Table 2 line with its repeats", "all lines", sum(r.n for r in rows)),
     ]
-    return pd.DataFrame([{"reading": text, "short": short, "count": int(n),
-                          "gives 19": int(n) == published.TEXT_BOTTLENECK_LAYERS}
-                         for text, short, n in readings])
+    return pd.DataFrame(
+        [
+            {
+                "reading": text,
+                "short": short,
+                "count": int(n),
+                "gives 19": int(n) == published.TEXT_BOTTLENECK_LAYERS,
+            }
+            for text, short, n in readings
+        ]
+    )
 
 
 # ------------------------------------------------------------------ the cost range of Figure 5
+
 
 def figure5_configurations() -> list[tuple[float, int]]:
     """(width, resolution) of every MobileNetV2 point of Figure 5 (the released checkpoints)."""
@@ -79,10 +103,16 @@ def cost_range(classes: int = published.PAPER_CLASSES) -> pd.DataFrame:
     beside the text's range, with agreement when rounded and when truncated to the printed
     digit. Parameters are given with and without BN (two rows each)."""
     configs = figure5_configurations()
-    costs = {wr: model_costs("mobilenet_v2", wr[1], width_mult=wr[0], num_classes=classes)
-             for wr in configs}
-    picks = {"smallest MAdds": (min, "madds"), "largest MAdds": (max, "madds"),
-             "smallest params": (min, "params_no_bn"), "largest params": (max, "params_no_bn")}
+    costs = {
+        wr: model_costs("mobilenet_v2", wr[1], width_mult=wr[0], num_classes=classes)
+        for wr in configs
+    }
+    picks = {
+        "smallest MAdds": (min, "madds"),
+        "largest MAdds": (max, "madds"),
+        "smallest params": (min, "params_no_bn"),
+        "largest params": (max, "params_no_bn"),
+    }
     rows = []
     for claim, (pick, key) in picks.items():
         w, r = pick(configs, key=lambda wr: costs[wr][key])
@@ -90,11 +120,22 @@ def cost_range(classes: int = published.PAPER_CLASSES) -> pd.DataFrame:
         keys = ["madds"] if key == "madds" else ["params", "params_no_bn"]
         for k in keys:
             count = costs[(w, r)][k]
-            rows.append({"claim": claim, "printed (M)": shown, "width": w, "resolution": r,
-                         "count": {"madds": "MAdds", "params": "params with BN",
-                                   "params_no_bn": "params without BN"}[k],
-                         "classes": classes, "ours (M)": count / 1e6,
-                         **printed.agreement(count, shown, 10**6, decimals)})
+            rows.append(
+                {
+                    "claim": claim,
+                    "printed (M)": shown,
+                    "width": w,
+                    "resolution": r,
+                    "count": {
+                        "madds": "MAdds",
+                        "params": "params with BN",
+                        "params_no_bn": "params without BN",
+                    }[k],
+                    "classes": classes,
+                    "ours (M)": count / 1e6,
+                    **printed.agreement(count, shown, 10**6, decimals),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -120,15 +161,29 @@ def smallest_madds_readings(width: float = 0.35, resolution: int = 96) -> pd.Dat
     classes = classifier.out_shape[0]
     readings = [
         ("as built, 1000 classes", total),
-        ("1001 classes (released checkpoints)",
-         model_costs("mobilenet_v2", resolution, width_mult=width,
-                     num_classes=published.TF_SLIM_CLASSES)["madds"]),
+        (
+            "1001 classes (released checkpoints)",
+            model_costs(
+                "mobilenet_v2", resolution, width_mult=width, num_classes=published.TF_SLIM_CLASSES
+            )["madds"],
+        ),
         ("without the classifier", total - classifier.madds),
         ("without the last 1x1 conv and the classifier", total - classifier.madds - last.madds),
-        (f"last 1x1 conv scaled by the width ({scaled} channels)",
-         total - classifier.madds - last.madds + h * w * c_in * scaled + scaled * classes),
+        (
+            f"last 1x1 conv scaled by the width ({scaled} channels)",
+            total - classifier.madds - last.madds + h * w * c_in * scaled + scaled * classes,
+        ),
     ]
     shown, decimals = published.TEXT_COST_RANGE["smallest MAdds"]
-    return pd.DataFrame([{"reading": text, "width": width, "resolution": resolution,
-                          "MAdds (M)": n / 1e6, **printed.agreement(n, shown, 10**6, decimals)}
-                         for text, n in readings])
+    return pd.DataFrame(
+        [
+            {
+                "reading": text,
+                "width": width,
+                "resolution": resolution,
+                "MAdds (M)": n / 1e6,
+                **printed.agreement(n, shown, 10**6, decimals),
+            }
+            for text, n in readings
+        ]
+    )

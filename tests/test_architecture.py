@@ -33,7 +33,7 @@ def _resolve(module: str, node: ast.ImportFrom | ast.Import) -> list[tuple[str, 
         return [(a.name, []) for a in node.names if a.name.split(".")[0] == "mnv2lab"]
     if node.level:
         base = module.split(".") if _is_package(module) else module.split(".")[:-1]
-        base = base[:len(base) - (node.level - 1)]
+        base = base[: len(base) - (node.level - 1)]
         target = ".".join(base + ([node.module] if node.module else []))
     else:
         target = node.module or ""
@@ -60,13 +60,13 @@ def _with_parents(target: str, importer: str) -> list[str]:
     not itself inside of (its own packages are already being imported before it runs)."""
     parts = target.split(".")
     chain = [".".join(parts[:i]) for i in range(2, len(parts) + 1)]
-    return [m for m in chain if m in MODULES and not importer.startswith(m + ".")
-            and m != importer]
+    return [m for m in chain if m in MODULES and not importer.startswith(m + ".") and m != importer]
 
 
 def import_graph() -> dict[str, set[str]]:
-    return {m: {t for target, _, _ in imports(m) for t in _with_parents(target, m)}
-            for m in MODULES}
+    return {
+        m: {t for target, _, _ in imports(m) for t in _with_parents(target, m)} for m in MODULES
+    }
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -79,7 +79,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         stack.pop()
@@ -112,8 +112,9 @@ def test_no_module_imports_another_modules_private_names():
         for target, names, line in imports(module):
             private = [n for n in names if n.startswith("_") and not n.startswith("__")]
             if private and target != module:
-                bad.append(f"{MODULES[module].relative_to(ROOT)}:{line} takes {private} "
-                           f"from {target}")
+                bad.append(
+                    f"{MODULES[module].relative_to(ROOT)}:{line} takes {private} from {target}"
+                )
     assert not bad, "\n".join(bad)
 
 
@@ -132,8 +133,17 @@ def test_notebooks_read_parameters_only_through_the_session_or_a_plan(path):
     """After the validation cell a notebook uses ``nb.params`` or a plan made from it, never the
     raw parameter globals (which skip validation and smoke reductions)."""
     cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
-    params = {n.target.id for n in ast.parse("".join(cells[0]["source"])).body
-              if isinstance(n, ast.AnnAssign)}
-    raw = sorted({node.id for c in cells[2:] for node in ast.walk(ast.parse("".join(c["source"])))
-                  if isinstance(node, ast.Name) and node.id in params})
+    params = {
+        n.target.id
+        for n in ast.parse("".join(cells[0]["source"])).body
+        if isinstance(n, ast.AnnAssign)
+    }
+    raw = sorted(
+        {
+            node.id
+            for c in cells[2:]
+            for node in ast.walk(ast.parse("".join(c["source"])))
+            if isinstance(node, ast.Name) and node.id in params
+        }
+    )
     assert not raw, f"{path.name} uses the raw parameters {raw}: read nb.params or the plan"

@@ -21,13 +21,16 @@ class FakeStudy:
         self.acc, self.tl, self.vl = acc, train_loss, test_loss
 
     def runs(self, variant, width, model="mobilenet_v2"):
-        return {s: SimpleNamespace(final={"test_acc": a, "train_loss": self.tl,
-                                          "test_loss": self.vl},
-                                   history=[{"epoch": 0.0, "train_loss": None,
-                                             "test_loss": 2.3, "test_acc": 0.1},
-                                            {"epoch": 5.0, "train_loss": self.tl,
-                                             "test_loss": self.vl, "test_acc": a}])
-                for s, a in self.acc.get((variant, width, model), {}).items()}
+        return {
+            s: SimpleNamespace(
+                final={"test_acc": a, "train_loss": self.tl, "test_loss": self.vl},
+                history=[
+                    {"epoch": 0.0, "train_loss": None, "test_loss": 2.3, "test_acc": 0.1},
+                    {"epoch": 5.0, "train_loss": self.tl, "test_loss": self.vl, "test_acc": a},
+                ],
+            )
+            for s, a in self.acc.get((variant, width, model), {}).items()
+        }
 
 
 REF, VAR = budget.Side("linear", 0.5), budget.Side("relu6", 0.5)
@@ -35,13 +38,18 @@ COMP = budget.Comparison("linear - ReLU6", REF, VAR)
 
 
 def _study(ref, var, **kw):
-    return FakeStudy({("linear", 0.5, "mobilenet_v2"): dict(enumerate(ref)),
-                      ("relu6", 0.5, "mobilenet_v2"): dict(enumerate(var))}, **kw)
+    return FakeStudy(
+        {
+            ("linear", 0.5, "mobilenet_v2"): dict(enumerate(ref)),
+            ("relu6", 0.5, "mobilenet_v2"): dict(enumerate(var)),
+        },
+        **kw,
+    )
 
 
 def test_paired_and_unpaired_gaps_from_known_numbers():
     short = _study([0.60, 0.62, 0.64], [0.50, 0.55, 0.50])
-    long = _study([0.90, 0.91], [0.89, 0.91, 0.80])          # seed 2 of the reference missing
+    long = _study([0.90, 0.91], [0.89, 0.91, 0.80])  # seed 2 of the reference missing
     t = budget.gap_table({"5 epochs": short, "30 epochs": long}, [COMP])
     s, lg = t.iloc[0], t.iloc[1]
     assert s.pairs == 3 and s.gap == pytest.approx((10 + 7 + 14) / 3)
@@ -49,7 +57,7 @@ def test_paired_and_unpaired_gaps_from_known_numbers():
     d = [10.0, 7.0, 14.0]
     half = sps.t.ppf(0.975, 2) * sps.tstd(d) / math.sqrt(3)
     assert (s.low, s.high) == pytest.approx((s.gap - half, s.gap + half))
-    assert lg.pairs == 2 and lg.gap == pytest.approx(0.5)    # only the shared seeds are paired
+    assert lg.pairs == 2 and lg.gap == pytest.approx(0.5)  # only the shared seeds are paired
     welch = sps.ttest_ind([90, 91], [89, 91, 80], equal_var=False).confidence_interval()
     assert (lg.unpaired_low, lg.unpaired_high) == pytest.approx((welch.low, welch.high))
     assert lg.unpaired_gap == pytest.approx(90.5 - 260 / 3)
@@ -74,11 +82,12 @@ def test_budget_figures_draw_every_comparison_and_budget():
     short = _study([0.60, 0.62, 0.64], [0.50, 0.55, 0.50])
     long = _study([0.90, 0.91, 0.92], [0.89, 0.91, 0.90])
     t = budget.gap_table({"5 epochs": short, "30 epochs": long}, [COMP])
-    fig = budget_plots.plot_gap_against_budget(t, ["5 epochs", "30 epochs"], title="t",
-                                               paper_range=(0.5, 1.5))
+    fig = budget_plots.plot_gap_against_budget(
+        t, ["5 epochs", "30 epochs"], title="t", paper_range=(0.5, 1.5)
+    )
     ax = fig.axes[0]
     assert [tick.get_text() for tick in ax.get_xticklabels()] == ["5 epochs", "30 epochs"]
-    assert len(ax.containers) == 2                            # one error bar per budget
+    assert len(ax.containers) == 2  # one error bar per budget
     empty = budget_plots.plot_gap_against_budget(t.iloc[:0], ["5 epochs"], title="t")
     assert "no complete pair" in " ".join(x.get_text() for x in empty.axes[0].texts)
     curves = budget.loss_curves(long, {"paper": REF, "relu6": VAR})

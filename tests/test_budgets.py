@@ -18,17 +18,21 @@ def test_the_search_tunes_only_the_papers_model_on_the_validation_split():
         assert c.validation_images == budgets.VALIDATION_IMAGES and c.test_subset is None
         assert r.variant == study.PAPER_VARIANT and r.width == study.MAIN_WIDTH and r.seed == 0
         assert c.study == budgets.RECIPE_STUDY and c.ranks == 2 and c.threads == 1
-    differing = {k for k in runs[0].config.to_dict()
-                 if len({str(r.config.to_dict()[k]) for r in runs}) > 1}
+    differing = {
+        k for k in runs[0].config.to_dict() if len({str(r.config.to_dict()[k]) for r in runs}) > 1
+    }
     assert differing == {"weight_decay", "label_smoothing"}
 
 
-@pytest.mark.parametrize("accuracies, chosen", [
-    ({"A_wd5e-4": 0.90, "B_wd4e-5_paper": 0.85, "C_wd5e-4_ls0.1": 0.89}, "A_wd5e-4"),
-    ({"A_wd5e-4": 0.88, "B_wd4e-5_paper": 0.85, "C_wd5e-4_ls0.1": 0.89}, "C_wd5e-4_ls0.1"),
-    ({"A_wd5e-4": 0.888, "B_wd4e-5_paper": 0.85, "C_wd5e-4_ls0.1": 0.89}, "A_wd5e-4"),  # tie
-    ({"A_wd5e-4": 0.80, "B_wd4e-5_paper": 0.85, "C_wd5e-4_ls0.1": 0.82}, "B_wd4e-5_paper"),
-])
+@pytest.mark.parametrize(
+    "accuracies, chosen",
+    [
+        ({"A_wd5e-4": 0.90, "B_wd4e-5_paper": 0.85, "C_wd5e-4_ls0.1": 0.89}, "A_wd5e-4"),
+        ({"A_wd5e-4": 0.88, "B_wd4e-5_paper": 0.85, "C_wd5e-4_ls0.1": 0.89}, "C_wd5e-4_ls0.1"),
+        ({"A_wd5e-4": 0.888, "B_wd4e-5_paper": 0.85, "C_wd5e-4_ls0.1": 0.89}, "A_wd5e-4"),  # tie
+        ({"A_wd5e-4": 0.80, "B_wd4e-5_paper": 0.85, "C_wd5e-4_ls0.1": 0.82}, "B_wd4e-5_paper"),
+    ],
+)
 def test_choice_rule(accuracies, chosen):
     assert budgets.choose(accuracies) == chosen
 
@@ -50,18 +54,21 @@ def test_long_runs_are_paired_and_differ_between_variants_only_in_the_model():
             assert f"v2-{v}-w0.5-seed{seed}" in names
         assert f"v1-w0.4-seed{seed}" in names
     short_keys = {r.key for r in study.define_study()}
-    assert not short_keys & {r.key for r in runs}          # the 5-epoch results stay as they are
+    assert not short_keys & {r.key for r in runs}  # the 5-epoch results stay as they are
     for r in runs:
         c = r.config.to_dict()
         assert c["epochs"] == budgets.LONG_EPOCHS and c["weight_decay"] == 5e-4
         assert c["validation_images"] is None and c["study"] == budgets.LONG_STUDY
     by_seed = [r for r in runs if r.seed == 1]
-    shared = {k for k in by_seed[0].config.to_dict()
-              if len({str(r.config.to_dict()[k]) for r in by_seed}) == 1}
+    shared = {
+        k
+        for k in by_seed[0].config.to_dict()
+        if len({str(r.config.to_dict()[k]) for r in by_seed}) == 1
+    }
     assert {"model", "model_kwargs"}.isdisjoint(shared) and "seed" in shared
     v1 = next(r for r in runs if r.model == "mobilenet_v1")
     v2 = next(r for r in runs if r.variant == "linear")
-    assert v1.config.model_kwargs["dropout"] == 0.2                # V2's classifier dropout
+    assert v1.config.model_kwargs["dropout"] == 0.2  # V2's classifier dropout
     assert budgets.common_fields("cuda")["device"] == "cuda"
     assert budgets.long_runs(recipe, device="cuda")[0].key != v2.key
     with pytest.raises(ParameterError, match="'device': got 'tpu'"):
@@ -76,35 +83,43 @@ def test_expansion_shortcut_wiring_is_what_notebook_04_says():
     import torch
     from mnv2lab.models import build_model
     from mnv2lab.models.mobilenetv2 import InvertedResidual
+
     torch.manual_seed(0)
     net = build_model("mobilenet_v2", width_mult=1.0, num_classes=10, shortcut="expansion").eval()
     blocks = [m for m in net.modules() if isinstance(m, InvertedResidual)]
     receivers = [b for b in blocks if b.expansion_shortcut_in]
     paper = build_model("mobilenet_v2", width_mult=1.0, num_classes=10)
-    assert len(receivers) == sum(b.use_shortcut for b in paper.modules()
-                                 if isinstance(b, InvertedResidual)) == 10
-    assert not any(b.use_shortcut for b in blocks)                # no add around the projection
+    assert (
+        len(receivers)
+        == sum(b.use_shortcut for b in paper.modules() if isinstance(b, InvertedResidual))
+        == 10
+    )
+    assert not any(b.use_shortcut for b in blocks)  # no add around the projection
     block = receivers[0]
     x = torch.randn(1, block.expand.conv.in_channels, 8, 8)
     carry = torch.randn(1, block.expand.conv.out_channels, 8, 8) * 3
     with torch.no_grad():
         _, expanded = block(x, carry, return_expanded=True)
         pre = block.expand.bn(block.expand.conv(x))
-        assert torch.allclose(expanded, torch.clamp(pre + carry, 0, 6))        # add, then ReLU6
-        assert not torch.allclose(expanded, torch.clamp(pre, 0, 6) + carry)    # not after it
+        assert torch.allclose(expanded, torch.clamp(pre + carry, 0, 6))  # add, then ReLU6
+        assert not torch.allclose(expanded, torch.clamp(pre, 0, 6) + carry)  # not after it
 
 
 def test_the_two_rank_mode_lands_inside_the_one_process_seed_spread(repo_root):
     """Issue 13's check, on the committed results: the 5-epoch paper's model trained as 2 ranks x
     1 thread (seed 0) against the 3 committed one-process seeds of the same configuration."""
     from mnv2lab.train import load_intact
+
     check = budgets.ranks_check_run()
     res = load_intact(check.config, repo_root / "results" / budgets.RANKS_CHECK_STUDY)
     if res is None:
         pytest.skip("the 2-rank check run is not committed")
     assert res.final["world_size"] == 2 and res.final["threads"] == 1
-    one_process = [study.stored(r) for r in study.define_study()
-                   if r.variant == study.PAPER_VARIANT and r.width == study.MAIN_WIDTH]
+    one_process = [
+        study.stored(r)
+        for r in study.define_study()
+        if r.variant == study.PAPER_VARIANT and r.width == study.MAIN_WIDTH
+    ]
     accs = [r.final["test_acc"] for r in one_process if r is not None]
     assert len(accs) == 3
     assert min(accs) <= res.final["test_acc"] <= max(accs), (res.final["test_acc"], accs)

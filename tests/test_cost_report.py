@@ -31,11 +31,19 @@ def test_table4_agreement_pattern():
     assert t4["ours MAdds (M)"].isna()["NasNet-A"]
     built = t4.drop(index="NasNet-A")
     assert dict(built["params agree"]) == {
-        "MobileNetV1": True, "ShuffleNet (1.5)": True, "ShuffleNet (x2)": True,
-        "MobileNetV2": True, "MobileNetV2 (1.4)": False}
+        "MobileNetV1": True,
+        "ShuffleNet (1.5)": True,
+        "ShuffleNet (x2)": True,
+        "MobileNetV2": True,
+        "MobileNetV2 (1.4)": False,
+    }
     assert dict(built["MAdds agree"]) == {
-        "MobileNetV1": False, "ShuffleNet (1.5)": True, "ShuffleNet (x2)": True,
-        "MobileNetV2": True, "MobileNetV2 (1.4)": False}
+        "MobileNetV1": False,
+        "ShuffleNet (1.5)": True,
+        "ShuffleNet (x2)": True,
+        "MobileNetV2": True,
+        "MobileNetV2 (1.4)": False,
+    }
     # MobileNetV2's 3.4M and 300M only truncated: 3.47M -> 3.5 and 300.77M -> 301 rounded
     assert built.loc["MobileNetV2", "params: rounded agrees for"] == "none"
     assert built.loc["MobileNetV2", "params: truncated agrees for"] == "without BN"
@@ -88,12 +96,16 @@ def test_findings_are_computed_with_numbers():
     assert "(17 at 1000)" in found["Figure 5"][1]
     assert "3562 kB all held" in found["Section 5"][1] and "3011 kB" in found["Section 5"][1]
     assert "2.4-3.3x" in found["Section 5"][1]
-    assert "No convention gives MobileNetV1 575M (ours 568.7M); MobileNetV2 (1.4) 6.9M/585M " \
+    assert (
+        "No convention gives MobileNetV1 575M (ours 568.7M); MobileNetV2 (1.4) 6.9M/585M "
         "(ours 6.06M/582.2M)." in found["Table 4"][1]
+    )
     layers = found["Section 4 (19 bottleneck layers)"]
     assert layers[0] == "not reproduced"
-    assert "17 bottleneck blocks (10 with a shortcut); 19 only when counting blocks + last 1x1 " \
+    assert (
+        "17 bottleneck blocks (10 with a shortcut); 19 only when counting blocks + last 1x1 "
         "conv + classifier or blocks + stem + last 1x1 conv (2 of 7 readings)" in layers[1]
+    )
     cost = found["Section 4 (cost range)"]
     assert cost[0] == "partly" and cost[1].startswith("1 of 4 numbers hold")
     assert "11.9M MAdds vs '7' (no reading gives 7M, lowest 9.4M)" in cost[1]
@@ -126,18 +138,21 @@ def test_figure5_points_use_computed_madds():
     v2 = pts[pts.family == "MobileNetV2"]
     assert list(v2.madds) == [300_774_272] and list(v2.top1) == [published.V2_TOP1[(1.0, 224)]]
     sh = pts[pts.family == "ShuffleNet"].set_index("width")
-    assert (abs(sh.madds / 1e6 - sh.printed_madds / 1e6) < 3).all()     # 1x: 137.5 vs "140"
+    assert (abs(sh.madds / 1e6 - sh.printed_madds / 1e6) < 3).all()  # 1x: 137.5 vs "140"
     # each point is built with the groups of the network whose top-1 is quoted (g=8 at 0.25x)
     assert sh.groups.to_dict() == published.SHUFFLENET_TOP1_GROUPS
 
 
 def test_figures_build():
     grid = cost_report.cost_grids([0.5, 1.0], [96, 128])
-    figs = [cost_plots.plot_cost_grid(grid),
-            cost_plots.plot_figure5(cost_report.figure5_points([0.5, 1.0], [96, 128])),
-            cost_plots.plot_memory(memory.table3(), memory.table3(policy="every")),
-            cost_plots.plot_sliced_memory(
-                section5.sliced_memory_table(cost_report.meta_model("mobilenet_v2")), 401.4)]
+    figs = [
+        cost_plots.plot_cost_grid(grid),
+        cost_plots.plot_figure5(cost_report.figure5_points([0.5, 1.0], [96, 128])),
+        cost_plots.plot_memory(memory.table3(), memory.table3(policy="every")),
+        cost_plots.plot_sliced_memory(
+            section5.sliced_memory_table(cost_report.meta_model("mobilenet_v2")), 401.4
+        ),
+    ]
     for fig in figs:
         assert fig.axes and all(ax.get_xlabel() and ax.get_title() for ax in fig.axes)
         matplotlib.pyplot.close(fig)

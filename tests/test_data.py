@@ -14,9 +14,20 @@ import pytest
 import torch
 from PIL import Image
 
-from mnv2lab.data import (CacheWarning, ChecksumError, DataError, UnsafeArchiveError, cifar,
-                          epoch_order, load_dataset, load_digits_dataset, load_image_folder,
-                          random_crop_flip, step_generator, to_model_input)
+from mnv2lab.data import (
+    CacheWarning,
+    ChecksumError,
+    DataError,
+    UnsafeArchiveError,
+    cifar,
+    epoch_order,
+    load_dataset,
+    load_digits_dataset,
+    load_image_folder,
+    random_crop_flip,
+    step_generator,
+    to_model_input,
+)
 from mnv2lab.data import folders as folders_mod
 from mnv2lab.data.tarsafe import iter_files, safe_extract
 
@@ -26,8 +37,9 @@ def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
 
 
-def _make_folder(root: Path, classes=("cat", "dog", "emu"), n=3, size=(8, 6), seed=0,
-                 splits=("train", "test")) -> dict:
+def _make_folder(
+    root: Path, classes=("cat", "dog", "emu"), n=3, size=(8, 6), seed=0, splits=("train", "test")
+) -> dict:
     """Random PNG images (lossless, so pixels can be compared exactly); returns the pixels."""
     rng = np.random.default_rng(seed)
     pixels = {}
@@ -51,6 +63,7 @@ def _tar(folder: Path, out: Path, prefix: str = "") -> Path:
 
 # --- folder and tarball reader ------------------------------------------------------------------
 
+
 def test_folder_reader_returns_exact_pixels_and_sorted_class_labels(tmp_path):
     pixels = _make_folder(tmp_path / "ds", classes=("zebra", "ant", "moth"))
     ds = load_image_folder(tmp_path / "ds", progress=False)
@@ -65,8 +78,11 @@ def test_folder_reader_returns_exact_pixels_and_sorted_class_labels(tmp_path):
 def test_tarball_with_wrapping_folder_equals_folder(tmp_path):
     _make_folder(tmp_path / "ds")
     a = load_image_folder(tmp_path / "ds", progress=False, use_cache=False)
-    b = load_image_folder(_tar(tmp_path / "ds", tmp_path / "ds.tar.gz", prefix="wrap/"),
-                          progress=False, use_cache=False)
+    b = load_image_folder(
+        _tar(tmp_path / "ds", tmp_path / "ds.tar.gz", prefix="wrap/"),
+        progress=False,
+        use_cache=False,
+    )
     assert a.classes == b.classes
     for split in ("train", "test"):
         assert torch.equal(getattr(a, f"{split}_images"), getattr(b, f"{split}_images"))
@@ -77,8 +93,9 @@ def test_parallel_decoding_matches_serial(tmp_path):
     _make_folder(tmp_path / "ds", n=9)
     serial = load_image_folder(tmp_path / "ds", workers=1, use_cache=False, progress=False)
     from mnv2lab.data.decode import decode_all
+
     items = [(str(p), None, str(p)) for p in sorted((tmp_path / "ds" / "train").rglob("*.png"))]
-    par = decode_all(items, None, workers=2, chunk=4)      # 7 chunks -> a 2-process pool
+    par = decode_all(items, None, workers=2, chunk=4)  # 7 chunks -> a 2-process pool
     assert np.array_equal(par, serial.train_images.numpy())
 
 
@@ -96,6 +113,7 @@ def test_cache_hit_skips_decoding_and_detects_corruption(tmp_path, monkeypatch):
 
     def no_decoding(*a, **k):
         raise AssertionError("decoded although the cache is valid")
+
     monkeypatch.setattr(folders_mod, "decode_all", no_decoding)
     again = load_image_folder(tmp_path / "ds", progress=False)
     assert torch.equal(first.train_images, again.train_images)
@@ -164,13 +182,16 @@ def test_unreadable_image_is_named(tmp_path, as_tar):
 
 def test_mixed_sizes_need_image_size(tmp_path):
     _make_folder(tmp_path / "ds")
-    Image.fromarray(np.zeros((5, 5, 3), np.uint8)).save(tmp_path / "ds" / "train" / "dog" / "001.png")
+    Image.fromarray(np.zeros((5, 5, 3), np.uint8)).save(
+        tmp_path / "ds" / "train" / "dog" / "001.png"
+    )
     with pytest.raises(DataError, match=r"001\.png is 5x5 .*image_size"):
         load_image_folder(tmp_path / "ds", progress=False)
     assert load_image_folder(tmp_path / "ds", image_size=5, progress=False).image_shape == (3, 5, 5)
 
 
 # --- safe tar handling --------------------------------------------------------------------------
+
 
 def _evil_tar(path: Path, kind: str) -> Path:
     with tarfile.open(path, "w:gz") as tf:
@@ -184,14 +205,18 @@ def _evil_tar(path: Path, kind: str) -> Path:
             m.type, m.linkname = tarfile.SYMTYPE, "/etc/passwd"
             tf.addfile(m)
         else:
-            m = tarfile.TarInfo({"traversal": "../../escaped.png", "absolute": "/tmp/abs.png"}[kind])
+            m = tarfile.TarInfo(
+                {"traversal": "../../escaped.png", "absolute": "/tmp/abs.png"}[kind]
+            )
             m.size = 3
             tf.addfile(m, io.BytesIO(b"abc"))
     return path
 
 
-@pytest.mark.parametrize("kind,fragment", [("traversal", r"'\.\.'"), ("absolute", "absolute"),
-                                           ("symlink", "symbolic link")])
+@pytest.mark.parametrize(
+    "kind,fragment",
+    [("traversal", r"'\.\.'"), ("absolute", "absolute"), ("symlink", "symbolic link")],
+)
 def test_unsafe_tar_members_are_rejected(tmp_path, kind, fragment):
     archive = _evil_tar(tmp_path / f"{kind}.tar.gz", kind)
     with pytest.raises(UnsafeArchiveError, match=fragment):
@@ -200,7 +225,9 @@ def test_unsafe_tar_members_are_rejected(tmp_path, kind, fragment):
     with pytest.raises(UnsafeArchiveError, match=fragment):
         safe_extract(archive, dest)
     assert not dest.exists(), "nothing may be written when any member is unsafe"
-    assert not (tmp_path / "escaped.png").exists() and not (tmp_path / "out" / "escaped.png").exists()
+    assert (
+        not (tmp_path / "escaped.png").exists() and not (tmp_path / "out" / "escaped.png").exists()
+    )
 
 
 def test_extraction_through_a_link_already_in_the_target_is_rejected(tmp_path):
@@ -215,13 +242,14 @@ def test_extraction_through_a_link_already_in_the_target_is_rejected(tmp_path):
         m = tarfile.TarInfo("link/escaped.txt")
         m.size = 3
         tf.addfile(m, io.BytesIO(b"abc"))
-    assert [name for name, _ in iter_files(archive)] == ["link/escaped.txt"]   # reading is safe
+    assert [name for name, _ in iter_files(archive)] == ["link/escaped.txt"]  # reading is safe
     with pytest.raises(UnsafeArchiveError, match="'data' extraction filter"):
         safe_extract(archive, dest)
     assert list(outside.iterdir()) == []
 
 
 # --- CIFAR pickles ------------------------------------------------------------------------------
+
 
 def _fake_cifar(root: Path) -> tuple[cifar.CifarSpec, np.ndarray, np.ndarray]:
     """A small archive in the official CIFAR-10 layout, and a spec holding its MD5s."""
@@ -231,8 +259,11 @@ def _fake_cifar(root: Path) -> tuple[cifar.CifarSpec, np.ndarray, np.ndarray]:
     data = rng.integers(0, 256, (12, 3072), dtype=np.uint8)
     labels = [i % 3 for i in range(12)]
     files = {}
-    for fname, sl in [("data_batch_1", slice(0, 5)), ("data_batch_2", slice(5, 8)),
-                      ("test_batch", slice(8, 12))]:
+    for fname, sl in [
+        ("data_batch_1", slice(0, 5)),
+        ("data_batch_2", slice(5, 8)),
+        ("test_batch", slice(8, 12)),
+    ]:
         (src / fname).write_bytes(pickle.dumps({b"data": data[sl], b"labels": labels[sl]}))
     (src / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"a", b"b", b"c"]}))
     for f in src.iterdir():
@@ -242,11 +273,17 @@ def _fake_cifar(root: Path) -> tuple[cifar.CifarSpec, np.ndarray, np.ndarray]:
     with tarfile.open(archive, "w:gz") as tf:
         tf.add(src, arcname="cifar-10-batches-py")
     spec = cifar.CifarSpec(
-        name="cifar10", url=archive.as_uri(), archive="cifar-10-python.tar.gz",
-        archive_md5=hashlib.md5(archive.read_bytes()).hexdigest(), folder="cifar-10-batches-py",
+        name="cifar10",
+        url=archive.as_uri(),
+        archive="cifar-10-python.tar.gz",
+        archive_md5=hashlib.md5(archive.read_bytes()).hexdigest(),
+        folder="cifar-10-batches-py",
         train=(("data_batch_1", files["data_batch_1"]), ("data_batch_2", files["data_batch_2"])),
-        test=(("test_batch", files["test_batch"]),), meta=("batches.meta", files["batches.meta"]),
-        label_key=b"labels", names_key=b"label_names")
+        test=(("test_batch", files["test_batch"]),),
+        meta=("batches.meta", files["batches.meta"]),
+        label_key=b"labels",
+        names_key=b"label_names",
+    )
     return spec, data, np.array(labels)
 
 
@@ -293,6 +330,7 @@ def test_cifar_bad_download_is_not_kept(tmp_path):
 
 # --- digits and load_dataset --------------------------------------------------------------------
 
+
 def test_digits_is_offline_deterministic_and_split():
     a, b = load_digits_dataset(16), load_digits_dataset(16)
     assert (len(a.train_labels), len(a.test_labels)) == (1437, 360)
@@ -303,7 +341,12 @@ def test_digits_is_offline_deterministic_and_split():
 
 
 def test_load_dataset_names_and_errors(tmp_path):
-    assert load_dataset("digits", image_size=32, limit_per_class=4).train_images.shape == (40, 32, 32, 3)
+    assert load_dataset("digits", image_size=32, limit_per_class=4).train_images.shape == (
+        40,
+        32,
+        32,
+        3,
+    )
     with pytest.raises(ValueError, match=r"dataset: got 'cifar11'; allowed: cifar10-jpeg"):
         load_dataset("cifar11")
     with pytest.raises(ValueError, match="limit_per_class: got 0"):
@@ -319,20 +362,33 @@ def test_subset_is_seeded_and_keeps_statistics():
     ds = load_digits_dataset(8)
     a, b, c = ds.subset(100, 50, seed=0), ds.subset(100, 50, seed=0), ds.subset(100, 50, seed=1)
     assert len(a.train_labels) == 100 and len(a.test_labels) == 50
-    assert torch.equal(a.train_labels, b.train_labels) and not torch.equal(a.train_images, c.train_images)
+    assert torch.equal(a.train_labels, b.train_labels) and not torch.equal(
+        a.train_images, c.train_images
+    )
     assert a.mean == ds.mean
 
 
 def test_real_cifar10_tarball_subset(cifar_tarball):
     ds = load_dataset("cifar10-jpeg", root=cifar_tarball, limit_per_class=3, progress=False)
-    assert ds.classes == ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                          "ship", "truck"]
+    assert ds.classes == [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
     assert ds.train_images.shape == (30, 32, 32, 3) and ds.test_images.shape == (30, 32, 32, 3)
     assert ds.info["decode_s"] < 30
-    assert 20 < ds.train_images.float().mean() < 235      # real pictures, not blank
+    assert 20 < ds.train_images.float().mean() < 235  # real pictures, not blank
 
 
 # --- batched augmentation -----------------------------------------------------------------------
+
 
 def _reference_crop_flip(images, padding, seed):
     """Per-sample reference: the same random draws, applied image by image."""
@@ -343,7 +399,7 @@ def _reference_crop_flip(images, padding, seed):
     out = []
     for img, (oy, ox), f in zip(images, offsets.tolist(), flips.tolist()):
         p = torch.nn.functional.pad(img, (0, 0, padding, padding, padding, padding))
-        crop = p[oy:oy + img.shape[0], ox:ox + img.shape[1]]
+        crop = p[oy : oy + img.shape[0], ox : ox + img.shape[1]]
         out.append(crop.flip(1) if f else crop)
     return torch.stack(out)
 
@@ -370,11 +426,15 @@ def test_epoch_order_and_step_generators_are_pure_functions_of_seed():
     assert torch.equal(a, b) and sorted(a.tolist()) == list(range(100))
     assert not torch.equal(a, epoch_order(100, seed=3, epoch=3))
     assert not torch.equal(a, epoch_order(100, seed=4, epoch=2))
-    r = [torch.rand(3, generator=step_generator(0, s, rank)) for s, rank in [(5, 0), (5, 0), (5, 1), (6, 0)]]
+    r = [
+        torch.rand(3, generator=step_generator(0, s, rank))
+        for s, rank in [(5, 0), (5, 0), (5, 1), (6, 0)]
+    ]
     assert torch.equal(r[0], r[1]) and not torch.equal(r[0], r[2]) and not torch.equal(r[0], r[3])
 
 
 # --- data sets the trainer must not accept (issue 14, finding 5 and 6) --------------------------
+
 
 def test_a_one_class_data_set_is_refused(tmp_path):
     """One class trains to a meaningless "100% accuracy": refused when loaded, naming the source."""
@@ -399,6 +459,7 @@ def _tar_bytes(members: list[tuple[str, bytes]]) -> bytes:
 def test_an_oversized_member_is_refused_before_it_is_read(tmp_path):
     """A 1 GiB member announced in a tiny .tar.gz fails on its header, not after reading it."""
     import gzip
+
     header = tarfile.TarInfo("train/cat/huge.png")
     header.size = 1 << 30
     archive = tmp_path / "bomb.tar.gz"
@@ -416,7 +477,7 @@ def test_broken_archives_name_the_archive(tmp_path, damage):
     _make_folder(tmp_path / "ds")
     good = _tar(tmp_path / "ds", tmp_path / "ds.tar.gz").read_bytes()
     bad = tmp_path / "bad.tar.gz"
-    bad.write_bytes(good[:len(good) // 2] if damage == "truncated" else b"\x00garbage" * 500)
+    bad.write_bytes(good[: len(good) // 2] if damage == "truncated" else b"\x00garbage" * 500)
     with pytest.raises(DataError, match=r"bad\.tar\.gz"):
         list(iter_files(bad))
     with pytest.raises(DataError, match=r"bad\.tar\.gz"):
@@ -429,7 +490,8 @@ def test_duplicate_members_are_an_error(tmp_path):
     png = io.BytesIO()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(png, format="PNG")
     archive = tmp_path / "dup.tar"
-    archive.write_bytes(_tar_bytes([("train/cat/0.png", png.getvalue()),
-                                    ("./train/cat/0.png", png.getvalue())]))
+    archive.write_bytes(
+        _tar_bytes([("train/cat/0.png", png.getvalue()), ("./train/cat/0.png", png.getvalue())])
+    )
     with pytest.raises(DataError, match=r"dup\.tar: member 'train/cat/0\.png' appears twice"):
         list(iter_files(archive))

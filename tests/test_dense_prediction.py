@@ -10,8 +10,15 @@ from torch import nn
 
 from mnv2lab import dense_prediction as dp
 from mnv2lab import published
-from mnv2lab.costs import (count_madds, count_params_folded, deployed_gflops, eval_sizes,
-                           flop_counter_madds, layer_costs, multi_scale_madds)
+from mnv2lab.costs import (
+    count_madds,
+    count_params_folded,
+    deployed_gflops,
+    eval_sizes,
+    flop_counter_madds,
+    layer_costs,
+    multi_scale_madds,
+)
 from mnv2lab.models import anchor_count, build_model, map_sizes
 from mnv2lab.params import ParameterError
 
@@ -21,15 +28,19 @@ def meta(name, **kw):
         return build_model(name, **kw).eval()
 
 
-@pytest.mark.parametrize("backbone,channels", [
-    ("mobilenet_v2", [576, 1280, 512, 256, 256, 128]),
-    ("mobilenet_v1", [512, 1024, 512, 256, 256, 128])])
+@pytest.mark.parametrize(
+    "backbone,channels",
+    [
+        ("mobilenet_v2", [576, 1280, 512, 256, 256, 128]),
+        ("mobilenet_v1", [512, 1024, 512, 256, 256, 128]),
+    ],
+)
 def test_ssdlite_maps_anchors_and_outputs(backbone, channels):
     model = meta("ssdlite", backbone=backbone, num_classes=90)
     maps = model.feature_maps(torch.zeros(1, 3, 300, 300, device="meta"))
     assert [m.shape[1] for m in maps] == channels
     assert [m.shape[-1] for m in maps] == map_sizes(300) == [19, 10, 5, 3, 2, 1]
-    assert sum(anchor_count(300)) == 1917                  # the released config's anchors
+    assert sum(anchor_count(300)) == 1917  # the released config's anchors
     boxes, scores = model(torch.zeros(2, 3, 300, 300, device="meta"))
     assert tuple(boxes.shape) == (2, 1917, 4) and tuple(scores.shape) == (2, 1917, 91)
     boxes, _ = model(torch.zeros(1, 3, 320, 320, device="meta"))
@@ -66,8 +77,15 @@ def test_slim_atrous_rule_on_mobilenet_v2_and_resnet():
     assert os16[14] == (1, 1) and os16[15:] == [(1, 2)] * 3 and os16[13] == (1, 1)
     os8 = meta("deeplabv3", output_stride=8).trunk.atrous
     assert os8[7] == (1, 1) and os8[8:14] == [(1, 2)] * 6 and os8[14] == (1, 2)
-    assert os8[15:] == [(1, 4)] * 3 and os8[:7] == [(2, 1), (1, 1), (2, 1), (1, 1), (2, 1),
-                                                  (1, 1), (1, 1)]
+    assert os8[15:] == [(1, 4)] * 3 and os8[:7] == [
+        (2, 1),
+        (1, 1),
+        (2, 1),
+        (1, 1),
+        (2, 1),
+        (1, 1),
+        (1, 1),
+    ]
     trunk = meta("deeplabv3", backbone="mobilenet_v2", output_stride=16).trunk
     assert trunk.layers[16].depthwise.conv.dilation == (2, 2)
     assert trunk.layers[14].depthwise.conv.stride == (1, 1)
@@ -77,17 +95,28 @@ def test_slim_atrous_rule_on_mobilenet_v2_and_resnet():
     assert res8[-3:] == [(1, 4), (1, 8), (1, 16)] and res8[6] == (1, 1) and res8[7] == (1, 2)
 
 
-@pytest.mark.parametrize("kwargs,word", [
-    ({"output_stride": 4}, "output_stride"), ({"backbone": "vgg"}, "backbone"),
-    ({"aspp": 1}, "aspp"), ({"num_classes": 0}, "num_classes")])
+@pytest.mark.parametrize(
+    "kwargs,word",
+    [
+        ({"output_stride": 4}, "output_stride"),
+        ({"backbone": "vgg"}, "backbone"),
+        ({"aspp": 1}, "aspp"),
+        ({"num_classes": 0}, "num_classes"),
+    ],
+)
 def test_deeplab_bad_arguments_are_named(kwargs, word):
     with pytest.raises(ParameterError, match=word):
         build_model("deeplabv3", **kwargs)
 
 
-@pytest.mark.parametrize("name,kwargs,word", [
-    ("ssd", {"extras": "dense"}, "extras"), ("ssd", {"predictor": "5x5"}, "predictor"),
-    ("ssdlite", {"backbone": "resnet"}, "backbone")])
+@pytest.mark.parametrize(
+    "name,kwargs,word",
+    [
+        ("ssd", {"extras": "dense"}, "extras"),
+        ("ssd", {"predictor": "5x5"}, "predictor"),
+        ("ssdlite", {"backbone": "resnet"}, "backbone"),
+    ],
+)
 def test_ssd_bad_arguments_are_named(name, kwargs, word):
     with pytest.raises(ParameterError, match=word):
         build_model(name, **kwargs)
@@ -106,35 +135,49 @@ def test_released_detector_params_to_the_printed_digit(name):
         assert f"{ours:.3f}" == "2.493"
     else:
         assert f"{ours:.3f}" == ref["gflops"]
-    assert abs(2 * count_madds(model, 300) / 1e9 / printed - 1) < 0.02   # "about 2x MAdds"
+    assert abs(2 * count_madds(model, 300) / 1e9 / printed - 1) < 0.02  # "about 2x MAdds"
 
 
 def test_table7_params_and_v2_madds_to_the_printed_digit():
     for row in published.TABLE7:
         if row["os"] != 16:
             continue
-        c = dp.counts("deeplabv3", 513, backbone=row["backbone"], output_stride=16,
-                      aspp=row["aspp"])
+        c = dp.counts(
+            "deeplabv3", 513, backbone=row["backbone"], output_stride=16, aspp=row["aspp"]
+        )
         assert dp.printed_match(row["params"], c["params"] / 1e6) == "rounded", row
         # separable ASPP would not reproduce the printed parameters
         if row["aspp"]:
-            sep = dp.counts("deeplabv3", 513, backbone=row["backbone"], output_stride=16,
-                            aspp=True, aspp_separable=True)
+            sep = dp.counts(
+                "deeplabv3",
+                513,
+                backbone=row["backbone"],
+                output_stride=16,
+                aspp=True,
+                aspp_separable=True,
+            )
             assert dp.printed_match(row["params"], sep["params"] / 1e6) is None
     v2 = published.TABLE7[2]
-    assert dp.printed_match(v2["madds"], dp.seg_madds(v2, separable=False, dilated="nominal",
-                                                      crop=513) / 1e9) is None
-    assert dp.printed_match(v2["madds"], dp.seg_madds(v2, separable=False,
-                                                      dilated="tf1_space_to_batch",
-                                                      crop=513) / 1e9) == "rounded"
+    assert (
+        dp.printed_match(
+            v2["madds"], dp.seg_madds(v2, separable=False, dilated="nominal", crop=513) / 1e9
+        )
+        is None
+    )
+    assert (
+        dp.printed_match(
+            v2["madds"],
+            dp.seg_madds(v2, separable=False, dilated="tf1_space_to_batch", crop=513) / 1e9,
+        )
+        == "rounded"
+    )
 
 
 def test_released_deeplab_madds_within_a_third_of_a_percent():
     zoo = dict(list(published.DEEPLAB_ZOO.items())[:2])
     table = dp.released_deeplab(zoo)
     assert (table["gap tf1_space_to_batch (%)"].abs() < 0.3).all()
-    assert (table["gap tf1_space_to_batch (%)"].abs()
-            <= table["gap nominal (%)"].abs()).all()
+    assert (table["gap tf1_space_to_batch (%)"].abs() <= table["gap nominal (%)"].abs()).all()
 
 
 def test_dilated_convention_counts_the_padded_inner_conv():
@@ -143,7 +186,7 @@ def test_dilated_convention_counts_the_padded_inner_conv():
     [nominal] = layer_costs(model, 33)
     [tf1] = layer_costs(model, 33, dilated="tf1_space_to_batch")
     assert nominal.madds == 33 * 33 * 4 * 3 * 9 == flop_counter_madds(model, 33)
-    assert tf1.madds == 36 * 36 * 4 * 3 * 9           # 33 padded up to a multiple of 6
+    assert tf1.madds == 36 * 36 * 4 * 3 * 9  # 33 padded up to a multiple of 6
     with pytest.raises(ParameterError, match="dilated"):
         layer_costs(model, 33, dilated="tfprof")
 
@@ -173,7 +216,7 @@ def test_tables_5_and_6_cells():
     assert t5.loc[("SSD", "MAdds (B)"), dp.OURS] == pytest.approx(1.259, abs=5e-4)
     assert bool(t5.loc[("SSD", "params (M)"), "paper's setting reproduces"])
     lite = t5.loc[("SSDLite", "MAdds (B)")]
-    assert not lite["paper's setting reproduces"]                   # 0.178B vs printed 0.35B
+    assert not lite["paper's setting reproduces"]  # 0.178B vs printed 0.35B
     assert lite[dp.HOW] == "320px, 80 cls, 2 FLOPs/MAdd (truncated)"
     t6 = dp.table6()
     assert t6["paper's setting reproduces"].all() and len(t6) == 4
@@ -184,22 +227,31 @@ def test_the_texts_claims():
     claims = dp.claims(dp.table7_counts(rows=rows)).set_index("claim")
     assert claims.loc["20x more efficient than YOLOv2 (MAdds ratio)", "ours"] > 20
     assert claims.loc["10x smaller than YOLOv2 (params ratio)", "ours"] > 10
-    assert claims.loc["V2 + SSDLite the most accurate of the three (mAP minus the best other)",
-                      "printed"] < 0                                 # 22.1 < 22.2
+    assert (
+        claims.loc[
+            "V2 + SSDLite the most accurate of the three (mAP minus the best other)", "printed"
+        ]
+        < 0
+    )  # 22.1 < 22.2
     lo, hi = published.SECTION6_CLAIMS["resnet_vs_v1"]
-    ours = claims.loc[["ResNet-101 / MNet V1 MAdds, OS16", "ResNet-101 / MNet V1 MAdds, OS8"],
-                      "ours"]
-    assert round(ours.min(), 1) == lo and round(ours.max(), 1) == hi   # 4.9 and 5.7, ours
-    printed = claims.loc[["ResNet-101 / MNet V1 MAdds, OS16", "ResNet-101 / MNet V1 MAdds, OS8"],
-                         "printed"]
-    assert round(printed.min(), 1) == 5.2                              # the table gives 5.2-5.7
-    v2 = claims.loc[["MNet V1 / MNet V2* MAdds (both ASPP), OS16",
-                     "MNet V1 / MNet V2* MAdds (both ASPP), OS8"], "ours"]
+    ours = claims.loc[
+        ["ResNet-101 / MNet V1 MAdds, OS16", "ResNet-101 / MNet V1 MAdds, OS8"], "ours"
+    ]
+    assert round(ours.min(), 1) == lo and round(ours.max(), 1) == hi  # 4.9 and 5.7, ours
+    printed = claims.loc[
+        ["ResNet-101 / MNet V1 MAdds, OS16", "ResNet-101 / MNet V1 MAdds, OS8"], "printed"
+    ]
+    assert round(printed.min(), 1) == 5.2  # the table gives 5.2-5.7
+    v2 = claims.loc[
+        ["MNet V1 / MNet V2* MAdds (both ASPP), OS16", "MNet V1 / MNet V2* MAdds (both ASPP), OS8"],
+        "ours",
+    ]
     assert ((v2 > 2.4) & (v2 < 2.6)).all()
 
 
 def test_new_models_fingerprint_their_own_files():
     from mnv2lab.latency import model_files
+
     assert {"models/ssd.py", "models/trunks.py"} <= set(model_files("ssdlite"))
     assert "models/deeplab.py" not in model_files("ssdlite")
     assert {"models/deeplab.py", "models/resnet_beta.py"} <= set(model_files("deeplabv3"))

@@ -22,8 +22,9 @@ SOLUTIONS = ROOT / "notebooks" / "solutions"
 def exercises(path) -> list[str]:
     """The numbered items of the notebook's last cell, "## Exercises"."""
     last = nbformat.read(path, as_version=4).cells[-1]
-    assert last.cell_type == "markdown" and last.source.startswith("## Exercises"), \
+    assert last.cell_type == "markdown" and last.source.startswith("## Exercises"), (
         f"{path.name}: the last cell must be the '## Exercises' markdown"
+    )
     return re.findall(r"^\d+\. \*\*(.+?)\*\*", last.source, flags=re.M)
 
 
@@ -42,11 +43,13 @@ def test_every_notebook_ends_with_exercises_that_have_solutions(path):
     assert 2 <= len(items) <= 4, f"{path.name}: {len(items)} exercises; allowed: 2 to 4"
     module = solutions(path.stem)
     solved = sorted(n for n in vars(module) if re.fullmatch(r"exercise_\d+", n))
-    assert solved == [f"exercise_{i}" for i in range(1, len(items) + 1)], \
+    assert solved == [f"exercise_{i}" for i in range(1, len(items) + 1)], (
         f"{path.stem}: exercises {items} but solutions {solved}"
+    )
 
 
 # --- the answers ----------------------------------------------------------------------------------
+
 
 def test_00_ideas():
     s = solutions("00_ideas")
@@ -65,16 +68,16 @@ def test_00_ideas():
 def test_01_relu_manifold():
     s = solutions("01_relu_manifold")
     one = s.exercise_1()
-    assert one["predicted"] == 5 / 16                       # (n + 1) / 2^n at n = 4
+    assert one["predicted"] == 5 / 16  # (n + 1) / 2^n at n = 4
     assert one["low"] <= 5 / 16 <= one["high"] and one["high"] - one["low"] < 0.02
     two = s.exercise_2()
-    assert two["n"] == 11 and (two["n"]) / 2 ** (two["n"] - 1) >= 0.01 > 12 / 2 ** 11
+    assert two["n"] == 11 and (two["n"]) / 2 ** (two["n"] - 1) >= 0.01 > 12 / 2**11
 
 
 def test_02_architecture_and_cost():
     s = solutions("02_architecture_and_cost")
     by_t = s.exercise_1()
-    assert by_t[6]["madds"] == 300_774_272 and by_t[6]["params"] == 3_504_872   # Table 2
+    assert by_t[6]["madds"] == 300_774_272 and by_t[6]["params"] == 3_504_872  # Table 2
     # Only the t = 6 rows' expanded layers depend on t, linearly: t = 4 is the mean of 2 and 6.
     for key in ("madds", "params"):
         assert 2 * by_t[4][key] == by_t[2][key] + by_t[6][key]
@@ -82,6 +85,7 @@ def test_02_architecture_and_cost():
     two = s.exercise_2()
     assert two["v1_madds"] >= two["v2_madds"]
     from mnv2lab.costs import model_costs
+
     below = model_costs("mobilenet_v1", 224, width_mult=round(two["v1_width"] - 0.01, 2))
     assert below["madds"] < two["v2_madds"], "the smallest such width on the 0.01 grid"
     # V1's cost is nearly quadratic in its width: 568.7M at 1.0 -> about sqrt(300.8 / 568.7).
@@ -91,8 +95,10 @@ def test_02_architecture_and_cost():
 def _independent_gap(results, variant: str) -> tuple[float, float, float]:
     """mean and 95% t-interval of reference - variant from the stored histories, with scipy."""
     ref, other = results.runs("linear", 0.5), results.runs(variant, 0.5)
-    diffs = [100 * (ref[k].history[-1]["test_acc"] - other[k].history[-1]["test_acc"])
-             for k in sorted(set(ref) & set(other))]
+    diffs = [
+        100 * (ref[k].history[-1]["test_acc"] - other[k].history[-1]["test_acc"])
+        for k in sorted(set(ref) & set(other))
+    ]
     mean = sum(diffs) / len(diffs)
     half = stats.t.ppf(0.975, len(diffs) - 1) * stats.tstd(diffs) / math.sqrt(len(diffs))
     return mean, mean - half, mean + half
@@ -107,10 +113,14 @@ def test_03_bottleneck_ablation():
     two = s.exercise_2()
     n = two["seeds_needed"]
     assert two["half_width_then"] <= two["half_width_now"] / 2
-    sd = two["half_width_now"] / stats.t.ppf(0.975, two["seeds_now"] - 1) * math.sqrt(
-        two["seeds_now"])
-    assert stats.t.ppf(0.975, n - 2) * sd / math.sqrt(n - 1) > two["half_width_now"] / 2, \
+    sd = (
+        two["half_width_now"]
+        / stats.t.ppf(0.975, two["seeds_now"] - 1)
+        * math.sqrt(two["seeds_now"])
+    )
+    assert stats.t.ppf(0.975, n - 2) * sd / math.sqrt(n - 1) > two["half_width_now"] / 2, (
         "one seed fewer would not be enough"
+    )
 
 
 def test_04_shortcut_ablation():
@@ -141,6 +151,7 @@ def test_05_activation_patterns():
 def test_06_v1_vs_v2():
     s = solutions("06_v1_vs_v2")
     from mnv2lab import study
+
     one = s.exercise_1(0.35)
     assert one["v1_width"] == study.V1_MATCHED_WIDTHS[0.35], "the study's matched width"
     assert abs(one["v1_madds"] - one["v2_madds"]) / one["v2_madds"] < 0.1
@@ -157,20 +168,20 @@ def _head_by_hand(extras: str, predictor: str) -> tuple[int, int]:
     madds = params = 0
     for i, depth in enumerate([512, 256, 256, 128]):
         c_in, s_in, s_out, half = channels[i + 1], sides[i + 1], sides[i + 2], depth // 2
-        madds += s_in ** 2 * c_in * half                                  # 1x1 to depth / 2
+        madds += s_in**2 * c_in * half  # 1x1 to depth / 2
         params += c_in * half + 2 * half
-        if extras == "regular":                                           # 3x3 stride 2
-            madds += s_out ** 2 * half * depth * 9
+        if extras == "regular":  # 3x3 stride 2
+            madds += s_out**2 * half * depth * 9
             params += half * depth * 9 + 2 * depth
-        else:                                                             # dw 3x3 s2, then 1x1
-            madds += s_out ** 2 * (half * 9 + half * depth)
+        else:  # dw 3x3 s2, then 1x1
+            madds += s_out**2 * (half * 9 + half * depth)
             params += half * 9 + 2 * half + half * depth + 2 * depth
     for c, s, anchors in zip(channels, sides, [3, 6, 6, 6, 6, 6]):
-        for out in (anchors * 4, anchors * 81):                           # box, class
-            if predictor == "regular":                                    # 3x3 conv + bias
+        for out in (anchors * 4, anchors * 81):  # box, class
+            if predictor == "regular":  # 3x3 conv + bias
                 madds += s * s * c * out * 9
                 params += c * out * 9 + out
-            else:                                                         # dw 3x3 + BN, 1x1 + bias
+            else:  # dw 3x3 + BN, 1x1 + bias
                 madds += s * s * (c * 9 + c * out)
                 params += c * 9 + 2 * c + c * out + out
     return madds, params
@@ -180,24 +191,26 @@ def test_07_detection_and_segmentation():
     from mnv2lab.costs import flop_counter_madds
     from mnv2lab.models import build_model
     from mnv2lab.published import TABLE5, TABLE7
+
     s = solutions("07_detection_and_segmentation")
     one = s.exercise_1()
     for (extras, predictor), got in one.items():
-        assert (got["madds"], got["params"]) == _head_by_hand(extras, predictor), \
-            (extras, predictor)
+        assert (got["madds"], got["params"]) == _head_by_hand(extras, predictor), (
+            extras,
+            predictor,
+        )
     # Table 5's SSD row to its printed digits (1.25B is truncated); SSDLite's parameters.
     ssd, lite = one[("regular", "regular")], one[("separable", "separable")]
     assert (round(ssd["params"] / 1e6, 1), int(ssd["madds"] / 1e7) / 100) == (14.8, 1.25)
     assert TABLE5["SSD"] == ("14.8", "1.25") and round(lite["params"] / 1e6, 1) == 2.1
     two = s.exercise_2()
-    for os_, side in ((16, 33), (8, 65)):                 # 513 -> 257 -> 129 -> 65 -> 33
+    for os_, side in ((16, 33), (8, 65)):  # 513 -> 257 -> 129 -> 65 -> 33
         # Head: image pooling (1x1 conv on a 1x1 map), 1x1 branch, three 3x3 ASPP branches,
         # projection of 5 x 256 channels, logits to 21 classes; all 256 wide, on the 320-ch map.
-        head = 320 * 256 + side ** 2 * (320 * 256 + 3 * 9 * 320 * 256 + 5 * 256 * 256 + 256 * 21)
+        head = 320 * 256 + side**2 * (320 * 256 + 3 * 9 * 320 * 256 + 5 * 256 * 256 + 256 * 21)
         assert two[os_]["head_madds"] == head
         with torch.device("meta"):
-            model = build_model("deeplabv3", backbone="mobilenet_v2", output_stride=os_,
-                                aspp=True)
+            model = build_model("deeplabv3", backbone="mobilenet_v2", output_stride=os_, aspp=True)
         assert two[os_]["madds"] == flop_counter_madds(model, 513)
     assert two["os8_over_os16"] == two[8]["madds"] / two[16]["madds"] > 3
     three = s.exercise_3()
@@ -209,7 +222,10 @@ def test_07_detection_and_segmentation():
                 model = build_model("deeplabv3", backbone=bb, output_stride=os_, aspp=True)
             madds[bb] = flop_counter_madds(model, 513)
         assert (three[os_]["v1_madds"], three[os_]["v2_madds"]) == (
-            madds["mobilenet_v1"], madds["mobilenet_v2"])
+            madds["mobilenet_v1"],
+            madds["mobilenet_v2"],
+        )
         assert three[os_]["ours"] == pytest.approx(madds["mobilenet_v1"] / madds["mobilenet_v2"])
         assert three[os_]["printed"] == pytest.approx(
-            printed[("mobilenet_v1", os_)] / printed[("mobilenet_v2", os_)])
+            printed[("mobilenet_v1", os_)] / printed[("mobilenet_v2", os_)]
+        )

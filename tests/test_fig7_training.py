@@ -26,21 +26,37 @@ def test_layer_statistics_use_the_same_pixels_and_count_saturation():
 @pytest.mark.slow
 def test_along_training_counts_init_and_each_snapshot(tmp_path, monkeypatch):
     monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
-    run = define_study(seeds=[0], widths=[0.25], main_width=0.25, epochs=2, dataset="digits",
-                       include_v1=False, study="f7", train_subset=256, test_subset=64,
-                       snapshot_epochs=[1, 2])[0]
+    run = define_study(
+        seeds=[0],
+        widths=[0.25],
+        main_width=0.25,
+        epochs=2,
+        dataset="digits",
+        include_v1=False,
+        study="f7",
+        train_subset=256,
+        test_subset=64,
+        snapshot_epochs=[1, 2],
+    )[0]
     assert run.variant == "linear"
     train(run.config, progress=False)
     paths = f7.after_run(run, None, tmp_path / "res")
     table = f7.along_training(run.config, tmp_path / "res")
     assert paths == [f7.cache_path(tmp_path / "res", run.key)] and paths[0].exists()
     assert sorted(set(table.epoch)) == [0, 1, 2]
-    assert table.groupby("epoch").pixels.nunique().eq(1).all()       # one pixel count for all layers
+    assert table.groupby("epoch").pixels.nunique().eq(1).all()  # one pixel count for all layers
     assert table[table.epoch == 0].frac_mean.tolist() != table[table.epoch == 2].frac_mean.tolist()
-    again = f7.along_training(run.config, tmp_path / "res")         # from the cache file
+    again = f7.along_training(run.config, tmp_path / "res")  # from the cache file
     assert again.equals(table)
     summary = f7.summary_by_epoch(f7.stored_along([run], tmp_path / "res"))
     assert list(summary.epoch) == [0, 1, 2] and (summary.seeds == 1).all()
-    plain = define_study(seeds=[0], widths=[0.25], main_width=0.25, epochs=2, dataset="digits",
-                         include_v1=False, study="f7")[0]
-    assert f7.after_run(plain, None, tmp_path / "res") == []        # no snapshots: nothing to count
+    plain = define_study(
+        seeds=[0],
+        widths=[0.25],
+        main_width=0.25,
+        epochs=2,
+        dataset="digits",
+        include_v1=False,
+        study="f7",
+    )[0]
+    assert f7.after_run(plain, None, tmp_path / "res") == []  # no snapshots: nothing to count

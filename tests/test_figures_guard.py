@@ -34,6 +34,7 @@ def _start(smoke: bool, out_dir: str):
 
 def _figure():
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(2, 2))
     ax.plot([0, 1], [0, 1])
     return fig
@@ -57,8 +58,9 @@ def test_a_smoke_run_never_writes_into_figures(fake_repo, capsys):
 
 def test_captions_record_how_many_runs_a_figure_rests_on(fake_repo):
     nb = _start(False, "figures")
-    record = nb.save_figure(_figure(), "demo", title="t", caption="c", paper_item="Figure 6a",
-                            runs=9)
+    record = nb.save_figure(
+        _figure(), "demo", title="t", caption="c", paper_item="Figure 6a", runs=9
+    )
     saved = json.loads((fake_repo / "figures" / "demo.json").read_text())
     assert record["runs"] == saved["runs"] == 9 and saved["smoke"] is False
 
@@ -68,14 +70,23 @@ def test_a_figure_over_no_runs_is_refused_for_figures(fake_repo):
     with pytest.raises(NoResults, match="demo.*0 runs"):
         nb.save_figure(_figure(), "demo", title="t", caption="c", paper_item="Figure 6a", runs=0)
     assert not (fake_repo / "figures").exists()
-    elsewhere = _start(False, "build/look")          # anywhere else it may be looked at
+    elsewhere = _start(False, "build/look")  # anywhere else it may be looked at
     elsewhere.save_figure(_figure(), "demo", title="t", caption="c", paper_item="x", runs=0)
 
 
 def _ablation_params(**over):
-    return {"dataset": "cifar10-jpeg", "main_width": 0.5, "widths": [0.25, 0.35, 0.5],
-            "seeds": [0, 1, 2], "epochs": 5, "train_missing": False, "results_dir": "results",
-            "smoke": False, "out_dir": "figures", **over}
+    return {
+        "dataset": "cifar10-jpeg",
+        "main_width": 0.5,
+        "widths": [0.25, 0.35, 0.5],
+        "seeds": [0, 1, 2],
+        "epochs": 5,
+        "train_missing": False,
+        "results_dir": "results",
+        "smoke": False,
+        "out_dir": "figures",
+        **over,
+    }
 
 
 @pytest.mark.parametrize("over", [{"epochs": 7}, {"results_dir": "nonexistent"}])
@@ -90,7 +101,7 @@ def test_a_notebook_that_finds_no_results_stops(over, tmp_path, monkeypatch):
     plan = study.make_plan(_ablation_params(**over), "fig6a")
     with pytest.raises(NoResults, match="no stored result"):
         study.collect(plan)
-    assert study.collect(plan, require_some=False).n_done == 0     # optional comparisons
+    assert study.collect(plan, require_some=False).n_done == 0  # optional comparisons
     act = activations.make_plan({**_ablation_params(**over), "n_images": 500})
     with pytest.raises(NoResults, match="no stored result"):
         activations.collect(act)
@@ -104,21 +115,30 @@ def test_notebook_06_stops_when_no_trained_result_exists():
 
 # --- make figures (tools/run_notebooks.py) on a temporary layout --------------------------------
 
+
 def _demo_notebook(path, body: str, figures=("demo",)):
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('smoke: bool = False\nout_dir: str = "figures"')
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# demo"), params,
-                nbformat.v4.new_code_cell(
-                    "from mnv2lab.notebook import COMMON, start\n"
-                    f"nb = start({path.stem!r}, globals(), COMMON)"),
-                nbformat.v4.new_code_cell(
-                    "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 2))\n"
-                    "ax.plot([0, 1], [0, 1])\nnb.save_figure(fig, 'demo', title='t', caption='c', "
-                    "paper_item='Figure 1');"),
-                nbformat.v4.new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# demo"),
+        params,
+        nbformat.v4.new_code_cell(
+            "from mnv2lab.notebook import COMMON, start\n"
+            f"nb = start({path.stem!r}, globals(), COMMON)"
+        ),
+        nbformat.v4.new_code_cell(
+            "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 2))\n"
+            "ax.plot([0, 1], [0, 1])\nnb.save_figure(fig, 'demo', title='t', caption='c', "
+            "paper_item='Figure 1');"
+        ),
+        nbformat.v4.new_code_cell(body),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["mnv2lab"] = {"figures": list(figures)}
     nbformat.write(nb, path)
     return path
@@ -126,8 +146,13 @@ def _demo_notebook(path, body: str, figures=("demo",)):
 
 @pytest.fixture
 def layout(tmp_path):
-    lay = run_notebooks.Layout(root=ROOT, notebooks=tmp_path / "nbs", build=tmp_path / "build",
-                               figures=tmp_path / "figures", inputs=["constraints.txt"])
+    lay = run_notebooks.Layout(
+        root=ROOT,
+        notebooks=tmp_path / "nbs",
+        build=tmp_path / "build",
+        figures=tmp_path / "figures",
+        inputs=["constraints.txt"],
+    )
     for d in (lay.notebooks, lay.build, lay.figures):
         d.mkdir()
     return lay
@@ -162,8 +187,10 @@ def test_a_failed_notebook_leaves_the_previous_complete_set(layout):
 
 @pytest.mark.slow
 def test_a_kernel_death_is_reported_like_any_failure(layout):
-    path = _demo_notebook(layout.notebooks / "92_demo.ipynb",
-                          "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    path = _demo_notebook(
+        layout.notebooks / "92_demo.ipynb",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    )
     with pytest.raises(SystemExit) as err:
         run_notebooks.run(path, 1, 1, layout)
     message = str(err.value)

@@ -8,8 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from mnv2lab.inference import (activations_in_place, count_batchnorms, fold_batchnorm,
-                               make_runner, prepare_for_inference, prepare_input, run_inference)
+from mnv2lab.inference import (
+    activations_in_place,
+    count_batchnorms,
+    fold_batchnorm,
+    make_runner,
+    prepare_for_inference,
+    prepare_input,
+    run_inference,
+)
 from mnv2lab.models import model_names
 from trained_like import trained_like
 
@@ -86,8 +93,11 @@ def test_prepared_model_is_channels_last_in_place_and_matches_naive():
     model = trained_like("mobilenet_v2", width_mult=0.35)
     prepared = prepare_for_inference(model)
     convs = [m for m in prepared.modules() if isinstance(m, nn.Conv2d)]
-    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs
-               if c.weight.shape[-1] > 1 or c.weight.shape[1] > 1)
+    assert all(
+        c.weight.is_contiguous(memory_format=torch.channels_last)
+        for c in convs
+        if c.weight.shape[-1] > 1 or c.weight.shape[1] > 1
+    )
     assert not any(p.requires_grad for p in prepared.parameters())
     acts = [m for m in prepared.modules() if isinstance(m, (nn.ReLU6, nn.ReLU))]
     assert acts and all(a.inplace for a in acts)

@@ -28,10 +28,10 @@ from papermill.parameterize import parameterize_notebook
 
 from conftest import NOTEBOOKS, ROOT
 
-FASTEST = "01_relu_manifold"     # the notebook executed through the server's kernel
+FASTEST = "01_relu_manifold"  # the notebook executed through the server's kernel
 ARTIFACTS = ROOT / "build" / "test-artifacts"
-START_TIMEOUT = 60               # s for the server to answer
-CELL_TIMEOUT = 120               # s for one cell of a smoke run
+START_TIMEOUT = 60  # s for the server to answer
+CELL_TIMEOUT = 120  # s for one cell of a smoke run
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -47,8 +47,9 @@ class LabServer:
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", 30)
-        r = requests.request(method, f"{self.url}{path}",
-                             headers={"Authorization": f"token {self.token}"}, **kwargs)
+        r = requests.request(
+            method, f"{self.url}{path}", headers={"Authorization": f"token {self.token}"}, **kwargs
+        )
         assert r.ok, f"{method} {path}: HTTP {r.status_code} {r.text[:300]}\n{self.log_tail()}"
         return r
 
@@ -65,8 +66,10 @@ def free_port() -> int:
 
 # User settings for the test server: never autosave (the browser must not write into notebooks/)
 # and do not ask about Jupyter news (a clean screenshot).
-LAB_SETTINGS = {"@jupyterlab/docmanager-extension/plugin": {"autosave": False},
-                "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"}}
+LAB_SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
+}
 
 
 def start_lab(root_dir: Path, work: Path) -> LabServer:
@@ -77,36 +80,51 @@ def start_lab(root_dir: Path, work: Path) -> LabServer:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
     env = dict(os.environ)
-    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
+    for var, sub in (
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_DATA_DIR", "data"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("IPYTHONDIR", "ipython"),
+    ):
         env[var] = str(work / sub)
     # Kernels import this checkout's mnv2lab, whatever folder the server serves.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-           f"--port={port}", "--port-retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={root_dir}", "--LabApp.news_url=None",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly",
-           f"--LabApp.workspaces_dir={work / 'workspaces'}",
-           f"--LabApp.user_settings_dir={work / 'settings'}",
-           # Lab checkpoints a notebook when it opens it: keep that out of the repository.
-           f"--FileCheckpoints.checkpoint_dir={work / 'checkpoints'}",
-           # window.jupyterapp: the browser test drives the notebook through Lab's own commands.
-           "--LabApp.expose_app_in_browser=True"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--port-retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+        f"--LabApp.workspaces_dir={work / 'workspaces'}",
+        f"--LabApp.user_settings_dir={work / 'settings'}",
+        # Lab checkpoints a notebook when it opens it: keep that out of the repository.
+        f"--FileCheckpoints.checkpoint_dir={work / 'checkpoints'}",
+        # window.jupyterapp: the browser test drives the notebook through Lab's own commands.
+        "--LabApp.expose_app_in_browser=True",
+    ]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = work / "jupyterlab.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
     server = LabServer(f"http://127.0.0.1:{port}", token, root_dir, log, proc)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"JupyterLab exited with {proc.returncode}\n{server.log_tail()}")
         try:
-            if requests.get(f"{server.url}/api/status", timeout=2,
-                            headers={"Authorization": f"token {token}"}).ok:
+            if requests.get(
+                f"{server.url}/api/status", timeout=2, headers={"Authorization": f"token {token}"}
+            ).ok:
                 return server
         except requests.ConnectionError:
             pass
@@ -145,14 +163,16 @@ def first_heading(nb: nbformat.NotebookNode) -> str:
 
 # --- the REST API ---------------------------------------------------------------------------------
 
+
 def test_every_notebook_opens_through_the_server_api(lab):
     specs = lab.api("GET", "/api/kernelspecs").json()["kernelspecs"]
     assert "python3" in specs
     listed = {m["name"]: m["type"] for m in lab.api("GET", "/api/contents").json()["content"]}
     for path in NOTEBOOKS:
         assert listed.get(path.name) == "notebook", f"{path.name} not served as a notebook"
-        model = lab.api("GET", f"/api/contents/{path.name}",
-                        params={"type": "notebook", "content": 1}).json()
+        model = lab.api(
+            "GET", f"/api/contents/{path.name}", params={"type": "notebook", "content": 1}
+        ).json()
         assert model["type"] == "notebook" and model["format"] == "json"
         nb = nbformat.from_dict(model["content"])
         nbformat.validate(nb)
@@ -162,27 +182,50 @@ def test_every_notebook_opens_through_the_server_api(lab):
 
 # --- a notebook through a kernel the server started -----------------------------------------------
 
+
 class KernelChannel:
     """The kernel websocket JupyterLab itself uses (/api/kernels/ID/channels, JSON messages)."""
 
     def __init__(self, lab: LabServer, kernel_id: str):
-        import websocket     # websocket-client, a dependency of jupyter_server
+        import websocket  # websocket-client, a dependency of jupyter_server
 
         self.session = uuid.uuid4().hex
         url = lab.url.replace("http://", "ws://")
         self.ws = websocket.create_connection(
             f"{url}/api/kernels/{kernel_id}/channels?session_id={self.session}",
-            header=[f"Authorization: token {lab.token}"], timeout=CELL_TIMEOUT)
+            header=[f"Authorization: token {lab.token}"],
+            timeout=CELL_TIMEOUT,
+        )
 
     def execute(self, code: str) -> tuple[dict, list[dict]]:
         """Run ``code``; return the execute_reply content and the iopub messages it caused."""
         msg_id = uuid.uuid4().hex
-        self.ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": self.session,
-                       "username": "test", "version": "5.3", "date": ""},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True,
-                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
+        self.ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "session": self.session,
+                        "username": "test",
+                        "version": "5.3",
+                        "date": "",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "buffers": [],
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": True,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                }
+            )
+        )
         reply, iopub, idle = None, [], False
         deadline = time.monotonic() + CELL_TIMEOUT
         while reply is None or not idle:
@@ -205,8 +248,10 @@ class KernelChannel:
 def _failure(index: int, source: str, reply: dict, iopub: list[dict]) -> str:
     err = next((m["content"] for m in iopub if m["header"]["msg_type"] == "error"), reply)
     trace = ANSI.sub("", "\n".join(err.get("traceback", [])))
-    return (f"cell {index} (counting the injected-parameters cell) failed: {err.get('ename')}: "
-            f"{err.get('evalue')}\n--- source ---\n{source}\n--- traceback ---\n{trace[-3000:]}")
+    return (
+        f"cell {index} (counting the injected-parameters cell) failed: {err.get('ename')}: "
+        f"{err.get('evalue')}\n--- source ---\n{source}\n--- traceback ---\n{trace[-3000:]}"
+    )
 
 
 @pytest.mark.slow
@@ -214,16 +259,25 @@ def test_a_notebook_runs_through_a_server_kernel(lab, tmp_path):
     path = next((p for p in NOTEBOOKS if p.stem == FASTEST), NOTEBOOKS[0])
     out_dir = tmp_path / "figs"
     # The same injected-parameters cell papermill would add after the `parameters` cell.
-    nb = parameterize_notebook(load_notebook_node(str(path)),
-                               {"smoke": True, "out_dir": str(out_dir)})
-    session = lab.api("POST", "/api/sessions", json={
-        "path": path.name, "name": path.name, "type": "notebook",
-        "kernel": {"name": "python3"}}).json()
+    nb = parameterize_notebook(
+        load_notebook_node(str(path)), {"smoke": True, "out_dir": str(out_dir)}
+    )
+    session = lab.api(
+        "POST",
+        "/api/sessions",
+        json={
+            "path": path.name,
+            "name": path.name,
+            "type": "notebook",
+            "kernel": {"name": "python3"},
+        },
+    ).json()
     channel = KernelChannel(lab, session["kernel"]["id"])
     try:
         reply, iopub = channel.execute("import os, sys; print(os.getcwd()); print(sys.prefix)")
-        stdout = "".join(m["content"].get("text", "") for m in iopub
-                         if m["header"]["msg_type"] == "stream")
+        stdout = "".join(
+            m["content"].get("text", "") for m in iopub if m["header"]["msg_type"] == "stream"
+        )
         cwd, prefix = stdout.split("\n")[:2]
         assert Path(cwd) == lab.root, "JupyterLab runs a kernel in the notebook's folder"
         assert Path(prefix) == Path(sys.prefix), "the kernel must run in the project's venv"
@@ -242,6 +296,7 @@ def test_a_notebook_runs_through_a_server_kernel(lab, tmp_path):
 
 # --- the notebook run in a real browser -----------------------------------------------------------
 
+
 def browser_required() -> bool:
     """In CI (``CI`` set, as CI services do, or ``MNV2LAB_REQUIRE_BROWSER=1`` from ``.ci/run``) a
     missing browser is a failure, not a skip: a skip there would hide that the test never ran."""
@@ -254,8 +309,10 @@ def _browser() -> tuple[str, str]:
     driver = shutil.which("chromedriver")
     if exe is None or driver is None:
         missing = " and ".join(n for n, p in (("chromium", exe), ("chromedriver", driver)) if not p)
-        message = (f"{missing} not installed (Debian: apt-get install chromium chromium-driver; "
-                   ".ci/run installs them in CI)")
+        message = (
+            f"{missing} not installed (Debian: apt-get install chromium chromium-driver; "
+            ".ci/run installs them in CI)"
+        )
         if browser_required():
             pytest.fail(f"browser test required here (CI): {message}")
         pytest.skip(message)
@@ -269,8 +326,12 @@ class WebDriver:
         port = free_port()
         self.log = log
         with open(log, "wb") as out:
-            self.proc = subprocess.Popen([driver, f"--port={port}"], stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [driver, f"--port={port}"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -283,12 +344,27 @@ class WebDriver:
                 self.quit()
                 raise RuntimeError(f"chromedriver did not start\n{log.read_text(errors='replace')}")
             time.sleep(0.2)
-        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-background-networking", "--disable-sync",
-                "--disable-component-update", "--hide-scrollbars", "--window-size=1280,900",
-                f"--user-data-dir={profile}"]
-        caps = {"capabilities": {"alwaysMatch": {
-            "browserName": "chrome", "goog:chromeOptions": {"binary": chromium, "args": args}}}}
+        args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-sync",
+            "--disable-component-update",
+            "--hide-scrollbars",
+            "--window-size=1280,900",
+            f"--user-data-dir={profile}",
+        ]
+        caps = {
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {"binary": chromium, "args": args},
+                }
+            }
+        }
         self.session = self._call("POST", "/session", caps)["sessionId"]
 
     def _call(self, method: str, path: str, body: dict | None = None):
@@ -302,8 +378,9 @@ class WebDriver:
 
     def js(self, script: str):
         """Run ``script`` (a function body; ``return`` gives the value) in the page."""
-        return self._call("POST", f"/session/{self.session}/execute/sync",
-                          {"script": script, "args": []})
+        return self._call(
+            "POST", f"/session/{self.session}/execute/sync", {"script": script, "args": []}
+        )
 
     def screenshot(self, path: Path) -> None:
         import base64
@@ -346,7 +423,7 @@ return {kernel: kernel ? kernel.status : 'none', code: cells.length,
         headings: Array.from(panel.node.querySelectorAll('.jp-RenderedMarkdown h1'))
           .map(h => h.textContent.replace('\u00b6', '').trim())};
 """
-RUN_TIMEOUT = 600                # s for the whole smoke run in the browser
+RUN_TIMEOUT = 600  # s for the whole smoke run in the browser
 
 
 @pytest.mark.slow
@@ -373,20 +450,25 @@ def test_notebook_runs_in_the_browser_and_renders_a_figure(tmp_path):
         state, deadline = None, time.monotonic() + START_TIMEOUT * 2
         while not (state and state["kernel"] == "idle"):
             assert time.monotonic() < deadline, (
-                f"the notebook did not open with an idle kernel: {state}\n{server.log_tail()}")
+                f"the notebook did not open with an idle kernel: {state}\n{server.log_tail()}"
+            )
             time.sleep(0.5)
             state = browser.js(NOTEBOOK_STATE_JS)
         assert heading in state["headings"], f"{heading!r} not rendered: {state['headings']}"
         assert state["ran"] == 0 and state["images"] == 0, f"outputs before the run: {state}"
         browser.js("window.jupyterapp.commands.execute('notebook:run-all-cells'); return 1;")
         deadline = time.monotonic() + RUN_TIMEOUT
-        while not (state["ran"] == state["code"] and state["kernel"] == "idle"
-                   and state["images"]) and not state["errors"]:
+        while (
+            not (state["ran"] == state["code"] and state["kernel"] == "idle" and state["images"])
+            and not state["errors"]
+        ):
             assert time.monotonic() < deadline, f"run not finished in {RUN_TIMEOUT} s: {state}"
             time.sleep(1)
             state = browser.js(NOTEBOOK_STATE_JS)
-        browser.js("const img = document.querySelector('.jp-RenderedImage img'); "
-                   "if (img) img.scrollIntoView(); return 1;")   # a figure in the shot
+        browser.js(
+            "const img = document.querySelector('.jp-RenderedImage img'); "
+            "if (img) img.scrollIntoView(); return 1;"
+        )  # a figure in the shot
         browser.screenshot(shot)
     finally:
         if browser is not None:

@@ -11,8 +11,16 @@ import warnings
 import pytest
 
 from mnv2lab import latency
-from mnv2lab.latency import (LatencyCacheWarning, LatencyConfig, code_fingerprint, conv_kind,
-                             describe_conditions, entry_path, measure_all, measure_or_load)
+from mnv2lab.latency import (
+    LatencyCacheWarning,
+    LatencyConfig,
+    code_fingerprint,
+    conv_kind,
+    describe_conditions,
+    entry_path,
+    measure_all,
+    measure_or_load,
+)
 from mnv2lab.params import ParameterError
 
 TINY = LatencyConfig("mobilenet_v2", {"width_mult": 0.35}, 32, 1, min_run_time=0.01, warmup=1)
@@ -39,13 +47,13 @@ def test_round_trip_with_provenance(tmp_path):
 def test_corrupt_or_edited_entries_are_measured_again(tmp_path):
     measure_or_load(TINY, tmp_path)
     path = entry_path(TINY, tmp_path)
-    path.write_text(path.read_text()[:50])                      # truncated
+    path.write_text(path.read_text()[:50])  # truncated
     with pytest.warns(LatencyCacheWarning, match="not readable JSON"):
         record = measure_or_load(TINY, tmp_path)
     assert record["cached"] is False
-    assert measure_or_load(TINY, tmp_path)["cached"] is True     # repaired on disk
+    assert measure_or_load(TINY, tmp_path)["cached"] is True  # repaired on disk
     data = json.loads(path.read_text())
-    data["result"]["median_ms"] = 0.001                          # edited by hand
+    data["result"]["median_ms"] = 0.001  # edited by hand
     path.write_text(json.dumps(data))
     with pytest.warns(LatencyCacheWarning, match="SHA-256"):
         assert measure_or_load(TINY, tmp_path)["cached"] is False
@@ -58,8 +66,9 @@ def test_other_code_or_request_measures_again(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert measure_or_load(TINY, tmp_path, fingerprint="0" * 16)["cached"] is True
-        assert measure_or_load(TINY, tmp_path, fingerprint="0" * 16,
-                               remeasure=True)["cached"] is False
+        assert (
+            measure_or_load(TINY, tmp_path, fingerprint="0" * 16, remeasure=True)["cached"] is False
+        )
 
 
 def test_missing_entries_are_reported_not_measured_when_asked(tmp_path):
@@ -69,13 +78,17 @@ def test_missing_entries_are_reported_not_measured_when_asked(tmp_path):
 
 
 def test_table_and_conditions(tmp_path):
-    configs = [TINY, LatencyConfig("mobilenet_v2", {"width_mult": 0.35}, 32, 1, "sliced", 3,
-                                   min_run_time=0.01, warmup=1)]
+    configs = [
+        TINY,
+        LatencyConfig(
+            "mobilenet_v2", {"width_mult": 0.35}, 32, 1, "sliced", 3, min_run_time=0.01, warmup=1
+        ),
+    ]
     table = measure_all(configs, tmp_path, progress=False)
     assert list(table.path) == ["practitioner", "sliced"] and table.median_ms.notna().all()
     text = describe_conditions(table)
     assert "torch" in text and "1 thread(s)" in text and "load average" in text
-    table["usable"] = [False, True]         # as if others had used 1.5 cores during the first
+    table["usable"] = [False, True]  # as if others had used 1.5 cores during the first
     table.loc[0, "foreign_cpu_cores"] = 1.5
     assert len(latency.usable(table)) == 1
     assert "1 timing(s) left out" in latency.excluded_text(table)
@@ -93,16 +106,25 @@ def test_fingerprint_ignores_prose_but_not_code(tmp_path, monkeypatch):
     before = code_fingerprint(("inference.py",))
     monkeypatch.setattr(latency.config, "MEASURE_VERSION", latency.MEASURE_VERSION + 1)
     assert code_fingerprint(("inference.py",)) != before
-    practitioner, sliced = (LatencyConfig("mobilenet_v2", {}, 64, 1, path, n)
-                            for path, n in (("practitioner", None), ("sliced", 2)))
+    practitioner, sliced = (
+        LatencyConfig("mobilenet_v2", {}, 64, 1, path, n)
+        for path, n in (("practitioner", None), ("sliced", 2))
+    )
     assert latency.config_fingerprint(practitioner) != latency.config_fingerprint(sliced)
     assert code_fingerprint(("inference.py",), "a.f") != code_fingerprint(("inference.py",), "a.g")
 
 
-@pytest.mark.parametrize("kwargs,word", [
-    ({"threads": 0}, "threads"), ({"path": "fast"}, "path"), ({"n_slices": 2}, "n_slices"),
-    ({"model": "resnet"}, "model"), ({"min_run_time": 0}, "min_run_time"),
-    ({"resolution": 4}, "resolution")])
+@pytest.mark.parametrize(
+    "kwargs,word",
+    [
+        ({"threads": 0}, "threads"),
+        ({"path": "fast"}, "path"),
+        ({"n_slices": 2}, "n_slices"),
+        ({"model": "resnet"}, "model"),
+        ({"min_run_time": 0}, "min_run_time"),
+        ({"resolution": 4}, "resolution"),
+    ],
+)
 def test_bad_configurations_are_named(kwargs, word):
     base = {"model": "mobilenet_v2", "kwargs": {}, "resolution": 64, "threads": 1}
     with pytest.raises(ParameterError, match=word):
@@ -122,7 +144,7 @@ def test_breakdown_shares_add_up(tmp_path):
 def test_quiet_measurement_waits_and_retries(tmp_path, monkeypatch):
     """Entries timed while others used the CPU are measured again; a quiet pass leaves nothing
     to do. (The CPU meter is replaced: this machine is never quiet during the tests.)"""
-    busy = iter([0.9, 0.0, 0.0, 0.0, 0.0, 0.0])      # meter readings while timing
+    busy = iter([0.9, 0.0, 0.0, 0.0, 0.0, 0.0])  # meter readings while timing
     waits = []
 
     class FakeMeter:
@@ -132,11 +154,11 @@ def test_quiet_measurement_waits_and_retries(tmp_path, monkeypatch):
         def __exit__(self, *exc):
             self.cores, self.nice_cores = next(busy), 0.0
 
-    monkeypatch.setattr(latency.timing, "ForeignCpu", FakeMeter)     # where measure() finds it
+    monkeypatch.setattr(latency.timing, "ForeignCpu", FakeMeter)  # where measure() finds it
     idle = iter([(0.5, 0.0), (0.0, 0.9), (0.0, 0.0), (0.0, 0.0)])  # samples before each timing
     monkeypatch.setattr(latency.quiet, "foreign_cpu", lambda seconds=2.0: next(idle))
     monkeypatch.setattr("time.sleep", lambda s: waits.append(s))
-    configs = [TINY, TINY]                             # duplicates are measured once
+    configs = [TINY, TINY]  # duplicates are measured once
     done = latency.measure_quietly(configs, tmp_path, max_foreign=0.15, log=lambda s: None)
     assert done == {"clean": 1, "left": 0, "retries": 1} and len(waits) == 2
     record = measure_or_load(TINY, tmp_path)
@@ -153,18 +175,25 @@ def test_quiet_measurement_waits_and_retries(tmp_path, monkeypatch):
 
 
 def test_series_are_timed_interleaved_and_cached_together(tmp_path):
-    series = [LatencyConfig("mobilenet_v2", {"width_mult": 0.35}, 32, 1, "sliced", n,
-                            min_run_time=0.01, warmup=1) for n in (1, 4)]
+    series = [
+        LatencyConfig(
+            "mobilenet_v2", {"width_mult": 0.35}, 32, 1, "sliced", n, min_run_time=0.01, warmup=1
+        )
+        for n in (1, 4)
+    ]
     first = latency.series_or_load(series, tmp_path, rounds=3)
     assert [r["cached"] for r in first] == [False, False]
-    assert all(r["result"]["interleaved_with"] == 2 and r["result"]["n_runs"] == 3
-               for r in first)
+    assert all(r["result"]["interleaved_with"] == 2 and r["result"]["n_runs"] == 3 for r in first)
     again = latency.series_or_load(series, tmp_path, rounds=3)
     assert [r["cached"] for r in again] == [True, True]
-    measure_or_load(series[0], tmp_path, remeasure=True)      # timed alone: not a series entry
+    measure_or_load(series[0], tmp_path, remeasure=True)  # timed alone: not a series entry
     with pytest.warns(LatencyCacheWarning, match="interleaved"):
         redone = latency.series_or_load(series, tmp_path, rounds=3)
     assert [r["cached"] for r in redone] == [False, False]
     with pytest.raises(ParameterError, match="thread"):
-        latency.measure_interleaved([series[0], LatencyConfig(
-            "mobilenet_v2", {"width_mult": 0.35}, 32, 2, min_run_time=0.01)])
+        latency.measure_interleaved(
+            [
+                series[0],
+                LatencyConfig("mobilenet_v2", {"width_mult": 0.35}, 32, 2, min_run_time=0.01),
+            ]
+        )

@@ -30,30 +30,58 @@ def _private_cache(tmp_path, monkeypatch):
 def tiny(**over) -> TrainConfig:
     """TinyCNN on 8x8 digits, 8 steps of 32 images (16 per rank), dropout and augmentation on so
     that the per-rank random streams matter."""
-    base = dict(model="tiny_cnn", model_kwargs={"width": 8, "dropout": 0.1}, dataset="digits",
-                dataset_kwargs={"image_size": 8}, train_subset=256, test_subset=64, epochs=1,
-                batch_size=32, lr=0.05, device="cpu", augment=True, crop_padding=1, threads=1,
-                study="lockstep")
+    base = dict(
+        model="tiny_cnn",
+        model_kwargs={"width": 8, "dropout": 0.1},
+        dataset="digits",
+        dataset_kwargs={"image_size": 8},
+        train_subset=256,
+        test_subset=64,
+        epochs=1,
+        batch_size=32,
+        lr=0.05,
+        device="cpu",
+        augment=True,
+        crop_padding=1,
+        threads=1,
+        study="lockstep",
+    )
     return TrainConfig(**{**base, **over})
 
 
 @pytest.mark.slow
 def test_ranks_match_the_torchrun_trainer_and_report_timings(tmp_path):
-    cfg = tiny(ranks=2)     # the trainer refuses a 2-process run whose config says otherwise
+    cfg = tiny(ranks=2)  # the trainer refuses a 2-process run whose config says otherwise
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    torchrun = subprocess.Popen(     # runs while the lockstep ranks below run
-        [str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node=2",
-         "-m", "mnv2lab.train", "--config", str(tmp_path / "cfg.json"), "--no-cache",
-         "--results-dir", str(tmp_path / "results"), "--rank-weights-dir", str(tmp_path / "w"),
-         "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        cwd=tmp_path)
+    torchrun = subprocess.Popen(  # runs while the lockstep ranks below run
+        [
+            str(Path(sys.executable).parent / "torchrun"),
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "mnv2lab.train",
+            "--config",
+            str(tmp_path / "cfg.json"),
+            "--no-cache",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--rank-weights-dir",
+            str(tmp_path / "w"),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         with LockstepRanks(cfg, world_size=2) as ranks:
             procs = list(ranks._procs)
             assert ranks.threads_per_rank == 1
             first = ranks.run(1)
-            rest = ranks.run(7)        # 8 steps = the run's one epoch
+            rest = ranks.run(7)  # 8 steps = the run's one epoch
             params = ranks.parameters()
         assert not any(p.is_alive() for p in procs)
         _, err = torchrun.communicate(timeout=240)

@@ -15,30 +15,42 @@ from mnv2lab.stats import binomial_ci, mean_ci
 
 matplotlib.use("Agg")
 
-DEFAULTS = {"smoke": False, "out_dir": "figures", "seed": 0, "n_values": [2, 3, 5, 15, 30],
-            "n_max": 50, "n_trials": 300, "n_points": 1000, "turns": 10.0, "n_pairs": 100_000}
+DEFAULTS = {
+    "smoke": False,
+    "out_dir": "figures",
+    "seed": 0,
+    "n_values": [2, 3, 5, 15, 30],
+    "n_max": 50,
+    "n_trials": 300,
+    "n_points": 1000,
+    "turns": 10.0,
+    "n_pairs": 100_000,
+}
 
 
 # --- the spiral --------------------------------------------------------------------------------
+
 
 def test_spiral_shape_turns_and_spacing():
     X = m.spiral(1000, 10.0)
     r = np.linalg.norm(X, axis=1)
     assert X.shape == (1000, 2)
-    assert r[-1] == pytest.approx(1.0) and 0 < r[0] < 0.05     # from (next to) the origin out to 1
-    assert np.all(np.diff(r) > 0)                                # Archimedean: r grows with theta
+    assert r[-1] == pytest.approx(1.0) and 0 < r[0] < 0.05  # from (next to) the origin out to 1
+    assert np.all(np.diff(r) > 0)  # Archimedean: r grows with theta
     winding = np.unwrap(np.arctan2(X[:, 1], X[:, 0]))
-    theta = winding - winding[0] + r[0] * 2 * np.pi * 10           # r = theta / theta_max
+    theta = winding - winding[0] + r[0] * 2 * np.pi * 10  # r = theta / theta_max
     np.testing.assert_allclose(theta, r * 2 * np.pi * 10, atol=1e-9)
-    assert theta[-1] == pytest.approx(2 * np.pi * 10)               # 10 turns
+    assert theta[-1] == pytest.approx(2 * np.pi * 10)  # 10 turns
     step = np.linalg.norm(np.diff(X, axis=0), axis=1)
-    assert step.max() / step.min() < 1.1                         # equal spacing along the curve
+    assert step.max() / step.min() < 1.1  # equal spacing along the curve
     directions = np.round(np.mod(winding, 2 * np.pi), 9)
-    assert len(np.unique(directions)) == 1000                    # no direction repeats
+    assert len(np.unique(directions)) == 1000  # no direction repeats
 
 
-@pytest.mark.parametrize("kwargs,fragment", [({"n_points": 1}, "n_points"), ({"n_points": 10.5}, "n_points"),
-                                             ({"turns": 0}, "turns")])
+@pytest.mark.parametrize(
+    "kwargs,fragment",
+    [({"n_points": 1}, "n_points"), ({"n_points": 10.5}, "n_points"), ({"turns": 0}, "turns")],
+)
 def test_spiral_bad_input(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         m.spiral(**{"n_points": 100, "turns": 2.0, **kwargs})
@@ -46,16 +58,17 @@ def test_spiral_bad_input(kwargs, fragment):
 
 # --- Theorem 1 and Lemma 2 ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("n", [2, 3, 5, 10, 30])
 def test_theorem1_as_printed_equals_the_2d_formula(n):
     # N(m, 2) / 2^m with N(m, d) = sum_{k=0}^{m-d} C(m, k)  ==  1 - (m + 1) / 2^m
-    assert m.theorem1_noncollapsed_fraction(n, 2) == pytest.approx(1 - (n + 1) / 2 ** n, abs=1e-15)
-    assert m.collapsed_fraction_theory(n) == pytest.approx((n + 1) / 2 ** n)
+    assert m.theorem1_noncollapsed_fraction(n, 2) == pytest.approx(1 - (n + 1) / 2**n, abs=1e-15)
+    assert m.collapsed_fraction_theory(n) == pytest.approx((n + 1) / 2**n)
 
 
 def test_theorem1_small_cases():
-    assert m.theorem1_noncollapsed_fraction(2, 2) == 0.25          # both rows positive: 1/4
-    assert m.theorem1_noncollapsed_fraction(3, 1) == 1 - 1 / 8     # 1-D input: one positive row
+    assert m.theorem1_noncollapsed_fraction(2, 2) == 0.25  # both rows positive: 1/4
+    assert m.theorem1_noncollapsed_fraction(3, 1) == 1 - 1 / 8  # 1-D input: one positive row
     assert m.theorem1_noncollapsed_fraction(1, 2) == 0.0
 
 
@@ -79,9 +92,10 @@ def test_collapse_is_exactly_half_for_n3_by_antipodal_symmetry():
 
 # --- Monte Carlo vs theory ---------------------------------------------------------------------
 
+
 def _wrong_alternatives(n):
     """Plausible mistakes: counting only 'no positive coordinate', or '<= 2 positive'."""
-    return [1 / 2 ** n, (1 + n + comb(n, 2)) / 2 ** n]
+    return [1 / 2**n, (1 + n + comb(n, 2)) / 2**n]
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 5, 6, 8])
@@ -90,7 +104,7 @@ def test_sweep_collapse_fraction_agrees_with_theory(n):
     400 random T, and wrong formulas outside it."""
     sw = m.sweep([n], n_trials=400, n_points=400, seed=11, progress=False)
     _, low, high = mean_ci(sw.collapsed[0], confidence=0.999)
-    theory = (n + 1) / 2 ** n
+    theory = (n + 1) / 2**n
     assert low <= theory <= high
     for wrong in _wrong_alternatives(n):
         assert not low <= wrong <= high
@@ -101,7 +115,7 @@ def test_pair_counts_agree_with_theory_binomially(n):
     """Independent (T, point) pairs: the count is exactly binomial; Wilson 99.9% interval."""
     pc = m.pair_counts([n], n_pairs=40_000, n_points=500, seed=3)
     _, low, high = binomial_ci(int(pc.counts[0]), pc.n_pairs, confidence=0.999)
-    assert low <= (n + 1) / 2 ** n <= high
+    assert low <= (n + 1) / 2**n <= high
     for wrong in _wrong_alternatives(n):
         assert not low <= wrong <= high
 
@@ -112,19 +126,21 @@ def test_theory_agreement_reports_where_it_can_judge():
     pc = m.pair_counts(ns, n_pairs=20_000, n_points=300, seed=2)
     agree = m.theory_agreement(sw, pc)
     assert set(agree["per_T_ns"]) <= set(ns) and 2 in agree["per_T_ns"]
-    assert agree["pairs_ns"] == [n for n in ns if (n + 1) / 2 ** n * 20_000 >= 5]
-    assert len(agree["pairs_outside"]) <= 2          # 95% intervals: a rare miss is allowed
+    assert agree["pairs_ns"] == [n for n in ns if (n + 1) / 2**n * 20_000 >= 5]
+    assert len(agree["pairs_outside"]) <= 2  # 95% intervals: a rare miss is allowed
 
 
 # --- reconstruction ----------------------------------------------------------------------------
+
 
 def test_pinv_of_gaussian_T_is_least_squares():
     rng = np.random.default_rng(0)
     for n in (2, 3, 7, 30):
         T = m.gaussian_embeddings(n, 1, seed=n)[0]
         y = rng.standard_normal((n, 5))
-        np.testing.assert_allclose(np.linalg.pinv(T) @ y, np.linalg.lstsq(T, y, rcond=None)[0],
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            np.linalg.pinv(T) @ y, np.linalg.lstsq(T, y, rcond=None)[0], atol=1e-12
+        )
         np.testing.assert_allclose(np.linalg.pinv(T) @ T, np.eye(2), atol=1e-12)
 
 
@@ -156,7 +172,7 @@ def test_decoder_beats_pinv_and_pinv_tends_to_half_the_spiral():
     assert np.all(np.abs(m.relative_error(X_hat, X) - 0.5) < 0.02)
     sw = m.sweep([5, 15], n_trials=30, n_points=400, seed=0, progress=False)
     assert np.all(sw.err_lstsq < sw.err_pinv)
-    assert sw.err_lstsq[1].mean() < sw.err_lstsq[0].mean()          # more dimensions, less loss
+    assert sw.err_lstsq[1].mean() < sw.err_lstsq[0].mean()  # more dimensions, less loss
 
 
 def test_pinv_error_without_the_factor_half_is_the_relus_distortion_and_shrinks():
@@ -165,13 +181,15 @@ def test_pinv_error_without_the_factor_half_is_the_relus_distortion_and_shrinks(
     X = m.spiral(300, 10)
     T = m.gaussian_embeddings(12, 3, seed=2)
     doubled = m.relative_error(2 * m.pinv_reconstruct(m.embed(X, T), T), X)
-    direct = np.sqrt((m.pinv_reconstruct(np.abs(m.embed(X, T, relu=False)), T) ** 2)
-                     .sum(axis=(-2, -1)) / (X ** 2).sum())
+    direct = np.sqrt(
+        (m.pinv_reconstruct(np.abs(m.embed(X, T, relu=False)), T) ** 2).sum(axis=(-2, -1))
+        / (X**2).sum()
+    )
     np.testing.assert_allclose(doubled, direct, rtol=1e-12)
     sw = m.sweep([5, 15, 50], n_trials=40, n_points=300, seed=0, progress=False)
     t = sw.table()
     assert t.err_pinv_x2[5] > t.err_pinv_x2[15] > t.err_pinv_x2[50]
-    assert t.err_pinv_x2_high[50] < t.err_pinv_x2_low[15]          # separated by their CIs
+    assert t.err_pinv_x2_high[50] < t.err_pinv_x2_low[15]  # separated by their CIs
     assert t.err_pinv[50] > 0.5 > t.err_pinv_x2[50]
 
 
@@ -186,11 +204,18 @@ def test_figure1_panels_carry_their_expected_collapse():
 
 # --- determinism and parameters ---------------------------------------------------------------
 
+
 def test_same_seed_same_numbers_independent_of_other_n_and_chunking(monkeypatch):
     a = m.sweep([3, 7], n_trials=25, n_points=200, seed=9, progress=False)
     b = m.sweep([3, 7], n_trials=25, n_points=200, seed=9, progress=False)
-    for key in ("collapsed", "err_pinv", "err_pinv_x2", "err_lstsq", "err_lstsq_heldout",
-                "err_linear"):
+    for key in (
+        "collapsed",
+        "err_pinv",
+        "err_pinv_x2",
+        "err_lstsq",
+        "err_lstsq_heldout",
+        "err_linear",
+    ):
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
     monkeypatch.setattr(m, "_chunk_size", lambda n, p, budget=0: 4)
     c = m.sweep([7], n_trials=25, n_points=200, seed=9, progress=False)
@@ -211,18 +236,27 @@ def test_spec_accepts_defaults_and_smoke_shrinks_the_work():
     assert smoke.n_pairs < full.n_pairs and smoke.n_points < full.n_points
 
 
-@pytest.mark.parametrize("name,value,fragment", [
-    ("n_trials", 1, "between 2 and"), ("n_values", [1, 5], "n_values[0]"), ("n_max", 2, "between 3"),
-    ("turns", 0.0, "between"), ("n_points", "1000", "an integer"), ("seed", -1, "between 0"),
-    ("n_values", 5, "a list of"),
-])
+@pytest.mark.parametrize(
+    "name,value,fragment",
+    [
+        ("n_trials", 1, "between 2 and"),
+        ("n_values", [1, 5], "n_values[0]"),
+        ("n_max", 2, "between 3"),
+        ("turns", 0.0, "between"),
+        ("n_points", "1000", "an integer"),
+        ("seed", -1, "between 0"),
+        ("n_values", 5, "a list of"),
+    ],
+)
 def test_bad_parameters_name_parameter_and_allowed(name, value, fragment):
     with pytest.raises(ParameterError) as err:
         validate({**DEFAULTS, name: value}, m.SPEC)
     assert name in str(err.value) and fragment in str(err.value)
 
 
-@pytest.mark.parametrize("panels,fragment", [([2, 3, 4, 5, 6, 7, 8, 9], "at most"), ([2, 2], "distinct")])
+@pytest.mark.parametrize(
+    "panels,fragment", [([2, 3, 4, 5, 6, 7, 8, 9], "at most"), ([2, 2], "distinct")]
+)
 def test_bad_panel_combinations(panels, fragment):
     params = validate({**DEFAULTS, "n_values": panels}, m.SPEC)
     with pytest.raises(ParameterError, match=fragment):
@@ -230,6 +264,7 @@ def test_bad_panel_combinations(panels, fragment):
 
 
 # --- verdict and figures -----------------------------------------------------------------------
+
 
 def test_verdict_and_figures_from_a_small_run():
     from mnv2lab import manifold_plots as mp
@@ -244,14 +279,22 @@ def test_verdict_and_figures_from_a_small_run():
     assert "(expected (n+1)/2^n)" in text and "factor 1/2" in text
     assert not math.isnan(sw.table()["err_pinv_low"].iloc[0])
     found = m.findings(fig1, sw, pc)
-    assert [f.paper_item for f in found] == ["Figure 1", "Appendix A, Theorem 1", "beyond the paper"]
-    assert found[0].verdict == "partly"                 # no n >= 15 panel: half the claim untested
+    assert [f.paper_item for f in found] == [
+        "Figure 1",
+        "Appendix A, Theorem 1",
+        "beyond the paper",
+    ]
+    assert found[0].verdict == "partly"  # no n >= 15 panel: half the claim untested
     assert f"n=5: {fig1.collapsed_fraction[5]:.0%} (19%)" in found[0].finding
     assert "without the factor 1/2" in found[2].finding
     assert m.findings(m.figure1([2, 15], 200, 10, seed=0), sw, pc)[0].verdict == "reproduced"
     assert all(f.verdict in VERDICTS and "\n" not in f.finding for f in found)
-    for fig in (mp.plot_figure1(fig1), mp.plot_collapse(sw, pc), mp.plot_reconstruction(sw),
-                mp.plot_linear_control(sw)):
+    for fig in (
+        mp.plot_figure1(fig1),
+        mp.plot_collapse(sw, pc),
+        mp.plot_reconstruction(sw),
+        mp.plot_linear_control(sw),
+    ):
         for ax in fig.axes:
             assert ax.get_title()
         matplotlib.pyplot.close(fig)

@@ -12,8 +12,12 @@ from torch import nn
 
 from mnv2lab import section5
 from mnv2lab.section5 import measured, sliced_forward
-from mnv2lab.memory_efficient import (MemoryEfficientMobileNetV2, analytic_peak_bytes,
-                                      run_bottleneck, slice_edges)
+from mnv2lab.memory_efficient import (
+    MemoryEfficientMobileNetV2,
+    analytic_peak_bytes,
+    run_bottleneck,
+    slice_edges,
+)
 from mnv2lab.memory_probe import MemoryConfig, measure_peak
 from mnv2lab.models import InvertedResidual, build_model, mobilenet_v2
 from mnv2lab.params import ParameterError
@@ -37,7 +41,7 @@ VARIANTS = [
 @pytest.mark.parametrize("kwargs", VARIANTS, ids=[str(k) for k in VARIANTS])
 def test_whole_network_in_slices_equals_the_model(kwargs):
     model = trained_like("mobilenet_v2", **kwargs)
-    size = (20, 28) if kwargs.get("small_input") else (45, 61)     # odd, non-square: strides
+    size = (20, 28) if kwargs.get("small_input") else (45, 61)  # odd, non-square: strides
     x = torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         ref = model(x)
@@ -55,8 +59,11 @@ def test_full_size_network_in_slices_equals_the_model():
     assert _close(MemoryEfficientMobileNetV2(model)(x, 4), ref)
 
 
-@pytest.mark.parametrize("stride,k_in,k_out", [(1, 24, 24), (2, 24, 32), (1, 16, 24)],
-                         ids=["shortcut", "stride 2", "no shortcut"])
+@pytest.mark.parametrize(
+    "stride,k_in,k_out",
+    [(1, 24, 24), (2, 24, 32), (1, 16, 24)],
+    ids=["shortcut", "stride 2", "no shortcut"],
+)
 def test_one_bottleneck_in_slices(stride, k_in, k_out):
     torch.manual_seed(0)
     block = InvertedResidual(k_in, k_out, stride, 6)
@@ -70,7 +77,7 @@ def test_one_bottleneck_in_slices(stride, k_in, k_out):
     x = torch.randn(2, k_in, 13, 15)
     with torch.no_grad():
         ref = block(x)
-    for n in (1, 2, 3, 5, 7, 10_000):       # 10_000: capped, one channel per slice
+    for n in (1, 2, 3, 5, 7, 10_000):  # 10_000: capped, one channel per slice
         out = run_bottleneck(block, x, n)
         assert out.shape == ref.shape and _close(out, ref), f"n_slices={n}"
         # The analysis' entry point (mnv2lab.section5.sliced_forward) runs this same executor.
@@ -140,12 +147,21 @@ def test_section5_memory_cache_round_trip_and_corrupt_entry(tmp_path, monkeypatc
 
     def fake(configs, parallel=2, timeout=600.0):
         calls.extend(configs)
-        return [{"peak_bytes": 1e6 * c.n_slices if c.n_slices else 9e6, "run_delta_kib": [1],
-                 "baseline_delta_kib": [0], "reset": True, "counter": "VmHWM",
-                 "run_peak_rss_kib": 1, "baseline_peak_rss_kib": 1, "checksum": 0.0}
-                for c in configs]
+        return [
+            {
+                "peak_bytes": 1e6 * c.n_slices if c.n_slices else 9e6,
+                "run_delta_kib": [1],
+                "baseline_delta_kib": [0],
+                "reset": True,
+                "counter": "VmHWM",
+                "run_peak_rss_kib": 1,
+                "baseline_peak_rss_kib": 1,
+                "checksum": 0.0,
+            }
+            for c in configs
+        ]
 
-    monkeypatch.setattr(measured, "measure_peaks", fake)    # where memory_table looks it up
+    monkeypatch.setattr(measured, "measure_peaks", fake)  # where memory_table looks it up
     configs = section5.memory_configs([64], [1, 2], repeats=1)
     first = section5.memory_table(configs, tmp_path, progress=False)
     assert len(calls) == 3 and not first.cached.any()
@@ -154,9 +170,10 @@ def test_section5_memory_cache_round_trip_and_corrupt_entry(tmp_path, monkeypatc
     assert list(again.measured_mb) == list(first.measured_mb)
     entry = next(tmp_path.glob("*.json"))
     record = json.loads(entry.read_text())
-    assert {"cpu_model", "torch", "git_commit", "timestamp", "load_average_before"} \
-        <= set(record["provenance"])
-    record["result"]["peak_bytes"] = 123.0          # hand-edited: digest no longer matches
+    assert {"cpu_model", "torch", "git_commit", "timestamp", "load_average_before"} <= set(
+        record["provenance"]
+    )
+    record["result"]["peak_bytes"] = 123.0  # hand-edited: digest no longer matches
     entry.write_text(json.dumps(record))
     with pytest.warns(UserWarning, match="unusable"):
         section5.memory_table(configs, tmp_path, progress=False)

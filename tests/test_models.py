@@ -7,9 +7,20 @@ import pytest
 import torch
 from torch import nn
 
-from mnv2lab.models import (MODELS, TABLE2, ChannelShuffle, InvertedResidual, ShuffleUnit,
-                            build_model, expansion_activations, make_divisible, mobilenet_v1,
-                            mobilenet_v2, model_names, shufflenet_v1)
+from mnv2lab.models import (
+    MODELS,
+    TABLE2,
+    ChannelShuffle,
+    InvertedResidual,
+    ShuffleUnit,
+    build_model,
+    expansion_activations,
+    make_divisible,
+    mobilenet_v1,
+    mobilenet_v2,
+    model_names,
+    shufflenet_v1,
+)
 from mnv2lab.params import ParameterError
 
 torch.set_num_threads(1)
@@ -17,8 +28,11 @@ torch.set_num_threads(1)
 # Keyword arguments that make each registered model quick to test. Tests meant for every model
 # parametrize over model_names() and look the model up here, so a newly registered model fails
 # with a KeyError naming it until it has an entry.
-SMALL = {"mobilenet_v2": {"width_mult": 0.35}, "mobilenet_v1": {"width_mult": 0.25},
-         "shufflenet_v1": {"width_mult": 0.5}}
+SMALL = {
+    "mobilenet_v2": {"width_mult": 0.35},
+    "mobilenet_v1": {"width_mult": 0.25},
+    "shufflenet_v1": {"width_mult": 0.5},
+}
 EVERY_MODEL = [(name, SMALL[name]) for name in model_names()]
 
 
@@ -37,9 +51,16 @@ def n_params(model):
 
 # ------------------------------------------------------------------ registry
 
+
 def test_registry_names_and_builder():
-    assert model_names() == ["mobilenet_v2", "mobilenet_v1", "shufflenet_v1", "ssdlite", "ssd",
-                             "deeplabv3"]
+    assert model_names() == [
+        "mobilenet_v2",
+        "mobilenet_v1",
+        "shufflenet_v1",
+        "ssdlite",
+        "ssd",
+        "deeplabv3",
+    ]
     assert set(MODELS) == set(model_names())
     m = build_model("mobilenet_v2", width_mult=0.5, num_classes=7)
     assert m.classifier[-1].out_features == 7 and m.width_mult == 0.5
@@ -54,9 +75,18 @@ def test_unknown_model_name_lists_the_names():
 
 # ------------------------------------------------------------------ MobileNetV2 structure
 
+
 def test_width_rounding_matches_the_reference_rule():
-    assert [make_divisible(c * 0.35) for c in (32, 16, 24, 32, 64, 96, 160, 320)] == \
-        [16, 8, 8, 16, 24, 32, 56, 112]
+    assert [make_divisible(c * 0.35) for c in (32, 16, 24, 32, 64, 96, 160, 320)] == [
+        16,
+        8,
+        8,
+        16,
+        24,
+        32,
+        56,
+        112,
+    ]
     assert make_divisible(1280 * 1.4) == 1792
     for v in (3.0, 10.0, 13.0, 33.6, 115.2, 447.9):
         r = make_divisible(v)
@@ -73,7 +103,7 @@ def test_v2_follows_table2():
     m = mobilenet_v2()
     bs = blocks(m)
     assert len(bs) == sum(n for _, _, n, _ in TABLE2) == 17
-    assert len(m.features) == 19                      # stem, 17 blocks, last conv
+    assert len(m.features) == 19  # stem, 17 blocks, last conv
     expected = [(t, c, s if i == 0 else 1) for t, c, n, s in TABLE2 for i in range(n)]
     assert [(b.expand_ratio, b.out_channels, b.stride) for b in bs] == expected
     assert bs[0].expand is None and all(b.expand is not None for b in bs[1:])
@@ -82,7 +112,7 @@ def test_v2_follows_table2():
         assert b.use_shortcut == (b.stride == 1 and b.in_channels == b.out_channels)
         assert isinstance(b.depthwise.act, nn.ReLU6)
         assert b.depthwise.conv.groups == b.hidden_channels
-        assert not hasattr(b.project, "act")              # linear bottleneck
+        assert not hasattr(b.project, "act")  # linear bottleneck
     acts = expansion_activations(m)
     assert len(acts) == 16 and all(isinstance(a, nn.ReLU6) for _, a in acts)
     assert acts[0][0] == "features.2.expand.act"
@@ -101,8 +131,9 @@ def test_relu6_bottleneck_adds_relu6_after_projection():
     assert all(isinstance(b.project.act, nn.ReLU6) for b in blocks(m))
 
 
-@pytest.mark.parametrize("size,small,final", [(64, False, 2), (96, False, 3), (32, True, 4),
-                                              (224, False, 7)])
+@pytest.mark.parametrize(
+    "size,small,final", [(64, False, 2), (96, False, 3), (32, True, 4), (224, False, 7)]
+)
 def test_v2_any_resolution(size, small, final):
     m = mobilenet_v2(0.35, 10, small_input=small).eval()
     x = torch.randn(1, 3, size, size)
@@ -127,6 +158,7 @@ def test_small_input_changes_only_the_first_two_strides():
 
 
 # ------------------------------------------------------------------ shortcut switches
+
 
 def test_shortcut_counts_per_mode():
     none = blocks(mobilenet_v2(shortcut="none"))
@@ -171,8 +203,9 @@ def test_expansion_shortcut_equals_standard_when_t_is_one():
 
 def test_modes_share_parameters_but_compute_differently():
     torch.manual_seed(0)
-    models = {s: mobilenet_v2(0.5, 10, shortcut=s).eval() for s in ("bottleneck", "expansion",
-                                                                    "none")}
+    models = {
+        s: mobilenet_v2(0.5, 10, shortcut=s).eval() for s in ("bottleneck", "expansion", "none")
+    }
     sd = models["bottleneck"].state_dict()
     for m in models.values():
         m.load_state_dict(sd)
@@ -186,10 +219,11 @@ def test_modes_share_parameters_but_compute_differently():
 
 # ------------------------------------------------------------------ MobileNetV1 and ShuffleNet
 
+
 def test_v1_structure():
     m = mobilenet_v1()
     convs = [mod for mod in m.modules() if isinstance(mod, nn.Conv2d)]
-    assert len(convs) == 27                               # 1 + 13 x (dw + pw)
+    assert len(convs) == 27  # 1 + 13 x (dw + pw)
     assert sum(isinstance(mod, nn.BatchNorm2d) for mod in m.modules()) == 27
     assert sum(isinstance(mod, nn.ReLU) for mod in m.modules()) == 27
     assert [c.stride[0] for c in convs if c.groups > 1] == [1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1]
@@ -203,8 +237,9 @@ def test_channel_shuffle_interleaves_groups():
     assert ChannelShuffle(2)(x).flatten().tolist() == [0, 3, 1, 4, 2, 5]
 
 
-@pytest.mark.parametrize("groups,widths", [(1, (144, 288, 576)), (3, (240, 480, 960)),
-                                           (8, (384, 768, 1536))])
+@pytest.mark.parametrize(
+    "groups,widths", [(1, (144, 288, 576)), (3, (240, 480, 960)), (8, (384, 768, 1536))]
+)
 def test_shufflenet_follows_its_table1(groups, widths):
     m = shufflenet_v1(groups, 1.0)
     units = [u for u in m.modules() if isinstance(u, ShuffleUnit)]
@@ -236,24 +271,28 @@ def test_every_model_runs(name, size, small_input):
 
 # ------------------------------------------------------------------ validation
 
-@pytest.mark.parametrize("builder,kwargs,fragments", [
-    (mobilenet_v2, {"bottleneck": "relu"}, ["bottleneck", "'relu'", "'linear'", "'relu6'"]),
-    (mobilenet_v2, {"shortcut": "dense"}, ["shortcut", "'dense'", "'expansion'", "'none'"]),
-    (mobilenet_v2, {"width_mult": 0}, ["width_mult", "0", "> 0"]),
-    (mobilenet_v2, {"width_mult": -1.0}, ["width_mult", "-1.0", "> 0"]),
-    (mobilenet_v2, {"width_mult": "1"}, ["width_mult", "'1'"]),
-    (mobilenet_v2, {"expand_ratio": 0}, ["expand_ratio", "0", ">= 1"]),
-    (mobilenet_v2, {"expand_ratio": 2.5}, ["expand_ratio", "2.5", "integer"]),
-    (mobilenet_v2, {"num_classes": 0}, ["num_classes", "0", ">= 1"]),
-    (mobilenet_v2, {"small_input": "yes"}, ["small_input", "'yes'", "True or False"]),
-    (mobilenet_v2, {"dropout": 1.0}, ["dropout", "1.0", "[0, 1)"]),
-    (mobilenet_v2, {"input_size": 16}, ["input_size", "16x16", "32x32"]),
-    (mobilenet_v2, {"input_size": 4, "small_input": True}, ["input_size", "4x4", "8x8"]),
-    (mobilenet_v1, {"width_mult": 0.0}, ["width_mult", "> 0"]),
-    (mobilenet_v1, {"input_size": (224, 31)}, ["input_size", "224x31", "32x32"]),
-    (shufflenet_v1, {"groups": 5}, ["groups", "5", "[1, 2, 3, 4, 8]"]),
-    (shufflenet_v1, {"width_mult": -2}, ["width_mult", "-2"]),
-])
+
+@pytest.mark.parametrize(
+    "builder,kwargs,fragments",
+    [
+        (mobilenet_v2, {"bottleneck": "relu"}, ["bottleneck", "'relu'", "'linear'", "'relu6'"]),
+        (mobilenet_v2, {"shortcut": "dense"}, ["shortcut", "'dense'", "'expansion'", "'none'"]),
+        (mobilenet_v2, {"width_mult": 0}, ["width_mult", "0", "> 0"]),
+        (mobilenet_v2, {"width_mult": -1.0}, ["width_mult", "-1.0", "> 0"]),
+        (mobilenet_v2, {"width_mult": "1"}, ["width_mult", "'1'"]),
+        (mobilenet_v2, {"expand_ratio": 0}, ["expand_ratio", "0", ">= 1"]),
+        (mobilenet_v2, {"expand_ratio": 2.5}, ["expand_ratio", "2.5", "integer"]),
+        (mobilenet_v2, {"num_classes": 0}, ["num_classes", "0", ">= 1"]),
+        (mobilenet_v2, {"small_input": "yes"}, ["small_input", "'yes'", "True or False"]),
+        (mobilenet_v2, {"dropout": 1.0}, ["dropout", "1.0", "[0, 1)"]),
+        (mobilenet_v2, {"input_size": 16}, ["input_size", "16x16", "32x32"]),
+        (mobilenet_v2, {"input_size": 4, "small_input": True}, ["input_size", "4x4", "8x8"]),
+        (mobilenet_v1, {"width_mult": 0.0}, ["width_mult", "> 0"]),
+        (mobilenet_v1, {"input_size": (224, 31)}, ["input_size", "224x31", "32x32"]),
+        (shufflenet_v1, {"groups": 5}, ["groups", "5", "[1, 2, 3, 4, 8]"]),
+        (shufflenet_v1, {"width_mult": -2}, ["width_mult", "-2"]),
+    ],
+)
 def test_bad_arguments_fail_clearly(builder, kwargs, fragments):
     with pytest.raises(ParameterError) as err:
         builder(**kwargs)
@@ -273,6 +312,7 @@ def test_input_too_small_for_the_strides_fails_at_forward():
 
 
 # ------------------------------------------------------------------ devices, layouts, training
+
 
 def test_same_seed_same_weights():
     torch.manual_seed(3)
@@ -294,8 +334,11 @@ def test_channels_last_gives_the_same_output(name, kw):
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name,kw", EVERY_MODEL + [
-    ("mobilenet_v2", {"width_mult": 0.35, "shortcut": "expansion", "bottleneck": "relu6"})])
+@pytest.mark.parametrize(
+    "name,kw",
+    EVERY_MODEL
+    + [("mobilenet_v2", {"width_mult": 0.35, "shortcut": "expansion", "bottleneck": "relu6"})],
+)
 def test_one_optimizer_step_changes_the_loss(name, kw):
     torch.manual_seed(0)
     m = build_model(name, num_classes=10, small_input=True, **kw).train()
@@ -320,6 +363,6 @@ def test_runs_on_cuda(name):
 
 def test_reference_parameter_counts():
     """Published counts (all trainable parameters: conv weights, BN scale/shift, classifier)."""
-    assert n_params(mobilenet_v2()) == 3_504_872          # reference MobileNetV2 1.0
-    assert n_params(mobilenet_v1()) == 4_231_976          # V1 paper: 4.2M
+    assert n_params(mobilenet_v2()) == 3_504_872  # reference MobileNetV2 1.0
+    assert n_params(mobilenet_v1()) == 4_231_976  # V1 paper: 4.2M
     assert n_params(mobilenet_v2(shortcut="expansion")) == 3_504_872

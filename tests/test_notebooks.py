@@ -27,10 +27,12 @@ def test_notebook_is_committed_clean(path):
     nbformat.validate(nb)
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
     assert "papermill" not in nb.metadata
-    assert set(nb.metadata) <= {"kernelspec", "language_info", "mnv2lab"}, \
+    assert set(nb.metadata) <= {"kernelspec", "language_info", "mnv2lab"}, (
         f"unexpected notebook metadata {sorted(nb.metadata)}: run `make clean-notebooks`"
-    assert nb.metadata.get("language_info", {"name": "python"}) == {"name": "python"}, \
+    )
+    assert nb.metadata.get("language_info", {"name": "python"}) == {"name": "python"}, (
         "language_info carries machine details (JupyterLab adds them): run `make clean-notebooks`"
+    )
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             assert cell.outputs == [], f"cell {i} has outputs: run `make clean-notebooks`"
@@ -57,9 +59,14 @@ def test_notebook_structure(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_runs_in_smoke_mode(path, tmp_path):
     out_nb = tmp_path / path.name
-    papermill.execute_notebook(str(path), str(out_nb), kernel_name="python3",
-                               cwd=str(path.parent), progress_bar=False,
-                               parameters={"smoke": True, "out_dir": str(tmp_path / "figs")})
+    papermill.execute_notebook(
+        str(path),
+        str(out_nb),
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
+        parameters={"smoke": True, "out_dir": str(tmp_path / "figs")},
+    )
     promised = nbformat.read(path, as_version=4).metadata["mnv2lab"]["figures"]
     for fig in promised:
         for ext in ("png", "pdf"):
@@ -73,9 +80,14 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_bad_parameter_fails_clearly(path, tmp_path):
     with pytest.raises(PapermillExecutionError) as err:
-        papermill.execute_notebook(str(path), str(tmp_path / path.name), kernel_name="python3",
-                                   cwd=str(path.parent), progress_bar=False,
-                                   parameters={"smoke": "false", "out_dir": str(tmp_path)})
+        papermill.execute_notebook(
+            str(path),
+            str(tmp_path / path.name),
+            kernel_name="python3",
+            cwd=str(path.parent),
+            progress_bar=False,
+            parameters={"smoke": "false", "out_dir": str(tmp_path)},
+        )
     assert err.value.ename == "ParameterError"
     assert "'smoke'" in err.value.evalue and "'false'" in err.value.evalue
     # papermill's cell_index counts cells before it prepends its error banners to the written copy,
@@ -93,7 +105,12 @@ def test_a_name_typed_into_the_parameters_cell_is_validated(tmp_path):
     edited = tmp_path / path.name
     nbformat.write(nb, edited)
     with pytest.raises(PapermillExecutionError) as err:
-        papermill.execute_notebook(str(edited), str(tmp_path / "out.ipynb"), kernel_name="python3",
-                                   cwd=str(path.parent), progress_bar=False,
-                                   parameters={"out_dir": str(tmp_path / "figs")})
+        papermill.execute_notebook(
+            str(edited),
+            str(tmp_path / "out.ipynb"),
+            kernel_name="python3",
+            cwd=str(path.parent),
+            progress_bar=False,
+            parameters={"out_dir": str(tmp_path / "figs")},
+        )
     assert err.value.ename == "ParameterError" and "unknown parameter 'sed'" in err.value.evalue

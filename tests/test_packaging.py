@@ -20,7 +20,7 @@ from packaging.specifiers import SpecifierSet
 from conftest import ROOT
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-TORCH = "2.13.0"    # the CPU wheel on local disk; any other release resolves to a CUDA build
+TORCH = "2.13.0"  # the CPU wheel on local disk; any other release resolves to a CUDA build
 
 
 def norm(name: str) -> str:
@@ -35,9 +35,10 @@ def requirements(extras: tuple[str, ...] = ()) -> list[Requirement]:
         todo += PROJECT["optional-dependencies"][extra]
     while todo:
         req = Requirement(todo.pop(0))
-        if norm(req.name) == "mnv2lab":     # "mnv2lab[lab]" inside the test extra
-            todo += [r for e in sorted(req.extras - seen)
-                     for r in PROJECT["optional-dependencies"][e]]
+        if norm(req.name) == "mnv2lab":  # "mnv2lab[lab]" inside the test extra
+            todo += [
+                r for e in sorted(req.extras - seen) for r in PROJECT["optional-dependencies"][e]
+            ]
             seen |= req.extras
             continue
         out.append(req)
@@ -77,10 +78,14 @@ def third_party_imports(folders: list[str]) -> dict[str, str]:
     return found
 
 
-@pytest.mark.parametrize("folders,extras", [
-    (["mnv2lab"], ()),
-    (["tests", "tools", "benchmarks"], ("test", "lab")),
-], ids=["package", "tests-tools-benchmarks"])
+@pytest.mark.parametrize(
+    "folders,extras",
+    [
+        (["mnv2lab"], ()),
+        (["tests", "tools", "benchmarks"], ("test", "lab")),
+    ],
+    ids=["package", "tests-tools-benchmarks"],
+)
 def test_declared_dependencies_cover_every_third_party_import(folders, extras):
     declared = {norm(r.name) for r in requirements(extras)}
     providers = metadata.packages_distributions()
@@ -88,8 +93,9 @@ def test_declared_dependencies_cover_every_third_party_import(folders, extras):
     for module, where in sorted(third_party_imports(folders).items()):
         dists = {norm(d) for d in providers.get(module, [])}
         if not dists & declared:
-            uncovered.append(f"{module} (imported by {where}; installed from "
-                             f"{sorted(dists) or 'nothing'})")
+            uncovered.append(
+                f"{module} (imported by {where}; installed from {sorted(dists) or 'nothing'})"
+            )
     where = "[project] dependencies" + (f" or the extras {list(extras)}" if extras else "")
     assert not uncovered, f"imports not declared in pyproject.toml's {where}: {uncovered}"
 
@@ -98,10 +104,12 @@ def test_every_declared_requirement_is_pinned_and_torch_is_the_local_wheel():
     pins = constraints()
     for req in requirements(("test", "lab")):
         name = norm(req.name)
-        assert name in pins, f"{req.name} is declared in pyproject.toml but not pinned in " \
-                             f"constraints.txt"
+        assert name in pins, (
+            f"{req.name} is declared in pyproject.toml but not pinned in constraints.txt"
+        )
         assert req.specifier.contains(pins[name], prereleases=True), (
-            f"constraints.txt pins {req.name}=={pins[name]}, outside pyproject.toml's {req}")
+            f"constraints.txt pins {req.name}=={pins[name]}, outside pyproject.toml's {req}"
+        )
     torch = next(r for r in requirements() if norm(r.name) == "torch")
     assert str(torch.specifier) == f"=={TORCH}" and pins["torch"] == TORCH
     # The torch wheel is cp311: requires-python must admit 3.11 and nothing else.
@@ -109,8 +117,9 @@ def test_every_declared_requirement_is_pinned_and_torch_is_the_local_wheel():
     assert python.contains("3.11.7") and not python.contains("3.10.14")
     assert not python.contains("3.11.3"), "mnv2lab.data.tarsafe uses tarfile.data_filter (3.11.4+)"
     assert not python.contains("3.12.0")
-    assert "version" not in PROJECT and PROJECT["dynamic"] == ["version"], \
+    assert "version" not in PROJECT and PROJECT["dynamic"] == ["version"], (
         "the version is written once, as mnv2lab.__version__"
+    )
 
 
 def test_constraints_pin_the_installed_dependency_closure():
@@ -136,10 +145,14 @@ def test_constraints_pin_the_installed_dependency_closure():
             continue
         pinned = pins.get(norm(req.name))
         if pinned is None or pinned != installed.split("+")[0]:
-            problems.append(f"{req.name}: installed {installed}, constraints.txt "
-                            f"{'has no pin' if pinned is None else 'pins ' + pinned}")
+            problems.append(
+                f"{req.name}: installed {installed}, constraints.txt "
+                f"{'has no pin' if pinned is None else 'pins ' + pinned}"
+            )
         for sub in metadata.requires(req.name) or []:
             sub_req = Requirement(sub)
             todo += [(sub_req, e) for e in (sorted(req.extras) or [""])]
-    assert not problems, ("environment and constraints.txt disagree (run `make venv`, or pin the "
-                          f"new package as constraints.txt's header says): {problems}")
+    assert not problems, (
+        "environment and constraints.txt disagree (run `make venv`, or pin the "
+        f"new package as constraints.txt's header says): {problems}"
+    )

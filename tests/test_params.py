@@ -19,17 +19,20 @@ def test_valid_values_pass_and_ints_widen_to_float():
     assert out["widths"] == [0.35, 1.0] and isinstance(out["widths"][1], float)
 
 
-@pytest.mark.parametrize("name,value,fragment", [
-    ("smoke", "false", "True or False"),
-    ("smoke", 1, "True or False"),
-    ("n_trials", 0, ">= 1"),
-    ("n_trials", True, "an integer"),
-    ("n_trials", 2.5, "an integer"),
-    ("lr", 3.0, "between 0.0 and 1.0"),
-    ("device", "tpu", "one of ['cpu', 'cuda', 'auto']"),
-    ("widths", [], "at least 1"),
-    ("widths", [0.5, -1], "widths[1]"),
-])
+@pytest.mark.parametrize(
+    "name,value,fragment",
+    [
+        ("smoke", "false", "True or False"),
+        ("smoke", 1, "True or False"),
+        ("n_trials", 0, ">= 1"),
+        ("n_trials", True, "an integer"),
+        ("n_trials", 2.5, "an integer"),
+        ("lr", 3.0, "between 0.0 and 1.0"),
+        ("device", "tpu", "one of ['cpu', 'cuda', 'auto']"),
+        ("widths", [], "at least 1"),
+        ("widths", [0.5, -1], "widths[1]"),
+    ],
+)
 def test_bad_values_name_parameter_value_and_allowed(name, value, fragment):
     with pytest.raises(ParameterError) as err:
         validate({**GOOD, name: value}, SPEC)
@@ -54,8 +57,16 @@ def test_string_bool_hint_mentions_papermill():
 def test_injected_names_come_only_from_papermill_cells():
     cells = ["smoke: bool = False\nx = 1", "# Parameters\nsmoke = True\nn_trails = 4\n", "y = 2"]
     assert injected_names(cells) == {"smoke", "n_trails"}
-    ns = {"In": cells, "smoke": True, "n_trails": 4, "y": 2, "n_trials": 3, "lr": 0.1,
-          "device": "cpu", "widths": [1.0]}
+    ns = {
+        "In": cells,
+        "smoke": True,
+        "n_trails": 4,
+        "y": 2,
+        "n_trials": 3,
+        "lr": 0.1,
+        "device": "cpu",
+        "widths": [1.0],
+    }
     values = notebook_values(ns, SPEC)
     assert "n_trails" in values and "y" not in values and "n_trials" in values
 
@@ -65,10 +76,19 @@ def test_names_typed_into_the_parameters_cell_are_validated_too():
     parameters cell (the latest cell of literal assignments to spec names) is an error."""
     typed = "# parameters\nsmoke: bool = False\nn_trials: int = 3  # per n\nn_trails = 7\n"
     later = ["nb = start('x', globals(), SPEC)", "n_seen = len(widths)", "y = 2"]
-    ns = {"In": ["", typed, *later], "smoke": False, "n_trials": 3, "n_trails": 7, "lr": 0.1,
-          "device": "cpu", "widths": [1.0], "n_seen": 1, "y": 2}
+    ns = {
+        "In": ["", typed, *later],
+        "smoke": False,
+        "n_trials": 3,
+        "n_trails": 7,
+        "lr": 0.1,
+        "device": "cpu",
+        "widths": [1.0],
+        "n_seen": 1,
+        "y": 2,
+    }
     with pytest.raises(ParameterError, match="unknown parameter 'n_trails'"):
         validate(notebook_values(ns, SPEC), SPEC)
-    fixed = "smoke: bool = False\nn_trials: int = 7\n"       # the cell corrected and re-run
+    fixed = "smoke: bool = False\nn_trials: int = 7\n"  # the cell corrected and re-run
     ns["In"] = ["", typed, *later, fixed]
     assert set(notebook_values(ns, SPEC)) == set(SPEC)

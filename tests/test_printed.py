@@ -19,12 +19,15 @@ def test_rounded_and_truncated_to_the_printed_digit():
     assert printed.agrees(5_401_816, 5.4, 10**6, 1, "rounded")
 
 
-@pytest.mark.parametrize("call,fragment", [
-    (lambda: printed.agrees(1, 3.45, 10**6, 1, "rounded"), "printed"),
-    (lambda: printed.printed_as(1, 10**6, 1, "floor"), "convention"),
-    (lambda: printed.printed_as(1, 10**6, -1, "rounded"), "decimals"),
-    (lambda: printed.printed_as(1.5, 10**6, 1, "rounded"), "count"),
-])
+@pytest.mark.parametrize(
+    "call,fragment",
+    [
+        (lambda: printed.agrees(1, 3.45, 10**6, 1, "rounded"), "printed"),
+        (lambda: printed.printed_as(1, 10**6, 1, "floor"), "convention"),
+        (lambda: printed.printed_as(1, 10**6, -1, "rounded"), "decimals"),
+        (lambda: printed.printed_as(1.5, 10**6, 1, "rounded"), "count"),
+    ],
+)
 def test_bad_arguments_are_named(call, fragment):
     with pytest.raises(ValueError, match=fragment):
         call()

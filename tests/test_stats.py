@@ -42,11 +42,14 @@ def test_mean_ci_constant_sample_has_zero_width():
     assert mean_ci([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)
 
 
-@pytest.mark.parametrize("values,fragment", [
-    ([], "empty"),
-    ([1.0, float("nan")], "non-finite"),
-    ([[1.0, 2.0]], "1-D"),
-])
+@pytest.mark.parametrize(
+    "values,fragment",
+    [
+        ([], "empty"),
+        ([1.0, float("nan")], "non-finite"),
+        ([[1.0, 2.0]], "1-D"),
+    ],
+)
 def test_mean_ci_bad_values(values, fragment):
     with pytest.raises(ValueError, match=fragment):
         mean_ci(values)
@@ -60,7 +63,7 @@ def test_bad_confidence_is_named(confidence):
 
 def test_paired_difference_matches_scipy_ttest_rel():
     rng = np.random.default_rng(3)
-    shared = rng.normal(70.0, 5.0, size=8)          # seed-to-seed variation both settings share
+    shared = rng.normal(70.0, 5.0, size=8)  # seed-to-seed variation both settings share
     a = shared + 0.8 + rng.normal(0, 0.2, size=8)
     b = shared + rng.normal(0, 0.2, size=8)
     d = paired_difference(a, b)
@@ -103,13 +106,20 @@ def test_binomial_ci_matches_scipy_wilson(k, n):
 
 def test_binomial_ci_hand_computed_zero_successes():
     # Wilson upper bound at 0 successes is z^2 / (n + z^2), z = 1.959964.
-    z2 = 1.959964 ** 2
+    z2 = 1.959964**2
     assert binomial_ci(0, 10)[2] == pytest.approx(z2 / (10 + z2), abs=1e-6)
 
 
-@pytest.mark.parametrize("k,n,fragment", [(-1, 10, "successes"), (11, 10, "successes"),
-                                          (0, 0, "'n'|n:"), (1.5, 10, "successes"),
-                                          (True, 10, "successes")])
+@pytest.mark.parametrize(
+    "k,n,fragment",
+    [
+        (-1, 10, "successes"),
+        (11, 10, "successes"),
+        (0, 0, "'n'|n:"),
+        (1.5, 10, "successes"),
+        (True, 10, "successes"),
+    ],
+)
 def test_binomial_ci_bad_input(k, n, fragment):
     with pytest.raises(ValueError, match=fragment):
         binomial_ci(k, n)

@@ -21,8 +21,14 @@ from mnv2lab.data import DataError, epoch_order
 from mnv2lab.data import stream
 from mnv2lab.data.sample_folder import write_image_folder
 from mnv2lab.params import ParameterError
-from mnv2lab.train import (TrainConfig, TrainingInterrupted, load_result, run_dir, same_history,
-                           train)
+from mnv2lab.train import (
+    TrainConfig,
+    TrainingInterrupted,
+    load_result,
+    run_dir,
+    same_history,
+    train,
+)
 from mnv2lab.train import recipes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,9 +46,19 @@ def folder(tmp_path) -> Path:
 
 
 def streamed(folder: Path, **over) -> TrainConfig:
-    base = dict(model="tiny_cnn", model_kwargs={"width": 8}, dataset=f"folder:{folder}",
-                dataset_kwargs={"image_size": 32}, data_pipeline="stream", epochs=2,
-                batch_size=6, lr=0.05, device="cpu", threads=1, loader_workers=0)
+    base = dict(
+        model="tiny_cnn",
+        model_kwargs={"width": 8},
+        dataset=f"folder:{folder}",
+        dataset_kwargs={"image_size": 32},
+        data_pipeline="stream",
+        epochs=2,
+        batch_size=6,
+        lr=0.05,
+        device="cpu",
+        threads=1,
+        loader_workers=0,
+    )
     return TrainConfig(**{**base, **over})
 
 
@@ -52,6 +68,7 @@ def corrupt(path: Path) -> None:
 
 
 # --- transforms ---------------------------------------------------------------------------------
+
 
 def test_random_resized_box_stays_inside_and_follows_the_ranges():
     rng = random.Random(0)
@@ -78,13 +95,14 @@ def test_eval_transform_is_resize_then_centre_crop(tmp_path):
     """A 300x200 image with a white square at its centre: resize the short side to 32/0.875 and
     crop the centre 32x32 keeps the square centred and scaled by 36.57/200."""
     img = np.zeros((200, 300, 3), np.uint8)
-    img[80:120, 130:170] = 255                          # 40x40 at the centre
+    img[80:120, 130:170] = 255  # 40x40 at the centre
     from PIL import Image
+
     Image.fromarray(img).save(tmp_path / "a.png")
     out = stream.eval_image(str(tmp_path / "a.png"), 32)
     assert out.shape == (32, 32, 3)
     bright = np.argwhere(out[..., 0] > 127)
-    side = 40 * (32 / 0.875) / 200                      # 7.3 px
+    side = 40 * (32 / 0.875) / 200  # 7.3 px
     assert abs((bright[:, 0].max() - bright[:, 0].min() + 1) - side) <= 1.5
     assert abs(bright[:, 0].mean() - 15.5) < 0.6 and abs(bright[:, 1].mean() - 15.5) < 0.6
 
@@ -106,14 +124,16 @@ def test_batches_are_a_pure_function_of_seed_epoch_step_rank(folder):
 
 
 def test_each_rank_reads_a_disjoint_shard_of_every_epoch(folder):
-    index = stream.FolderIndex.scan(folder)             # 24 training images
-    ranks = [stream.TrainBatches(index, seed=1, batch_size=6, rank=r, world_size=3)
-             for r in range(3)]
+    index = stream.FolderIndex.scan(folder)  # 24 training images
+    ranks = [
+        stream.TrainBatches(index, seed=1, batch_size=6, rank=r, world_size=3) for r in range(3)
+    ]
     steps = ranks[0].steps_per_epoch
     assert steps == 4
     for epoch in range(3):
-        shards = [np.concatenate([t.indices(epoch * steps + s) for s in range(steps)])
-                  for t in ranks]
+        shards = [
+            np.concatenate([t.indices(epoch * steps + s) for s in range(steps)]) for t in ranks
+        ]
         seen = np.concatenate(shards)
         assert len(set(seen.tolist())) == len(seen) == 24, "shards overlap or miss images"
         # exactly the epoch's order, rank r taking its slice of every global batch
@@ -125,23 +145,31 @@ def test_each_rank_reads_a_disjoint_shard_of_every_epoch(folder):
 
 # --- the trainer on a streamed folder -------------------------------------------------------------
 
+
 def test_streamed_training_learns_and_resumes_exactly(folder):
-    cfg = streamed(folder, epochs=3, model_kwargs={"width": 8, "dropout": 0.2},
-                   eval_every_steps=3, checkpoint_every_steps=2, loader_workers=1)
+    cfg = streamed(
+        folder,
+        epochs=3,
+        model_kwargs={"width": 8, "dropout": 0.2},
+        eval_every_steps=3,
+        checkpoint_every_steps=2,
+        loader_workers=1,
+    )
     ref = train(cfg, progress=False, resume=False)
     assert ref.final["data_pipeline"] == "stream" and ref.final["image_shape"] == [3, 32, 32]
     assert ref.final["train_images"] == 24 and ref.final["test_images"] == 12
     losses = ref.series("train_loss")
     assert losses[-1] < losses[0], losses
-    for stop in (5, 7):                               # mid-epoch (4 steps per epoch)
+    for stop in (5, 7):  # mid-epoch (4 steps per epoch)
         with pytest.raises(TrainingInterrupted):
             train(cfg, progress=False, stop_after_steps=stop)
     state = torch.load(run_dir(cfg.key()) / "checkpoint.pt", weights_only=True)
     assert state["step"] == 6 and state["position"] == 2
     resumed = train(cfg, progress=False)
     assert same_history(ref.history, resumed.history)
-    assert all(torch.equal(v, resumed.model.state_dict()[k])
-               for k, v in ref.model.state_dict().items())
+    assert all(
+        torch.equal(v, resumed.model.state_dict()[k]) for k, v in ref.model.state_dict().items()
+    )
 
 
 def test_corrupt_jpeg_mid_epoch_is_skipped_and_counted(folder, monkeypatch):
@@ -152,7 +180,7 @@ def test_corrupt_jpeg_mid_epoch_is_skipped_and_counted(folder, monkeypatch):
     bad_i = index.train_paths.index(str(bad))
     batches = stream.TrainBatches(index, seed=0, batch_size=6)
     per_epoch = [sum(bad_i in batches.indices(e * 4 + s) for s in range(4)) for e in range(3)]
-    assert per_epoch == [1, 1, 1]                   # 24 images, 4 steps of 6: always in
+    assert per_epoch == [1, 1, 1]  # 24 images, 4 steps of 6: always in
     res = train(cfg, progress=False)
     assert [h["skipped_images"] for h in res.history] == [1, 2, 3]
     assert res.final["skipped_images"] == 3
@@ -208,8 +236,13 @@ def test_new_options_keep_the_keys_of_stored_results():
     number of decoding workers (which cannot change a batch) is never in it."""
     base = TrainConfig()
     assert TrainConfig(loader_workers=7).key() == base.key()
-    for field, value in (("data_pipeline", "memory"), ("precision", "bf16"),
-                         ("bn_momentum", 0.003), ("bn_eps", 1e-3), ("sync_batchnorm", True)):
+    for field, value in (
+        ("data_pipeline", "memory"),
+        ("precision", "bf16"),
+        ("bn_momentum", 0.003),
+        ("bn_eps", 1e-3),
+        ("sync_batchnorm", True),
+    ):
         assert TrainConfig(**{field: value}).key() != base.key(), field
     stored = sorted((ROOT / "results" / "cifar10_ablation").glob("*.json"))
     stored = [p for p in stored if len(p.stem) == 16]
@@ -219,6 +252,7 @@ def test_new_options_keep_the_keys_of_stored_results():
 
 
 # --- precision, BatchNorm, recipe ---------------------------------------------------------------
+
 
 def test_bf16_autocast_and_batchnorm_settings_on_cpu(folder):
     cfg = streamed(folder, epochs=1, precision="bf16", bn_momentum=0.003, bn_eps=1e-3)
@@ -230,12 +264,15 @@ def test_bf16_autocast_and_batchnorm_settings_on_cpu(folder):
     assert res.final["train_loss"] != fp32.final["train_loss"]
 
 
-@pytest.mark.parametrize("over,fragment", [
-    ({"precision": "fp16"}, "needs a CUDA device"),
-    ({"sync_batchnorm": True}, "needs a CUDA device"),
-    ({"data_pipeline": "disk"}, "'data_pipeline'"),
-    ({"bn_momentum": 1.5}, "'bn_momentum'"),
-])
+@pytest.mark.parametrize(
+    "over,fragment",
+    [
+        ({"precision": "fp16"}, "needs a CUDA device"),
+        ({"sync_batchnorm": True}, "needs a CUDA device"),
+        ({"data_pipeline": "disk"}, "'data_pipeline'"),
+        ({"bn_momentum": 1.5}, "'bn_momentum'"),
+    ],
+)
 def test_scale_options_are_checked(folder, over, fragment):
     with pytest.raises(ParameterError, match=fragment):
         streamed(folder, **over).validate()
@@ -252,12 +289,20 @@ def test_paper_recipe():
     assert one["batch_size"] == 96 and one["lr"] == pytest.approx(0.045)
     assert recipes.recipe("paper", gpus=4, batch_per_gpu=128)["lr"] == pytest.approx(0.24)
     # filled from the reference setup
-    assert (r["label_smoothing"], r["bn_momentum"], r["bn_eps"], r["rmsprop_eps"]) == \
-        (0.1, 0.003, 1e-3, 1.0)
+    assert (r["label_smoothing"], r["bn_momentum"], r["bn_eps"], r["rmsprop_eps"]) == (
+        0.1,
+        0.003,
+        1e-3,
+        1.0,
+    )
     assert r["epochs"] == 420 == round(700_000 * 8 * 96 / 1_281_167)
-    cfg = TrainConfig(model="mobilenet_v2", model_kwargs={"width_mult": 1.0},
-                      dataset="folder:/data/imagenet", dataset_kwargs={"image_size": 224},
-                      **r).validate()
+    cfg = TrainConfig(
+        model="mobilenet_v2",
+        model_kwargs={"width_mult": 1.0},
+        dataset="folder:/data/imagenet",
+        dataset_kwargs={"image_size": 224},
+        **r,
+    ).validate()
     assert cfg.lr == pytest.approx(0.72)
     with pytest.raises(ParameterError, match="allowed: paper"):
         recipes.recipe("imagenet")
@@ -267,36 +312,63 @@ def test_paper_recipe():
 
 # --- 2 CPU ranks under torchrun: disjoint shards, a rank killed mid-epoch, exact resume ----------
 
-def _torchrun(cfg_path: Path, results: Path, logs: Path, cache: Path, *kill: int
-              ) -> subprocess.CompletedProcess:
+
+def _torchrun(
+    cfg_path: Path, results: Path, logs: Path, cache: Path, *kill: int
+) -> subprocess.CompletedProcess:
     logs.mkdir(parents=True, exist_ok=True)
     torchrun = Path(sys.executable).parent / "torchrun"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
-           "MNV2LAB_CACHE": str(cache)}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT),
+        "MNV2LAB_CACHE": str(cache),
+    }
     return subprocess.run(
-        [str(torchrun), "--standalone", "--nproc_per_node=2",
-         str(ROOT / "tests" / "stream_ranks.py"),
-         str(cfg_path), str(results), str(logs), *map(str, kill)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=cfg_path.parent)
+        [
+            str(torchrun),
+            "--standalone",
+            "--nproc_per_node=2",
+            str(ROOT / "tests" / "stream_ranks.py"),
+            str(cfg_path),
+            str(results),
+            str(logs),
+            *map(str, kill),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=cfg_path.parent,
+    )
 
 
 def _read_log(path: Path) -> dict[int, list[int]]:
     out = {}
     for line in path.read_text().splitlines():
         entry = json.loads(line)
-        out[entry["step"]] = entry["indices"]       # a resumed run logs its steps again
+        out[entry["step"]] = entry["indices"]  # a resumed run logs its steps again
     return out
 
 
 @pytest.mark.slow
 def test_torchrun_two_ranks_stream_disjoint_shards_and_resume_after_a_kill(folder, tmp_path):
-    corrupt(sorted((folder / "train" / "class2").glob("*.jpg"))[5])   # met mid-epoch, skipped
-    cfg = streamed(folder, epochs=3, batch_size=6, eval_every_epochs=1.0,
-                   checkpoint_every_steps=2, model_kwargs={"width": 8, "dropout": 0.1},
-                   loader_workers=1, study="stream", ranks=2)
+    corrupt(sorted((folder / "train" / "class2").glob("*.jpg"))[5])  # met mid-epoch, skipped
+    cfg = streamed(
+        folder,
+        epochs=3,
+        batch_size=6,
+        eval_every_epochs=1.0,
+        checkpoint_every_steps=2,
+        model_kwargs={"width": 8, "dropout": 0.1},
+        loader_workers=1,
+        study="stream",
+        ranks=2,
+    )
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
-    ref = _torchrun(tmp_path / "cfg.json", tmp_path / "ref", tmp_path / "ref_logs",
-                    tmp_path / "ref_cache")
+    ref = _torchrun(
+        tmp_path / "cfg.json", tmp_path / "ref", tmp_path / "ref_logs", tmp_path / "ref_cache"
+    )
     assert ref.returncode == 0, ref.stderr[-3000:]
     reference = load_result(tmp_path / "ref" / f"{cfg.key()}.json")
     assert reference.final["world_size"] == 2 and len(reference.history) == 3
@@ -337,6 +409,7 @@ def test_study_runs_on_another_data_set_and_recipe():
     default stays the committed CIFAR study, key for key."""
     from mnv2lab.study import define_study
     from mnv2lab.study.scale import define_scaled_study
+
     cifar = define_study()
     assert [r.key for r in define_scaled_study()] == [r.key for r in cifar]
     runs = define_scaled_study("folder:/data/imagenet", "paper", world_size=8)
@@ -347,8 +420,9 @@ def test_study_runs_on_another_data_set_and_recipe():
         assert c.model_kwargs["small_input"] is False and c.ranks == 8
         assert (c.optimizer, c.batch_size, c.lr) == ("rmsprop", 768, pytest.approx(0.36))
     assert len({r.key for r in runs} & {r.key for r in cifar}) == 0
-    amp = define_scaled_study("folder:/data/imagenet", "paper", world_size=8, precision="bf16",
-                              sync_batchnorm=True)
+    amp = define_scaled_study(
+        "folder:/data/imagenet", "paper", world_size=8, precision="bf16", sync_batchnorm=True
+    )
     assert all(r.config.precision == "bf16" and r.config.sync_batchnorm for r in amp)
     assert [r.key for r in define_scaled_study(precision="fp32")] == [r.key for r in cifar]
     with pytest.raises(ParameterError, match="allowed: cifar, paper"):

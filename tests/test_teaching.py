@@ -30,7 +30,7 @@ README = "# demo\n\nintro\n\n<!-- findings:start -->\nold table\n<!-- findings:e
 def _plot(preset: str, label: str):
     fig, ax = plotting.new_figure(preset)
     x = np.linspace(0, 1, 20)
-    ax.plot(x, x ** 2, label=label)
+    ax.plot(x, x**2, label=label)
     ax.set_xlabel("x (units)")
     ax.legend()
     return fig
@@ -53,15 +53,33 @@ def demo(tmp_path_factory):
     _notebook(nbs, "02_beta", ["beta_fig"])
     plotting.apply_theme()
     s1 = NotebookSession("01_alpha", {"smoke": False}, figs)
-    s1.save_figure(_plot("half", "a"), "a_second", title="Second | piped", caption="Cap A.",
-                   paper_item="Table 3", takeaway="Memory drops 4x: 400K vs 1600K.")
-    s1.save_figure(_plot("full", "z"), "z_first", title="First figure", caption="Cap Z, 3 seeds.",
-                   paper_item="Figure 1", takeaway="")
+    s1.save_figure(
+        _plot("half", "a"),
+        "a_second",
+        title="Second | piped",
+        caption="Cap A.",
+        paper_item="Table 3",
+        takeaway="Memory drops 4x: 400K vs 1600K.",
+    )
+    s1.save_figure(
+        _plot("full", "z"),
+        "z_first",
+        title="First figure",
+        caption="Cap Z, 3 seeds.",
+        paper_item="Figure 1",
+        takeaway="",
+    )
     s1.record_finding("Figure 1", "reproduced", "n = 2 loses 45% of points | paper: qualitative")
     s1.record_finding("Table 3", "not reproduced", "peak 400 kB vs paper 400K; 7x7 cell 2x off")
     s2 = NotebookSession("02_beta", {"smoke": True}, figs)
-    s2.save_figure(_plot("tall", "b"), "beta_fig", title="Beta", caption="Cap B.",
-                   paper_item="beyond the paper", takeaway="A takeaway " * 30)
+    s2.save_figure(
+        _plot("tall", "b"),
+        "beta_fig",
+        title="Beta",
+        caption="Cap B.",
+        paper_item="beyond the paper",
+        takeaway="A takeaway " * 30,
+    )
     s2.record_finding("beyond the paper", "beyond the paper", "3 of 5 patterns seen")
     (root / "README.md").write_text(README)
     return root
@@ -69,11 +87,14 @@ def demo(tmp_path_factory):
 
 # --- record_finding ------------------------------------------------------------------------------
 
+
 def test_record_finding_writes_the_notebooks_findings(demo):
     data = json.loads((demo / "figures" / "findings" / "01_alpha.json").read_text())
     assert data["notebook"] == "01_alpha" and data["smoke"] is False
     assert [(f["paper_item"], f["verdict"], f["figures"]) for f in data["findings"]] == [
-        ("Figure 1", "reproduced", ["z_first"]), ("Table 3", "not reproduced", ["a_second"])]
+        ("Figure 1", "reproduced", ["z_first"]),
+        ("Table 3", "not reproduced", ["a_second"]),
+    ]
     beta = json.loads((demo / "figures" / "findings" / "02_beta.json").read_text())
     assert beta["smoke"] is True
     assert not list((demo / "figures").rglob("*.tmp")), "temporary files left behind"
@@ -86,19 +107,24 @@ def test_record_finding_replaces_an_item_recorded_again(tmp_path, capsys):
     s.record_finding("Figure 6", "not reproduced", "second try: 0.2 points")
     found = json.loads((tmp_path / "findings" / "03_gamma.json").read_text())["findings"]
     assert [(f["paper_item"], f["finding"]) for f in found] == [
-        ("Table 4", "300,774,272 multiply-adds"), ("Figure 6", "second try: 0.2 points")]
+        ("Table 4", "300,774,272 multiply-adds"),
+        ("Figure 6", "second try: 0.2 points"),
+    ]
     assert "finding [not reproduced] Figure 6: second try: 0.2 points" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    ({"verdict": "confirmed"}, "verdict"),
-    ({"finding": "it works"}, "finding"),               # no number
-    ({"finding": "1 line\nand 2 lines"}, "finding"),
-    ({"finding": "x" * 300 + " 1"}, "finding"),
-    ({"paper_item": " "}, "paper_item"),
-    ({"figures": ["not_saved"]}, "figures"),
-    ({"figures": "fig"}, "figures"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"verdict": "confirmed"}, "verdict"),
+        ({"finding": "it works"}, "finding"),  # no number
+        ({"finding": "1 line\nand 2 lines"}, "finding"),
+        ({"finding": "x" * 300 + " 1"}, "finding"),
+        ({"paper_item": " "}, "paper_item"),
+        ({"figures": ["not_saved"]}, "figures"),
+        ({"figures": "fig"}, "figures"),
+    ],
+)
 def test_record_finding_refuses_bad_input_clearly(tmp_path, kwargs, word):
     s = NotebookSession("03_gamma", {"smoke": False}, tmp_path)
     args = {"paper_item": "Figure 6", "verdict": "reproduced", "finding": "0.3 points"} | kwargs
@@ -113,10 +139,19 @@ def test_record_finding_refuses_bad_input_clearly(tmp_path, kwargs, word):
 
 # --- the gallery and the README table ------------------------------------------------------------
 
+
 def _run_gallery(demo, *extra) -> int:
-    return make_gallery.main(["--figures", str(demo / "figures"), "--notebooks",
-                              str(demo / "notebooks"), "--readme", str(demo / "README.md"),
-                              *extra])
+    return make_gallery.main(
+        [
+            "--figures",
+            str(demo / "figures"),
+            "--notebooks",
+            str(demo / "notebooks"),
+            "--readme",
+            str(demo / "README.md"),
+            *extra,
+        ]
+    )
 
 
 def test_catalog_orders_by_notebook_then_promised_order(demo):
@@ -124,20 +159,30 @@ def test_catalog_orders_by_notebook_then_promised_order(demo):
     assert [f.name for f in figs] == ["z_first", "a_second", "beta_fig"]
     assert all(f.promised for f in figs)
     assert [f.notebook for f in catalog.load_findings(demo / "figures")] == [
-        "01_alpha", "01_alpha", "02_beta"]
+        "01_alpha",
+        "01_alpha",
+        "02_beta",
+    ]
 
 
 def test_gallery_shows_every_figure_with_thumbnail_caption_notebook_and_paper_item(demo):
     assert _run_gallery(demo) == 0
     text = (demo / "figures" / "README.md").read_text()
-    for name, caption, item in [("z_first", "Cap Z, 3 seeds.", "Figure 1"),
-                                ("a_second", "Cap A.", "Table 3"),
-                                ("beta_fig", "Cap B.", "beyond the paper")]:
+    for name, caption, item in [
+        ("z_first", "Cap Z, 3 seeds.", "Figure 1"),
+        ("a_second", "Cap A.", "Table 3"),
+        ("beta_fig", "Cap B.", "beyond the paper"),
+    ]:
         assert re.search(rf'<img src="{name}\.png" width="\d+"', text), name
         assert caption in text and f"Paper item: {item}" in text
         assert f"[PDF]({name}.pdf)" in text
-    order = ["## 01_alpha", '<img src="z_first.png"', '<img src="a_second.png"', "## 02_beta",
-             '<img src="beta_fig.png"']
+    order = [
+        "## 01_alpha",
+        '<img src="z_first.png"',
+        '<img src="a_second.png"',
+        "## 02_beta",
+        '<img src="beta_fig.png"',
+    ]
     assert [text.index(s) for s in order] == sorted(text.index(s) for s in order)
     assert "(../notebooks/01_alpha.ipynb)" in text
     assert "**Takeaway:** Memory drops 4x" in text
@@ -151,8 +196,10 @@ def test_readme_table_replaces_only_the_marked_block(demo):
     assert "old table" not in block
     rows = [r for r in block.strip().splitlines() if r.startswith("| ")][1:]
     assert len(rows) == 3
-    assert rows[0].startswith("| Figure 1 | [01_alpha](notebooks/01_alpha.ipynb) | "
-                              "[z_first](figures/z_first.png) | **reproduced** |")
+    assert rows[0].startswith(
+        "| Figure 1 | [01_alpha](notebooks/01_alpha.ipynb) | "
+        "[z_first](figures/z_first.png) | **reproduced** |"
+    )
     assert "n = 2 loses 45% of points \\| paper: qualitative" in rows[0], "pipes are escaped"
     assert "**not reproduced**" in rows[1] and "7x7 cell 2x off" in rows[1]
     assert "(smoke run: not a result)" in rows[2]
@@ -210,6 +257,7 @@ def test_committed_gallery_and_readme_table_are_up_to_date():
 
 # --- the slide deck ------------------------------------------------------------------------------
 
+
 def _pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type /Page\b(?!s)", pdf))
 
@@ -221,11 +269,16 @@ def test_slides_are_a_16_9_deck_in_notebook_order_with_embedded_fonts(demo, tmp_
     (out / "png" / "slide-99.png").write_bytes(b"left over from a bigger deck")
     pdf_path = slides.build_deck(demo / "figures", out, demo / "notebooks")
     pdf = pdf_path.read_bytes()
-    plan = slides.plan_deck(catalog.load_figures(demo / "figures", demo / "notebooks"),
-                            catalog.load_findings(demo / "figures"))
+    plan = slides.plan_deck(
+        catalog.load_figures(demo / "figures", demo / "notebooks"),
+        catalog.load_findings(demo / "figures"),
+    )
     assert [s.kind for s in plan] == ["title", "figure", "figure", "figure", "findings"]
     assert [s.figure.name for s in plan if s.kind == "figure"] == [
-        "z_first", "a_second", "beta_fig"]
+        "z_first",
+        "a_second",
+        "beta_fig",
+    ]
     notes = (out / slides.NOTES_NAME).read_text()
     assert notes.count("\n## Slide ") == len(plan)
     assert _pdf_pages(pdf) == len(plan)
@@ -308,15 +361,24 @@ def test_the_deck_follows_the_story_and_skips_a_section_without_figures(demo, tm
     entries = story.load_story(_story(tmp_path))
     plan = slides.plan_deck(figures, findings, entries)
     assert [(s.kind, s.title) for s in plan] == [
-        ("title", ""), ("section", "Ideas"), ("text", "Why"), ("figure", "Second | piped"),
-        ("section", "Results"), ("figure", "First figure"), ("findings", "Reproduced")]
+        ("title", ""),
+        ("section", "Ideas"),
+        ("text", "Why"),
+        ("figure", "Second | piped"),
+        ("section", "Results"),
+        ("figure", "First figure"),
+        ("findings", "Reproduced"),
+    ]
     assert [s.entry for s in plan] == [0, 1, 2, 3, 6, 7, 8], "Detection (4, 5) left out whole"
     fig_slide = plan[3]
     assert fig_slide.section == "Ideas" and fig_slide.trained.startswith("Trained: CIFAR-10")
     assert fig_slide.takeaway == "Memory drops 4x: 400K vs 1600K.", "the figure's own takeaway"
     assert plan[5].takeaway == "Told by the story."
     # The note quotes the notebook's recorded finding for the figure.
-    assert fig_slide.note.quote == "Table 3 [not reproduced]: peak 400 kB vs paper 400K; 7x7 cell 2x off"
+    assert (
+        fig_slide.note.quote
+        == "Table 3 [not reproduced]: peak 400 kB vs paper 400K; 7x7 cell 2x off"
+    )
     assert plan[6].findings and all(f.verdict == "reproduced" for f in plan[6].findings)
     # Once a Table 9 figure exists, the section comes in, in its place.
     table9 = FigureEntry(**{**figures[0].__dict__, "name": "t9", "paper_item": "Table 9"})
@@ -324,12 +386,18 @@ def test_the_deck_follows_the_story_and_skips_a_section_without_figures(demo, tm
     assert [s.entry for s in plan] == [0, 1, 2, 3, 4, 5, 6, 7, 8]
 
 
-@pytest.mark.parametrize("change, word", [
-    (('kind = "text"', 'kind = "poster"'), "kind"),
-    (('note = {say = "Memory.", ask = "Which tensor?"}', 'note = {say = "Memory."}'), "note.ask"),
-    (('bullets = ["cheap", "accurate"]', ''), "bullets"),
-    (('figure = "a_second"', 'figure = "a_second"\npaper_item = "Table 3"'), "exactly one"),
-])
+@pytest.mark.parametrize(
+    "change, word",
+    [
+        (('kind = "text"', 'kind = "poster"'), "kind"),
+        (
+            ('note = {say = "Memory.", ask = "Which tensor?"}', 'note = {say = "Memory."}'),
+            "note.ask",
+        ),
+        (('bullets = ["cheap", "accurate"]', ""), "bullets"),
+        (('figure = "a_second"', 'figure = "a_second"\npaper_item = "Table 3"'), "exactly one"),
+    ],
+)
 def test_a_broken_story_is_refused_naming_the_entry(tmp_path, change, word):
     with pytest.raises(ValueError, match=word) as err:
         story.load_story(_story(tmp_path, STORY.replace(*change)))
@@ -352,7 +420,7 @@ def test_the_repository_story_resolves_with_a_note_on_every_slide():
     order = [s.entry for s in plan]
     assert order == sorted(order), "the deck follows the story list"
     optional = {i for i, e in enumerate(entries) if e["kind"] == "figure" and "paper_item" in e}
-    for group in story.sections(entries):          # a section that waits for its paper items
+    for group in story.sections(entries):  # a section that waits for its paper items
         if group[0][1].get("requires"):
             optional |= {i for i, _ in group}
     missing = set(range(len(entries))) - optional - set(order)
@@ -364,29 +432,55 @@ def test_the_repository_story_resolves_with_a_note_on_every_slide():
         if s.kind in ("figure", "findings"):
             assert any(ch.isdigit() for ch in s.note.quote), f"{s.title}: no number to quote"
     sections = [s.title for s in plan if s.kind == "section"]
-    assert sections[:4] == ["Motivation", "Depthwise separable convolutions", "Linear bottlenecks",
-                            "Inverted residuals"]
-    first_result = next(i for i, s in enumerate(plan) if s.figure and s.figure.notebook != "00_ideas")
-    assert any(s.figure and s.figure.notebook == "00_ideas" for s in plan[:first_result]), \
+    assert sections[:4] == [
+        "Motivation",
+        "Depthwise separable convolutions",
+        "Linear bottlenecks",
+        "Inverted residuals",
+    ]
+    first_result = next(
+        i for i, s in enumerate(plan) if s.figure and s.figure.notebook != "00_ideas"
+    )
+    assert any(s.figure and s.figure.notebook == "00_ideas" for s in plan[:first_result]), (
         "the deck opens with the ideas (a diagram) before the first result"
+    )
     trained = [s for s in plan if s.trained]
-    assert {s.figure.name for s in trained} >= {"bottleneck_ablation_fig6a",
-                                                 "shortcut_ablation_fig6b"}
+    assert {s.figure.name for s in trained} >= {
+        "bottleneck_ablation_fig6a",
+        "shortcut_ablation_fig6b",
+    }
 
 
 @pytest.mark.slow
 def test_make_slides_writes_the_deck_and_its_notes(demo, tmp_path, capsys):
     out = tmp_path / "deck"
-    assert make_slides.main(["--figures", str(demo / "figures"), "--notebooks",
-                             str(demo / "notebooks"), "--story", str(_story(tmp_path)),
-                             "--out", str(out)]) == 0
+    assert (
+        make_slides.main(
+            [
+                "--figures",
+                str(demo / "figures"),
+                "--notebooks",
+                str(demo / "notebooks"),
+                "--story",
+                str(_story(tmp_path)),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     pdf = (out / slides.DECK_NAME).read_bytes()
     assert _pdf_pages(pdf) == 7 and len(list((out / "png").glob("slide-*.png"))) == 7
     notes = (out / slides.NOTES_NAME).read_text()
     assert [line for line in notes.splitlines() if line.startswith("## Slide ")] == [
-        "## Slide 1 · Title", "## Slide 2 · Ideas", "## Slide 3 · Why",
-        "## Slide 4 · Second | piped", "## Slide 5 · Results", "## Slide 6 · First figure",
-        "## Slide 7 · Reproduced"]
+        "## Slide 1 · Title",
+        "## Slide 2 · Ideas",
+        "## Slide 3 · Why",
+        "## Slide 4 · Second | piped",
+        "## Slide 5 · Results",
+        "## Slide 6 · First figure",
+        "## Slide 7 · Reproduced",
+    ]
     assert "- **Ask the room:** Which tensor?" in notes and "- **Quote:** 300M MAdds" in notes
     assert "- **Budget:** Trained: CIFAR-10" in notes
     assert "speaker notes" in capsys.readouterr().out
@@ -426,20 +520,27 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 def test_notebook_reads_as_a_lesson(path):
     cells = nbformat.read(path, as_version=4).cells
     first, last, exercises = cells[0], cells[-2], cells[-1]
-    assert first.cell_type == "markdown" and re.search(r"^#", first.source, flags=re.M), \
+    assert first.cell_type == "markdown" and re.search(r"^#", first.source, flags=re.M), (
         "the first cell opens with a heading"
+    )
     assert "learning goals" in first.source.lower(), "the first cell states the learning goals"
     assert "claim" in first.source.lower(), "the first cell states the paper's claim"
-    assert last.cell_type == "markdown" and "what we found" in last.source.lower(), \
+    assert last.cell_type == "markdown" and "what we found" in last.source.lower(), (
         "the 'What we found' markdown comes just before the exercises"
-    assert exercises.cell_type == "markdown" and exercises.source.startswith("## Exercises"), \
+    )
+    assert exercises.cell_type == "markdown" and exercises.source.startswith("## Exercises"), (
         "the last cell is the '## Exercises' markdown (tests/test_exercises.py checks them)"
+    )
     code = [c.source for c in cells if c.cell_type == "code"]
     for src in code:
-        tree = ast.parse("\n".join(line for line in src.splitlines()
-                                   if not line.lstrip().startswith(("%", "!"))))
-        defined = [n.name for n in ast.walk(tree)
-                   if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        tree = ast.parse(
+            "\n".join(line for line in src.splitlines() if not line.lstrip().startswith(("%", "!")))
+        )
+        defined = [
+            n.name
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        ]
         assert not defined, f"functions/classes {defined} belong in the mnv2lab package"
 
 
@@ -448,4 +549,5 @@ def test_notebook_records_a_verdict_for_the_readme_table(path):
     code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     assert any("record_finding(" in src for src in code), (
         "record the verdict for the README's reproduction table: "
-        "nb.record_finding(paper_item, verdict, finding) (see mnv2lab/notebook.py)")
+        "nb.record_finding(paper_item, verdict, finding) (see mnv2lab/notebook.py)"
+    )

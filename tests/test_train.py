@@ -15,9 +15,20 @@ import pytest
 import torch
 
 from mnv2lab.params import ParameterError
-from mnv2lab.train import (CheckpointWarning, ResultCacheWarning, TrainConfig, TrainingInterrupted,
-                           evaluate, load_result, lr_at, result_path, run_dir, run_or_load,
-                           same_history, train)
+from mnv2lab.train import (
+    CheckpointWarning,
+    ResultCacheWarning,
+    TrainConfig,
+    TrainingInterrupted,
+    evaluate,
+    load_result,
+    lr_at,
+    result_path,
+    run_dir,
+    run_or_load,
+    same_history,
+    train,
+)
 from mnv2lab.data import load_dataset
 from mnv2lab.train import engine
 from mnv2lab.train.results import weights_available
@@ -33,9 +44,18 @@ def _private_cache(tmp_path, monkeypatch):
 
 def tiny(**over) -> TrainConfig:
     """A run of a few seconds: TinyCNN on 8x8 digits."""
-    base = dict(model="tiny_cnn", model_kwargs={"width": 8}, dataset="digits",
-                dataset_kwargs={"image_size": 8}, epochs=3, batch_size=32, lr=0.05, device="cpu",
-                augment=False, threads=1)
+    base = dict(
+        model="tiny_cnn",
+        model_kwargs={"width": 8},
+        dataset="digits",
+        dataset_kwargs={"image_size": 8},
+        epochs=3,
+        batch_size=32,
+        lr=0.05,
+        device="cpu",
+        augment=False,
+        threads=1,
+    )
     return TrainConfig(**{**base, **over})
 
 
@@ -46,22 +66,26 @@ def _weights_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 # --- configuration ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("override,fragment", [
-    ({"lr": 0.0}, "'lr': got 0.0"),
-    ({"optimizer": "adam"}, "one of ['sgd', 'rmsprop']"),
-    ({"schedule": "linear"}, "'schedule'"),
-    ({"device": "tpu"}, "'device'"),
-    ({"epochs": 0}, "'epochs': got 0"),
-    ({"model": "resnet50"}, "allowed: mobilenet_v2"),
-    ({"model": "mobilenet_v2", "model_kwargs": {"bottleneck": "gelu"}}, "bottleneck"),
-    ({"model_kwargs": {"num_classes": 3}}, "num_classes"),
-    ({"dataset": "imagenet"}, "allowed: cifar10-jpeg"),
-    ({"dataset_kwargs": {"size": 8}}, "unknown key 'size'"),
-    ({"eval_every_steps": 5, "eval_every_epochs": 1.0}, "not both"),
-    ({"nesterov": True, "momentum": 0.0}, "nesterov"),
-    ({"study": "a/b"}, "'study'"),
-    ({"seed": -1}, "'seed'"),
-])
+
+@pytest.mark.parametrize(
+    "override,fragment",
+    [
+        ({"lr": 0.0}, "'lr': got 0.0"),
+        ({"optimizer": "adam"}, "one of ['sgd', 'rmsprop']"),
+        ({"schedule": "linear"}, "'schedule'"),
+        ({"device": "tpu"}, "'device'"),
+        ({"epochs": 0}, "'epochs': got 0"),
+        ({"model": "resnet50"}, "allowed: mobilenet_v2"),
+        ({"model": "mobilenet_v2", "model_kwargs": {"bottleneck": "gelu"}}, "bottleneck"),
+        ({"model_kwargs": {"num_classes": 3}}, "num_classes"),
+        ({"dataset": "imagenet"}, "allowed: cifar10-jpeg"),
+        ({"dataset_kwargs": {"size": 8}}, "unknown key 'size'"),
+        ({"eval_every_steps": 5, "eval_every_epochs": 1.0}, "not both"),
+        ({"nesterov": True, "momentum": 0.0}, "nesterov"),
+        ({"study": "a/b"}, "'study'"),
+        ({"seed": -1}, "'seed'"),
+    ],
+)
 def test_bad_config_fails_before_any_work(override, fragment, monkeypatch):
     monkeypatch.setattr(engine, "load_dataset", lambda *a, **k: pytest.fail("loaded data"))
     with pytest.raises(ParameterError) as err:
@@ -87,11 +111,11 @@ def test_learning_rate_schedules():
     assert lr_at(c, 500, 100, 1000) == pytest.approx(0.05)
     assert lr_at(c, 999, 100, 1000) < 1e-5
     paper = TrainConfig(lr=0.045, schedule="step", decay_rate=0.98, decay_epochs=1.0)
-    assert lr_at(paper, 99, 100, 10**4) == pytest.approx(0.045)          # still epoch 0
+    assert lr_at(paper, 99, 100, 10**4) == pytest.approx(0.045)  # still epoch 0
     assert lr_at(paper, 100, 100, 10**4) == pytest.approx(0.045 * 0.98)  # epoch 1
-    assert lr_at(paper, 1050, 100, 10**4) == pytest.approx(0.045 * 0.98 ** 10)
+    assert lr_at(paper, 1050, 100, 10**4) == pytest.approx(0.045 * 0.98**10)
     smooth = TrainConfig(lr=1.0, schedule="exponential", decay_rate=0.5, decay_epochs=2.0)
-    assert lr_at(smooth, 100, 100, 10**4) == pytest.approx(0.5 ** 0.5)
+    assert lr_at(smooth, 100, 100, 10**4) == pytest.approx(0.5**0.5)
     warm = TrainConfig(lr=0.2, schedule="constant", warmup_epochs=1.0)
     assert [lr_at(warm, s, 4, 100) for s in range(5)] == pytest.approx([0.05, 0.1, 0.15, 0.2, 0.2])
 
@@ -99,6 +123,7 @@ def test_learning_rate_schedules():
 def test_rmsprop_follows_tensorflow():
     """ms starts at 1, eps inside the sqrt, lr inside the momentum (TF's RMSPropOptimizer)."""
     from mnv2lab.train import RMSpropTF
+
     w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
     opt = RMSpropTF([w], lr=0.1, alpha=0.9, eps=1e-3, momentum=0.9, weight_decay=0.01)
     ref_w, ms, mom = torch.tensor([1.0, -2.0]), torch.ones(2), torch.zeros(2)
@@ -120,10 +145,18 @@ def test_rmsprop_follows_tensorflow():
 def test_eval_points():
     assert engine.eval_steps(tiny(), 10, 30) == {10, 20, 30}
     assert engine.eval_steps(tiny(eval_every_epochs=0.5), 10, 30) == {5, 10, 15, 20, 25, 30}
-    assert engine.eval_steps(tiny(eval_every_steps=7, eval_at_start=True), 10, 30) == {0, 7, 14, 21, 28, 30}
+    assert engine.eval_steps(tiny(eval_every_steps=7, eval_at_start=True), 10, 30) == {
+        0,
+        7,
+        14,
+        21,
+        28,
+        30,
+    }
 
 
 # --- training -----------------------------------------------------------------------------------
+
 
 def test_training_learns_is_deterministic_and_restores_settings():
     threads_before = torch.get_num_threads()
@@ -133,7 +166,7 @@ def test_training_learns_is_deterministic_and_restores_settings():
     assert torch.are_deterministic_algorithms_enabled() == det_before
     losses, accs = a.series("train_loss"), a.series("test_acc")
     assert len(a.history) == 3 and [h["step"] for h in a.history] == [44, 88, 132]
-    assert losses[-1] < losses[0] - 0.3 and accs[-1] > 0.5          # chance is 0.1
+    assert losses[-1] < losses[0] - 0.3 and accs[-1] > 0.5  # chance is 0.1
     for h in a.history:
         assert h["images_per_s"] > 0 and h["elapsed_s"] > 0 and h["lr"] > 0
     b = train(tiny(), progress=False, resume=False)
@@ -142,6 +175,7 @@ def test_training_learns_is_deterministic_and_restores_settings():
     assert not same_history(a.history, c.history)
     # the returned model is the trained one: evaluating it reproduces the final accuracy
     from mnv2lab.data import load_dataset
+
     ds = load_dataset("digits", image_size=8)
     _, correct, n = evaluate(a.model, ds.test_images, ds.test_labels, ds, True)
     assert correct / n == a.final["test_acc"]
@@ -150,9 +184,20 @@ def test_training_learns_is_deterministic_and_restores_settings():
 def test_killed_run_resumes_to_the_identical_history():
     """Crash at several points (mid-interval, right after a checkpoint, in the last epoch) with
     dropout, augmentation, RMSProp, warm-up and label smoothing all in play."""
-    cfg = tiny(model_kwargs={"width": 8, "dropout": 0.3}, augment=True, crop_padding=1,
-               optimizer="rmsprop", lr=0.01, warmup_epochs=0.5, schedule="step", decay_rate=0.7,
-               label_smoothing=0.1, eval_every_steps=20, checkpoint_every_steps=9, epochs=2)
+    cfg = tiny(
+        model_kwargs={"width": 8, "dropout": 0.3},
+        augment=True,
+        crop_padding=1,
+        optimizer="rmsprop",
+        lr=0.01,
+        warmup_epochs=0.5,
+        schedule="step",
+        decay_rate=0.7,
+        label_smoothing=0.1,
+        eval_every_steps=20,
+        checkpoint_every_steps=9,
+        epochs=2,
+    )
     ref = train(cfg, progress=False, resume=False)
     ckpt = run_dir(cfg.key()) / "checkpoint.pt"
     for stop in (5, 27, 60, 87):
@@ -196,9 +241,18 @@ def test_cuda_without_a_gpu_is_a_clear_error():
 
 
 def test_mobilenet_v2_trains_channels_last_on_cpu():
-    cfg = TrainConfig(model="mobilenet_v2", model_kwargs={"width_mult": 0.35, "small_input": True},
-                      dataset="digits", train_subset=96, test_subset=64, batch_size=32, epochs=1,
-                      device="cpu", eval_at_start=True, threads=1)
+    cfg = TrainConfig(
+        model="mobilenet_v2",
+        model_kwargs={"width_mult": 0.35, "small_input": True},
+        dataset="digits",
+        train_subset=96,
+        test_subset=64,
+        batch_size=32,
+        epochs=1,
+        device="cpu",
+        eval_at_start=True,
+        threads=1,
+    )
     res = train(cfg, progress=False)
     assert [h["step"] for h in res.history] == [0, 3]
     assert res.history[0]["train_loss"] is None and math.isfinite(res.history[1]["train_loss"])
@@ -208,15 +262,19 @@ def test_mobilenet_v2_trains_channels_last_on_cpu():
 
 
 def test_real_cifar10_jpeg_subset(cifar_tarball):
-    cfg = tiny(dataset="cifar10-jpeg", dataset_kwargs={"root": str(cifar_tarball),
-                                                       "limit_per_class": 20},
-               epochs=1, augment=True)
+    cfg = tiny(
+        dataset="cifar10-jpeg",
+        dataset_kwargs={"root": str(cifar_tarball), "limit_per_class": 20},
+        epochs=1,
+        augment=True,
+    )
     res = train(cfg, progress=False)
     assert res.final["image_shape"] == [3, 32, 32] and res.final["train_images"] == 200
     assert 0.0 <= res.final["test_acc"] <= 1.0 and math.isfinite(res.final["train_loss"])
 
 
 # --- result cache -------------------------------------------------------------------------------
+
 
 def test_result_cache_stores_loads_and_recomputes_corrupt_entries(tmp_path, monkeypatch):
     cfg = tiny(epochs=1, study="unit")
@@ -230,7 +288,9 @@ def test_result_cache_stores_loads_and_recomputes_corrupt_entries(tmp_path, monk
 
     calls = []
     real_train = results_mod.train
-    monkeypatch.setattr(results_mod, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+    monkeypatch.setattr(
+        results_mod, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k)
+    )
     cached = run_or_load(cfg, tmp_path / "results", progress=False)
     assert cached.cached and not calls and same_history(cached.history, res.history)
 
@@ -263,18 +323,43 @@ def test_trained_model_from_cache_and_retrain_for_weights(tmp_path):
 
 # --- scale-out ----------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_torchrun_two_cpu_ranks_agree_and_learn(tmp_path):
-    cfg = tiny(epochs=4, eval_every_epochs=1.0, model_kwargs={"width": 8, "dropout": 0.1},
-               augment=True, crop_padding=1, study="ddp", threads=None, ranks=2)
+    cfg = tiny(
+        epochs=4,
+        eval_every_epochs=1.0,
+        model_kwargs={"width": 8, "dropout": 0.1},
+        augment=True,
+        crop_padding=1,
+        study="ddp",
+        threads=None,
+        ranks=2,
+    )
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
     torchrun = Path(sys.executable).parent / "torchrun"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "mnv2lab.train",
-         "--config", str(tmp_path / "cfg.json"), "--results-dir", str(tmp_path / "results"),
-         "--rank-weights-dir", str(tmp_path / "w"), "--no-progress"],
-        capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+        [
+            str(torchrun),
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "mnv2lab.train",
+            "--config",
+            str(tmp_path / "cfg.json"),
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--rank-weights-dir",
+            str(tmp_path / "w"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     w0 = torch.load(tmp_path / "w" / "rank0.pt", weights_only=True)
     w1 = torch.load(tmp_path / "w" / "rank1.pt", weights_only=True)
@@ -289,15 +374,26 @@ def test_torchrun_two_cpu_ranks_agree_and_learn(tmp_path):
 
 # --- run identity (issue 14, item 1) and the validation split (issue 13) -------------------------
 
+
 def test_thread_count_and_ranks_are_part_of_a_runs_identity():
     """An explicit thread count or rank count changes the numbers, so it changes the key; the
     defaults (threads=None, ranks=1: how the committed study ran) leave old keys unchanged."""
     base = tiny(threads=None)
-    assert len({base.key(), tiny(threads=1).key(), tiny(threads=2).key(),
-                tiny(threads=None, ranks=2).key()}) == 4
+    assert (
+        len(
+            {
+                base.key(),
+                tiny(threads=1).key(),
+                tiny(threads=2).key(),
+                tiny(threads=None, ranks=2).key(),
+            }
+        )
+        == 4
+    )
     assert base.key() == TrainConfig.from_dict({**base.to_dict()}).key()
-    legacy = {k: v for k, v in base.to_dict().items()
-              if k not in ("ranks", "validation_images")}      # a config stored before them
+    legacy = {
+        k: v for k, v in base.to_dict().items() if k not in ("ranks", "validation_images")
+    }  # a config stored before them
     assert TrainConfig.from_dict(legacy).key() == base.key()
 
 
@@ -310,7 +406,7 @@ def test_resume_with_another_thread_count_is_refused_not_mixed(tmp_path):
         with pytest.raises(ParameterError, match="1 thread.*would use 2"):
             train(cfg, progress=False, run_directory=tmp_path)
     with mock.patch.object(os, "cpu_count", return_value=1):
-        done = train(cfg, progress=False, run_directory=tmp_path)   # same count: resumes
+        done = train(cfg, progress=False, run_directory=tmp_path)  # same count: resumes
     assert done.final["threads"] == 1
 
 
@@ -329,7 +425,7 @@ def test_weights_of_another_run_with_the_same_key_are_refused(tmp_path):
     assert stored.final["weights_sha256"] and weights_available(stored)
     weights = Path(stored.weights_path)
     state = torch.load(weights, weights_only=True)
-    next(iter(state.values())).add_(1.0)                 # another run's weights, same file name
+    next(iter(state.values())).add_(1.0)  # another run's weights, same file name
     torch.save(state, weights)
     assert not weights_available(stored)
     with pytest.raises(ValueError, match="not the ones this result was trained with"):
@@ -343,14 +439,14 @@ def test_validation_split_is_stratified_and_never_touches_the_test_set():
     assert len(val.test_labels) == 200 and len(val.train_labels) == len(ds.train_labels) - 200
     counts = torch.bincount(val.test_labels, minlength=10)
     share = torch.bincount(ds.train_labels, minlength=10) * 200 / len(ds.train_labels)
-    assert ((counts - share).abs() < 1).all()                     # stratified
+    assert ((counts - share).abs() < 1).all()  # stratified
     # held-out images come from the training split, and no test image appears anywhere
     train_rows = {bytes(x.numpy()) for x in ds.train_images}
     test_rows = {bytes(x.numpy()) for x in ds.test_images}
     held = [bytes(x.numpy()) for x in val.test_images]
     assert all(h in train_rows for h in held)
-    assert not test_rows & set(held) - train_rows                 # (digits may repeat an image)
-    assert ds.holdout(200, seed=3).test_labels.equal(val.test_labels)          # deterministic
+    assert not test_rows & set(held) - train_rows  # (digits may repeat an image)
+    assert ds.holdout(200, seed=3).test_labels.equal(val.test_labels)  # deterministic
     with pytest.raises(ValueError, match="validation_images: got 0"):
         ds.holdout(0)
 
@@ -378,6 +474,7 @@ def test_a_validation_run_evaluates_on_held_out_training_images(tmp_path, monkey
 @pytest.mark.slow
 def test_launch_starts_the_ranks_a_config_asks_for_and_reuses_the_result(tmp_path, monkeypatch):
     from mnv2lab.train import launch
+
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     cfg = tiny(ranks=2, threads=1, epochs=1, batch_size=32)
     res = launch.run(cfg, tmp_path / "r", progress=False)
@@ -390,8 +487,9 @@ def test_launch_starts_the_ranks_a_config_asks_for_and_reuses_the_result(tmp_pat
 
 def test_snapshots_keep_weights_along_training_without_changing_the_run(tmp_path):
     plain = train(tiny(epochs=3), progress=False, run_directory=tmp_path / "a")
-    snap = train(tiny(epochs=3, snapshot_epochs=[1, 3]), progress=False,
-                 run_directory=tmp_path / "b")
+    snap = train(
+        tiny(epochs=3, snapshot_epochs=[1, 3]), progress=False, run_directory=tmp_path / "b"
+    )
     assert same_history(plain.history, snap.history)
     assert tiny(epochs=3, snapshot_epochs=[1]).key() == tiny(epochs=3).key()
     first = torch.load(engine.snapshot_path(tmp_path / "b", 1), weights_only=True)
@@ -404,6 +502,7 @@ def test_snapshots_keep_weights_along_training_without_changing_the_run(tmp_path
 
 # --- one trainer per run, and Ctrl-C (issue 14, findings 4 and 6) -------------------------------
 
+
 def test_a_second_trainer_on_the_same_key_is_refused_and_leaves_the_first_ones_files():
     """While one trainer holds a run, a second exits with a message naming the holder's pid, and
     its start-up cleanup does not delete the first one's half-written checkpoint."""
@@ -411,8 +510,8 @@ def test_a_second_trainer_on_the_same_key_is_refused_and_leaves_the_first_ones_f
 
     cfg = tiny(epochs=1)
     rdir = run_dir(cfg.key())
-    with run_lock(rdir):                                   # "the first trainer"
-        writing = rdir / ".checkpoint.pt.abc123.tmp"      # its checkpoint, mid-write
+    with run_lock(rdir):  # "the first trainer"
+        writing = rdir / ".checkpoint.pt.abc123.tmp"  # its checkpoint, mid-write
         writing.write_bytes(b"partial")
         with pytest.raises(RunLockedError, match=rf"process {os.getpid()}\b.*lock"):
             train(cfg, progress=False)
@@ -424,8 +523,12 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over():
     cfg = tiny(epochs=1)
     rdir = run_dir(cfg.key())
     rdir.mkdir(parents=True)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (rdir / "lock").write_text(f"{dead}\n")
     (rdir / ".checkpoint.pt.dead.tmp").write_bytes(b"left by a killed run")
     result = train(cfg, progress=False)
@@ -437,6 +540,7 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over():
 def _interrupt_at(monkeypatch, at_step: int) -> None:
     """Deliver a real SIGINT while training step ``at_step`` (1-based) runs."""
     import signal
+
     calls = {"n": 0}
     real = engine.train_step
 
@@ -466,10 +570,13 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(monkeypatch, capsys):
 
 def test_ctrl_c_on_the_command_line_prints_the_hint_not_a_traceback(monkeypatch, tmp_path, capsys):
     from mnv2lab.train.__main__ import main
+
     cfg_file = tmp_path / "cfg.json"
     cfg_file.write_text(json.dumps(tiny(epochs=1).to_dict()))
     _interrupt_at(monkeypatch, 3)
-    assert main(["--config", str(cfg_file), "--no-progress", "--results-dir",
-                 str(tmp_path / "res")]) == 130
+    assert (
+        main(["--config", str(cfg_file), "--no-progress", "--results-dir", str(tmp_path / "res")])
+        == 130
+    )
     err = capsys.readouterr().err
     assert "Traceback" not in err and "--config" in err and "resume" in err

@@ -19,7 +19,7 @@ def test_table4_and_figure5_configurations():
     assert models["mobilenet_v2"] == 21 and models["mobilenet_v1"] == 7
     assert models["shufflenet_v1"] == 5
     groups = {c.kwargs["width_mult"]: c.kwargs["groups"] for c in f5 if c.model == "shufflenet_v1"}
-    assert groups == published.SHUFFLENET_TOP1_GROUPS      # the networks whose top-1 is quoted
+    assert groups == published.SHUFFLENET_TOP1_GROUPS  # the networks whose top-1 is quoted
     # Table 4's networks are Figure 5 points too: one cache entry each, in the same series.
     assert {c.key() for c in t4 if c.threads == 1} <= {c.key() for c in f5}
     plan = v1_vs_v2.make_plan(v1_vs_v2.default_params())
@@ -44,14 +44,16 @@ def test_trained_comparison_is_matched_and_paired():
     pairs = v1_vs_v2.matched_pairs()
     assert len(configs) == 2 * 3 * len(pairs)
     from mnv2lab.costs import model_costs
+
     madds = {}
     for c in configs:
         assert c.dataset == "cifar10-jpeg" and c.model_kwargs["small_input"]
         c.validate()
-        kw = {k: v for k, v in c.model_kwargs.items()
-              if k in ("width_mult", "small_input", "groups")}
+        kw = {
+            k: v for k, v in c.model_kwargs.items() if k in ("width_mult", "small_input", "groups")
+        }
         madds[(c.model, kw["width_mult"])] = model_costs(c.model, 32, num_classes=10, **kw)["madds"]
-    for w2, w1 in pairs.items():    # "roughly matched": within 10% of each other
+    for w2, w1 in pairs.items():  # "roughly matched": within 10% of each other
         assert abs(madds[("mobilenet_v1", w1)] / madds[("mobilenet_v2", w2)] - 1) < 0.1
     assert sorted({c.seed for c in configs}) == [0, 1, 2]
     assert len({c.key() for c in configs}) == len(configs)
@@ -60,9 +62,10 @@ def test_trained_comparison_is_matched_and_paired():
 def test_trained_results_missing_and_summary(tmp_path):
     from mnv2lab import study
     from mnv2lab.params import NoResults
+
     runs = v1_vs_v2.trained_comparison_runs()
     plan = study.plan_of(runs, tmp_path, only="v1_vs_v2")
-    with pytest.raises(NoResults, match="no stored result"):      # nothing to analyse
+    with pytest.raises(NoResults, match="no stored result"):  # nothing to analyse
         study.collect(plan)
     collected = study.StudyResults(plan, missing=list(runs))
     table = v1_vs_v2.trained_results(collected)
@@ -71,8 +74,9 @@ def test_trained_results_missing_and_summary(tmp_path):
     assert f"{len(runs)} of {len(runs)}" in message
     assert "python -m mnv2lab.study run --only v1_vs_v2" in message
     rng = np.random.default_rng(0)
-    table["test_acc"] = np.where(table.model == "mobilenet_v2", 0.80, 0.78) \
-        + rng.normal(0, 0.002, len(table))
+    table["test_acc"] = np.where(table.model == "mobilenet_v2", 0.80, 0.78) + rng.normal(
+        0, 0.002, len(table)
+    )
     per_model, pairs = v1_vs_v2.trained_summary(table)
     assert set(per_model.n) == {3}
     assert (per_model.ci_low < per_model.mean_acc).all()
@@ -82,23 +86,55 @@ def test_trained_results_missing_and_summary(tmp_path):
 
 
 def test_ratio_and_findings_from_a_latency_table():
-    lat = pd.DataFrame([
-        {"model": "mobilenet_v1", "width": 1.0, "groups": None, "resolution": 224, "threads": 1,
-         "path": "practitioner", "median_ms": 30.0, "iqr_ms": 1.0},
-        {"model": "mobilenet_v2", "width": 1.0, "groups": None, "resolution": 224, "threads": 1,
-         "path": "practitioner", "median_ms": 21.0, "iqr_ms": 1.0}])
+    lat = pd.DataFrame(
+        [
+            {
+                "model": "mobilenet_v1",
+                "width": 1.0,
+                "groups": None,
+                "resolution": 224,
+                "threads": 1,
+                "path": "practitioner",
+                "median_ms": 30.0,
+                "iqr_ms": 1.0,
+            },
+            {
+                "model": "mobilenet_v2",
+                "width": 1.0,
+                "groups": None,
+                "resolution": 224,
+                "threads": 1,
+                "path": "practitioner",
+                "median_ms": 21.0,
+                "iqr_ms": 1.0,
+            },
+        ]
+    )
     ratio = v1_vs_v2.latency_ratio(lat)
     assert ratio.iloc[0]["V2/V1 here"] == pytest.approx(0.7)
     assert ratio.iloc[0]["V2/V1 paper (75/113 ms)"] == pytest.approx(75 / 113)
-    found = v1_vs_v2.findings(ratio, pd.DataFrame(), pd.DataFrame(columns=["path", "measured_mb"]),
-                              pd.DataFrame(columns=["path", "median_ms"]), pd.DataFrame(),
-                              pd.DataFrame())
+    found = v1_vs_v2.findings(
+        ratio,
+        pd.DataFrame(),
+        pd.DataFrame(columns=["path", "measured_mb"]),
+        pd.DataFrame(columns=["path", "median_ms"]),
+        pd.DataFrame(),
+        pd.DataFrame(),
+    )
     assert (found[0].paper_item, found[0].verdict) == ("Table 4 (CPU latency)", "reproduced")
     assert found[0].figures == ("v1v2_table4_latency",)
     two = pd.concat([lat, lat.assign(threads=2, median_ms=[10.0, 10.5])])
-    assert v1_vs_v2.findings(v1_vs_v2.latency_ratio(two), pd.DataFrame(),
-                             pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
-                             pd.DataFrame())[0].verdict == "partly"
+    assert (
+        v1_vs_v2.findings(
+            v1_vs_v2.latency_ratio(two),
+            pd.DataFrame(),
+            pd.DataFrame(),
+            pd.DataFrame(),
+            pd.DataFrame(),
+            pd.DataFrame(),
+        )[0].verdict
+        == "partly"
+    )
 
 
 def test_notebook_parameters_cell_matches_the_package_defaults(repo_root):
@@ -111,8 +147,11 @@ def test_notebook_parameters_cell_matches_the_package_defaults(repo_root):
         pytest.skip("notebook 06 has not landed yet")
     nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    values = {node.target.id: ast.literal_eval(node.value)
-              for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
+    values = {
+        node.target.id: ast.literal_eval(node.value)
+        for node in ast.parse(cell.source).body
+        if isinstance(node, ast.AnnAssign)
+    }
     assert values == v1_vs_v2.default_params()
     assert set(values) == set(v1_vs_v2.SPEC)
 
@@ -131,11 +170,24 @@ def test_smoke_plan_is_tiny_and_kept_out_of_results():
 
 
 def test_section5_verdict_needs_both_memory_and_speed():
-    memory = pd.DataFrame({"path": "sliced", "resolution": 224, "n_slices": [1, 2, 3, 5],
-                           "measured_mb": [8.0, 4.5, 3.5, 2.5]})
-    lat = pd.DataFrame({"path": "sliced", "resolution": 224, "threads": [1] * 4 + [2] * 4,
-                        "n_slices": [1, 2, 3, 5] * 2, "median_ms": 10.0,
-                        "slowdown": [1.0, 1.1, 1.2, 2.0, 1.0, 1.1, 1.3, 2.0]})
+    memory = pd.DataFrame(
+        {
+            "path": "sliced",
+            "resolution": 224,
+            "n_slices": [1, 2, 3, 5],
+            "measured_mb": [8.0, 4.5, 3.5, 2.5],
+        }
+    )
+    lat = pd.DataFrame(
+        {
+            "path": "sliced",
+            "resolution": 224,
+            "threads": [1] * 4 + [2] * 4,
+            "n_slices": [1, 2, 3, 5] * 2,
+            "median_ms": 10.0,
+            "slowdown": [1.0, 1.1, 1.2, 2.0, 1.0, 1.1, 1.3, 2.0],
+        }
+    )
     # 1 thread: t=3 saves 56% at 1.2x; 2 threads: t=2 saves only 44%, t=3 and 5 are too slow.
     found = section5.finding(memory, lat)
     assert (found.paper_item, found.verdict) == ("Section 5", "partly")
@@ -156,10 +208,22 @@ def test_notebook_promises_the_package_figures(repo_root):
 
 def test_accuracy_latency_joins_each_shufflenet_point_with_its_groups():
     # Two timings of ShuffleNet 0.25x: the quoted top-1 belongs to g=8, so g=8's time must be used.
-    lat = pd.DataFrame([
-        {"path": "practitioner", "model": "shufflenet_v1", "width": 0.25, "resolution": 224,
-         "threads": 1, "groups": g, "median_ms": ms, "q25_ms": ms, "q75_ms": ms}
-        for g, ms in ((3, 1.0), (8, 2.0))])
+    lat = pd.DataFrame(
+        [
+            {
+                "path": "practitioner",
+                "model": "shufflenet_v1",
+                "width": 0.25,
+                "resolution": 224,
+                "threads": 1,
+                "groups": g,
+                "median_ms": ms,
+                "q25_ms": ms,
+                "q75_ms": ms,
+            }
+            for g, ms in ((3, 1.0), (8, 2.0))
+        ]
+    )
     points = cost_report.figure5_points([1.0], [224])
     out = v1_vs_v2.accuracy_latency_points(lat, points)
     assert list(out.family) == ["ShuffleNet"] and list(out.median_ms) == [2.0]
@@ -167,11 +231,33 @@ def test_accuracy_latency_joins_each_shufflenet_point_with_its_groups():
 
 def test_trained_text_states_the_interval_only_when_there_is_one():
     row = {"V2 width": 0.5, "V1 width": 0.4, "V2 MAdds (M)": 28.0, "V1 MAdds (M)": 29.2}
-    one = pd.DataFrame([{**row, "seeds": 1, "V2 - V1 (points)": -6.0, "ci_low": np.nan,
-                         "ci_high": np.nan, "excludes_zero": False}])
-    assert "no interval yet" in v1_vs_v2.trained_text(one) and "nan" not in v1_vs_v2.trained_text(one)
-    three = pd.DataFrame([{**row, "seeds": 3, "V2 - V1 (points)": -6.0, "ci_low": -9.0,
-                           "ci_high": -3.0, "excludes_zero": True}])
+    one = pd.DataFrame(
+        [
+            {
+                **row,
+                "seeds": 1,
+                "V2 - V1 (points)": -6.0,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "excludes_zero": False,
+            }
+        ]
+    )
+    assert "no interval yet" in v1_vs_v2.trained_text(one) and "nan" not in v1_vs_v2.trained_text(
+        one
+    )
+    three = pd.DataFrame(
+        [
+            {
+                **row,
+                "seeds": 3,
+                "V2 - V1 (points)": -6.0,
+                "ci_low": -9.0,
+                "ci_high": -3.0,
+                "excludes_zero": True,
+            }
+        ]
+    )
     text = v1_vs_v2.trained_text(three)
     assert "95% CI -9.00 to -3.00, 3 paired seeds; the interval excludes zero" in text
     assert v1_vs_v2.trained_text(three.iloc[:0]) == "results not produced yet."
@@ -179,20 +265,39 @@ def test_trained_text_states_the_interval_only_when_there_is_one():
 
 # --- a busy machine (issue 14, finding 3) -------------------------------------------------------
 
+
 def _all_contaminated(configs) -> pd.DataFrame:
     """A latency table as measure_all returns it when every timing was taken while other
     processes kept more than MAX_FOREIGN cores busy: all measured, none usable."""
     rows = []
     for i, c in enumerate(configs):
         ms = 5.0 + i
-        rows.append({"model": c.model, "width": c.kwargs.get("width_mult"),
-                     "groups": c.kwargs.get("groups"), "resolution": c.resolution,
-                     "threads": c.threads, "path": c.path, "n_slices": c.n_slices,
-                     "key": c.key(), "label": c.label(), "median_ms": ms, "iqr_ms": 1.0,
-                     "q25_ms": ms - 0.5, "q75_ms": ms + 0.5, "cached": False, "usable": False,
-                     "quiet": False, "cpu_model": "cpu", "cpu_count": 2, "torch": "2",
-                     "load_1min_before": 3.0, "foreign_cpu_cores": 1.6,
-                     "foreign_nice_cores": 0.0})
+        rows.append(
+            {
+                "model": c.model,
+                "width": c.kwargs.get("width_mult"),
+                "groups": c.kwargs.get("groups"),
+                "resolution": c.resolution,
+                "threads": c.threads,
+                "path": c.path,
+                "n_slices": c.n_slices,
+                "key": c.key(),
+                "label": c.label(),
+                "median_ms": ms,
+                "iqr_ms": 1.0,
+                "q25_ms": ms - 0.5,
+                "q75_ms": ms + 0.5,
+                "cached": False,
+                "usable": False,
+                "quiet": False,
+                "cpu_model": "cpu",
+                "cpu_count": 2,
+                "torch": "2",
+                "load_1min_before": 3.0,
+                "foreign_cpu_cores": 1.6,
+                "foreign_nice_cores": 0.0,
+            }
+        )
     table = pd.DataFrame.from_records(rows)
     table["n_slices"] = table["n_slices"].astype("Int64")
     return table
@@ -200,6 +305,7 @@ def _all_contaminated(configs) -> pd.DataFrame:
 
 def test_every_timing_left_out_is_said_in_figures_and_findings_without_a_crash():
     import matplotlib
+
     matplotlib.use("Agg")
     from mnv2lab import latency, v1_vs_v2_plots
 
@@ -218,8 +324,12 @@ def test_every_timing_left_out_is_said_in_figures_and_findings_without_a_crash()
     fig = v1_vs_v2_plots.plot_accuracy_latency(acc_lat, latency.machine_text(lat))
     shown = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
     assert "left out" in shown
-    found = {f.paper_item: f for f in v1_vs_v2.findings(
-        ratio, acc_lat, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame())}
+    found = {
+        f.paper_item: f
+        for f in v1_vs_v2.findings(
+            ratio, acc_lat, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+        )
+    }
     assert left in found["Figure 5 vs latency"].finding
 
 
@@ -231,8 +341,12 @@ def test_the_smoke_plan_counts_timings_taken_on_a_busy_machine(monkeypatch):
 
     smoke = v1_vs_v2.make_plan({**v1_vs_v2.default_params(), "smoke": True})
     assert smoke.max_foreign == math.inf
-    busy = {"provenance": {"foreign_cpu_cores": 1.8, "foreign_nice_cores": 0.9},
-            "config": {"threads": 1}, "result": {"median_ms": 3.0}, "cached": True}
+    busy = {
+        "provenance": {"foreign_cpu_cores": 1.8, "foreign_nice_cores": 0.9},
+        "config": {"threads": 1},
+        "result": {"median_ms": 3.0},
+        "cached": True,
+    }
     monkeypatch.setattr(latency.cache, "measure_or_load", lambda *a, **k: busy)  # measure_all's
     configs = smoke.latency[:2]
     assert latency.measure_all(configs, max_foreign=smoke.max_foreign)["usable"].all()

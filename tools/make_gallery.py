@@ -23,15 +23,22 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--figures", type=Path, default=ROOT / "figures")
     ap.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
-    ap.add_argument("--readme", type=Path, default=ROOT / "README.md",
-                    help="README holding the findings markers ('none' to skip)")
+    ap.add_argument(
+        "--readme",
+        type=Path,
+        default=ROOT / "README.md",
+        help="README holding the findings markers ('none' to skip)",
+    )
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args(argv)
     readme = None if str(args.readme) == "none" else args.readme
     stale = gallery.refresh(args.figures, args.notebooks, readme, check=args.check)
     if args.check and stale:
-        print("make_gallery: out of date (run `make figures` or tools/make_gallery.py): "
-              + ", ".join(map(str, stale)), file=sys.stderr)
+        print(
+            "make_gallery: out of date (run `make figures` or tools/make_gallery.py): "
+            + ", ".join(map(str, stale)),
+            file=sys.stderr,
+        )
         return 1
     what = f"{args.figures}/README.md" + (f" and the findings table in {readme}" if readme else "")
     state = "checked" if args.check else ("updated" if stale else "up to date:")

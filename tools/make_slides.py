@@ -30,8 +30,10 @@ def main(argv: list[str]) -> int:
         print(f"make slides: {err}", file=sys.stderr)
         return 1
     pngs = sorted((args.out / "png").glob("slide-*.png"))
-    print(f"make slides: {len(pngs)} slides -> {pdf} (PNGs in {args.out / 'png'}; speaker notes "
-          f"{args.out / NOTES_NAME})")
+    print(
+        f"make slides: {len(pngs)} slides -> {pdf} (PNGs in {args.out / 'png'}; speaker notes "
+        f"{args.out / NOTES_NAME})"
+    )
     return 0
 
 

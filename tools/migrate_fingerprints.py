@@ -30,8 +30,7 @@ from pathlib import Path
 
 from mnv2lab.atomic import write_json
 from mnv2lab.records import digest
-from mnv2lab.latency import (LatencyConfig, code_fingerprint, config_fingerprint,
-                             read_entry)
+from mnv2lab.latency import LatencyConfig, code_fingerprint, config_fingerprint, read_entry
 from mnv2lab.memory_probe import MemoryConfig
 from mnv2lab.paths import results_dir
 from mnv2lab.section5 import memory_fingerprint
@@ -49,7 +48,7 @@ OLD_MEMORY_FILES = ("models/*.py", "inference.py", "memory_efficient.py", "memor
 @dataclass
 class Outcome:
     path: Path
-    status: str          # "migrated" | "current" | "stale" | "broken"
+    status: str  # "migrated" | "current" | "stale" | "broken"
     detail: str = ""
 
 
@@ -93,7 +92,7 @@ def migrate_entry(path: Path, kind: str, *, dry_run: bool = False) -> Outcome:
         record["fingerprint_migrated_from"] = old
         record["sha256"] = digest(record)
         write_json(path, record)
-        read_entry(path, config, new)            # raises if the restamped entry is unusable
+        read_entry(path, config, new)  # raises if the restamped entry is unusable
     return Outcome(path, "migrated", f"{old} -> {new}")
 
 
@@ -111,7 +110,9 @@ def migrate(root: Path, *, dry_run: bool = False) -> list[Outcome]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=None, help="results folder (default: results/)")
+    parser.add_argument(
+        "--root", type=Path, default=None, help="results folder (default: results/)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="check only, write nothing")
     args = parser.parse_args(argv)
     outcomes = migrate(args.root or results_dir(), dry_run=args.dry_run)

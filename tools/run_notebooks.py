@@ -96,10 +96,13 @@ def last_started_cell(path: Path, executed: Path) -> str:
     kernel, a timeout): the last cell the executed copy records as started."""
     try:
         nb = nbformat.read(executed, as_version=4)
-    except Exception:       # noqa: BLE001 (the copy may be half-written; say so instead)
+    except Exception:  # noqa: BLE001 (the copy may be half-written; say so instead)
         return "an unknown cell (the executed copy is unreadable)"
-    started = [c for c in nb.cells if c.cell_type == "code"
-               and c.metadata.get("papermill", {}).get("start_time")]
+    started = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and c.metadata.get("papermill", {}).get("start_time")
+    ]
     return describe_cell(path, started[-1].source) if started else "before the first cell"
 
 
@@ -123,8 +126,11 @@ def up_to_date(path: Path, stamp: Path, digest: str, layout: Layout = REPO) -> b
     for rel, sha in files.items():
         f = layout.figures / rel
         if not f.is_file() or _sha256(f) != sha:
-            print(f"{path.name}: {layout.figures.name}/{rel} differs from what the last run "
-                  "wrote: running again", flush=True)
+            print(
+                f"{path.name}: {layout.figures.name}/{rel} differs from what the last run "
+                "wrote: running again",
+                flush=True,
+            )
             return False
     return True
 
@@ -162,10 +168,15 @@ def _fail(message: str, running: Path, failed: Path, stamp: Path, layout: Layout
     if running.exists():
         os.replace(running, failed)
     stamp.unlink(missing_ok=True)
-    kept = (f"executed copy kept at {_show(failed, layout)}" if failed.exists()
-            else "no executed copy was written")
-    sys.exit(f"make figures: {message}\n{kept}; {layout.figures.name}/ keeps the previous "
-             "complete set of this notebook's figures")
+    kept = (
+        f"executed copy kept at {_show(failed, layout)}"
+        if failed.exists()
+        else "no executed copy was written"
+    )
+    sys.exit(
+        f"make figures: {message}\n{kept}; {layout.figures.name}/ keeps the previous "
+        "complete set of this notebook's figures"
+    )
 
 
 def run(path: Path, index: int, total: int, layout: Layout = REPO, force: bool = False) -> None:
@@ -184,29 +195,55 @@ def run(path: Path, index: int, total: int, layout: Layout = REPO, force: bool =
     name = _show(path, layout)
     t0 = time.perf_counter()
     try:
-        papermill.execute_notebook(str(path), str(running), kernel_name="python3",
-                                   cwd=str(layout.notebooks), progress_bar=True,
-                                   parameters={"out_dir": str(staging)})
+        papermill.execute_notebook(
+            str(path),
+            str(running),
+            kernel_name="python3",
+            cwd=str(layout.notebooks),
+            progress_bar=True,
+            parameters={"out_dir": str(staging)},
+        )
     except PapermillExecutionError as err:
-        _fail(f"FAILED in {name}, {failing_cell(path, err)}: {err.ename}: {err.evalue}",
-              running, failed, stamp, layout)
-    except Exception as err:       # noqa: BLE001 (a dead kernel, a timeout: report them alike)
+        _fail(
+            f"FAILED in {name}, {failing_cell(path, err)}: {err.ename}: {err.evalue}",
+            running,
+            failed,
+            stamp,
+            layout,
+        )
+    except Exception as err:  # noqa: BLE001 (a dead kernel, a timeout: report them alike)
         cell = last_started_cell(path, running) if running.exists() else "an unknown cell"
-        _fail(f"FAILED in {name}, {cell}: the kernel stopped ({type(err).__name__}: {err})",
-              running, failed, stamp, layout)
-    missing = [f for f in promised_figures(path)
-               if not all((staging / f"{f}.{ext}").exists() for ext in ("png", "pdf", "json"))]
+        _fail(
+            f"FAILED in {name}, {cell}: the kernel stopped ({type(err).__name__}: {err})",
+            running,
+            failed,
+            stamp,
+            layout,
+        )
+    missing = [
+        f
+        for f in promised_figures(path)
+        if not all((staging / f"{f}.{ext}").exists() for ext in ("png", "pdf", "json"))
+    ]
     if missing:
-        _fail(f"{name} ran but did not write the figures it promises: {missing}",
-              running, failed, stamp, layout)
+        _fail(
+            f"{name} ran but did not write the figures it promises: {missing}",
+            running,
+            failed,
+            stamp,
+            layout,
+        )
     if bad := unpublishable(staging):
-        _fail(f"{name} ran but these figures are not results: {bad}", running, failed, stamp,
-              layout)
+        _fail(
+            f"{name} ran but these figures are not results: {bad}", running, failed, stamp, layout
+        )
     os.replace(running, layout.build / f"{stem}.ipynb")
     failed.unlink(missing_ok=True)
     files = publish(staging, layout.figures)
     shutil.rmtree(staging, ignore_errors=True)
-    stamp.write_text(json.dumps({"inputs": digest, "files": files}, indent=1, sort_keys=True) + "\n")
+    stamp.write_text(
+        json.dumps({"inputs": digest, "files": files}, indent=1, sort_keys=True) + "\n"
+    )
     print(f"[{index}/{total}] {path.name}: done in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
@@ -224,7 +261,9 @@ def main(argv: list[str]) -> None:
         run(p, i, len(paths), force=force)
     stale = gallery.refresh(FIGURES, NOTEBOOKS, ROOT / "README.md")
     print(f"make figures: gallery and README table {'updated' if stale else 'up to date'}")
-    print(f"make figures: {len(paths)} notebook(s) up to date; figures in {FIGURES.relative_to(ROOT)}/")
+    print(
+        f"make figures: {len(paths)} notebook(s) up to date; figures in {FIGURES.relative_to(ROOT)}/"
+    )
 
 
 if __name__ == "__main__":

@@ -22,17 +22,68 @@ study's models at init and trained, cached per run; the runner's after-run hook)
 :mod:`.analysis` (notebook 05: plan, collect, summaries over seeds, findings).
 """
 
-from .analysis import (SPEC, ActivationPlan, collect, figure_note, findings, layers_below,
-                       lowest_layers, make_plan, pooled, verdict)
-from .counting import (ExpansionLayer, activation_patterns, count_statistics, expansion_layers,
-                       positive_counts)
-from .runs import (FORMAT, N_IMAGES, STABLE_PROVENANCE, STAGES, WeightsMissing, after_run,
-                   cache_path, initial_model, probe_images, run_patterns, store_missing_statistics,
-                   store_run_statistics, trained_model)
+from .analysis import (
+    SPEC,
+    ActivationPlan,
+    collect,
+    figure_note,
+    findings,
+    layers_below,
+    lowest_layers,
+    make_plan,
+    pooled,
+    verdict,
+)
+from .counting import (
+    ExpansionLayer,
+    activation_patterns,
+    count_statistics,
+    expansion_layers,
+    positive_counts,
+)
+from .runs import (
+    FORMAT,
+    N_IMAGES,
+    STABLE_PROVENANCE,
+    STAGES,
+    WeightsMissing,
+    after_run,
+    cache_path,
+    initial_model,
+    probe_images,
+    run_patterns,
+    store_missing_statistics,
+    store_run_statistics,
+    trained_model,
+)
 
-__all__ = ["SPEC", "ActivationPlan", "collect", "figure_note", "findings", "layers_below",
-           "lowest_layers", "make_plan", "pooled", "verdict", "ExpansionLayer",
-           "activation_patterns", "count_statistics", "expansion_layers", "positive_counts",
-           "FORMAT", "N_IMAGES", "STABLE_PROVENANCE", "STAGES", "WeightsMissing", "after_run",
-           "cache_path", "initial_model", "probe_images", "run_patterns",
-           "store_missing_statistics", "store_run_statistics", "trained_model"]
+__all__ = [
+    "SPEC",
+    "ActivationPlan",
+    "collect",
+    "figure_note",
+    "findings",
+    "layers_below",
+    "lowest_layers",
+    "make_plan",
+    "pooled",
+    "verdict",
+    "ExpansionLayer",
+    "activation_patterns",
+    "count_statistics",
+    "expansion_layers",
+    "positive_counts",
+    "FORMAT",
+    "N_IMAGES",
+    "STABLE_PROVENANCE",
+    "STAGES",
+    "WeightsMissing",
+    "after_run",
+    "cache_path",
+    "initial_model",
+    "probe_images",
+    "run_patterns",
+    "store_missing_statistics",
+    "store_run_statistics",
+    "trained_model",
+]

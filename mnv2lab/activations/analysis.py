@@ -21,8 +21,9 @@ from .runs import N_IMAGES, STAGES, WeightsMissing, cache_path, probe_images, ru
 SPEC: dict[str, Param] = {
     **SPEC_STUDY,
     "main_width": Param(float, "width of the model drawn as Figure 7", min=0.1, max=2.0),
-    "widths": Param(list, "widths whose trained models are counted too", item=float, min=0.1,
-                    max=2.0, min_len=1),
+    "widths": Param(
+        list, "widths whose trained models are counted too", item=float, min=0.1, max=2.0, min_len=1
+    ),
     "seeds": Param(list, "seeds of the study's runs", item=int, min=0, min_len=1),
     "n_images": Param(int, "test images whose pixels are counted", min=1, max=10_000),
     "train_missing": Param(bool, "train runs (or retrain for weights) that are missing"),
@@ -42,17 +43,23 @@ def make_plan(params: Mapping[str, Any]) -> ActivationPlan:
     p = dict(params)
     widths = [float(w) for w in p["widths"]]
     if float(p["main_width"]) not in widths:
-        raise ParameterError(f"parameters 'main_width' and 'widths': got {p['main_width']!r} and "
-                             f"{widths!r}; allowed: main_width among the widths")
+        raise ParameterError(
+            f"parameters 'main_width' and 'widths': got {p['main_width']!r} and "
+            f"{widths!r}; allowed: main_width among the widths"
+        )
     base = study.make_plan({**p, "widths": widths}, "width_sweep")
-    base.runs = [r for r in base.runs if r.variant == PAPER_VARIANT
-                 and (not base.smoke or r.width == base.main_width)]     # smoke: 2 tiny runs
+    base.runs = [
+        r
+        for r in base.runs
+        if r.variant == PAPER_VARIANT and (not base.smoke or r.width == base.main_width)
+    ]  # smoke: 2 tiny runs
     if base.smoke:
         base.widths = [base.main_width]
     base.only = None
     n_images = min(int(p["n_images"]), 64) if p["smoke"] else int(p["n_images"])
-    return ActivationPlan(**{f.name: getattr(base, f.name) for f in fields(StudyPlan)},
-                          n_images=n_images)
+    return ActivationPlan(
+        **{f.name: getattr(base, f.name) for f in fields(StudyPlan)}, n_images=n_images
+    )
 
 
 def collect(plan: ActivationPlan, progress: bool | None = None) -> tuple[pd.DataFrame, list[str]]:
@@ -61,13 +68,16 @@ def collect(plan: ActivationPlan, progress: bool | None = None) -> tuple[pd.Data
     :class:`mnv2lab.params.NoResults` (before computing anything, if it can tell) when no
     trained model can be counted."""
     if not plan.train_missing and not any(
-            result_path(r.config, plan.results).exists()
-            or cache_path(plan.results, r.key, "trained", plan.n_images).exists()
-            for r in plan.runs):
-        raise NoResults(f"no stored result of the {len(plan.runs)} runs of this plan (epochs="
-                        f"{plan.epochs}) in {plan.results}, and no trained statistics cached: "
-                        "nothing to analyse; train them with `python -m mnv2lab.study run` or "
-                        "rerun with `-p train_missing True`")
+        result_path(r.config, plan.results).exists()
+        or cache_path(plan.results, r.key, "trained", plan.n_images).exists()
+        for r in plan.runs
+    ):
+        raise NoResults(
+            f"no stored result of the {len(plan.runs)} runs of this plan (epochs="
+            f"{plan.epochs}) in {plan.results}, and no trained statistics cached: "
+            "nothing to analyse; train them with `python -m mnv2lab.study run` or "
+            "rerun with `-p train_missing True`"
+        )
     frames, missing = [], []
     images = None
     have_data = data_available(plan.dataset)
@@ -78,11 +88,19 @@ def collect(plan: ActivationPlan, progress: bool | None = None) -> tuple[pd.Data
                 if not path.exists() and images is None and have_data:
                     images = probe_images(plan.dataset, plan.n_images, r.config.dataset_kwargs)
                 if not path.exists() and not have_data:
-                    raise WeightsMissing(f"the data set {plan.dataset!r} is not here to compute "
-                                         "activation statistics")
-                t = run_patterns(r.config, stage, plan.n_images, plan.results,
-                                 train_missing=plan.train_missing, images=images,
-                                 progress=progress)
+                    raise WeightsMissing(
+                        f"the data set {plan.dataset!r} is not here to compute "
+                        "activation statistics"
+                    )
+                t = run_patterns(
+                    r.config,
+                    stage,
+                    plan.n_images,
+                    plan.results,
+                    train_missing=plan.train_missing,
+                    images=images,
+                    progress=progress,
+                )
             except WeightsMissing as e:
                 missing.append(f"{r.name} ({stage}): {e}")
                 continue
@@ -90,21 +108,29 @@ def collect(plan: ActivationPlan, progress: bool | None = None) -> tuple[pd.Data
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     n_trained = 0 if table.empty else table[table.stage == "trained"].run.nunique()
     if not n_trained:
-        raise NoResults(f"no trained model of the {len(plan.runs)} runs of this plan (epochs="
-                        f"{plan.epochs}, results in {plan.results}) could be counted; nothing to "
-                        "analyse. " + "; ".join(missing[:2]) + (" ..." if len(missing) > 2 else ""))
-    print(f"activation statistics: {len(plan.runs)} runs, {n_trained} trained models counted"
-          f" on {plan.n_images} test images")
+        raise NoResults(
+            f"no trained model of the {len(plan.runs)} runs of this plan (epochs="
+            f"{plan.epochs}, results in {plan.results}) could be counted; nothing to "
+            "analyse. " + "; ".join(missing[:2]) + (" ..." if len(missing) > 2 else "")
+        )
+    print(
+        f"activation statistics: {len(plan.runs)} runs, {n_trained} trained models counted"
+        f" on {plan.n_images} test images"
+    )
     if missing:
-        print(f"{len(missing)} missing: " + "; ".join(missing[:4])
-              + (" ..." if len(missing) > 4 else "")
-              + "\nTrain the study with `.venv/bin/python -m mnv2lab.study run` (on this machine "
-              "the final weights stay in .cache/runs/) or rerun with `-p train_missing True`.")
+        print(
+            f"{len(missing)} missing: "
+            + "; ".join(missing[:4])
+            + (" ..." if len(missing) > 4 else "")
+            + "\nTrain the study with `.venv/bin/python -m mnv2lab.study run` (on this machine "
+            "the final weights stay in .cache/runs/) or rerun with `-p train_missing True`."
+        )
     return table, missing
 
 
 # ---------------------------------------------------------------------------------------------
 # Summaries and verdict
+
 
 def pooled(table: pd.DataFrame, width: float, stage: str) -> pd.DataFrame:
     """Per layer, over seeds: the lowest min, the mean of the means with a 95% interval over
@@ -113,12 +139,24 @@ def pooled(table: pd.DataFrame, width: float, stage: str) -> pd.DataFrame:
     rows = []
     for layer, g in t.groupby("layer"):
         m, lo, hi = mean_ci(g["mean"].to_numpy())
-        rows.append({"layer": layer, "channels": int(g.channels.iloc[0]),
-                     "threshold": int(g.threshold.iloc[0]), "seeds": len(g),
-                     "min": g["min"].min(), "p5": g.p5.mean(), "mean": m, "mean_low": lo,
-                     "mean_high": hi, "p95": g.p95.mean(), "max": g["max"].max(),
-                     "std": g["std"].mean(), "share_below": g.share_below.mean(),
-                     "seeds_min_below": int(g.min_below.sum())})
+        rows.append(
+            {
+                "layer": layer,
+                "channels": int(g.channels.iloc[0]),
+                "threshold": int(g.threshold.iloc[0]),
+                "seeds": len(g),
+                "min": g["min"].min(),
+                "p5": g.p5.mean(),
+                "mean": m,
+                "mean_low": lo,
+                "mean_high": hi,
+                "p95": g.p95.mean(),
+                "max": g["max"].max(),
+                "std": g["std"].mean(),
+                "share_below": g.share_below.mean(),
+                "seeds_min_below": int(g.min_below.sum()),
+            }
+        )
     out = pd.DataFrame(rows)
     if not out.empty:
         for c in ("min", "p5", "mean", "mean_low", "mean_high", "p95", "max", "std"):
@@ -131,8 +169,11 @@ def layers_below(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame(columns=["width", "stage", "seed", "layers", "layers_below"])
     g = table.groupby(["width", "stage", "seed"])
-    return g.agg(layers=("layer", "count"), layers_below=("min_below", "sum"),
-                 mean_share_below=("share_below", "mean")).reset_index()
+    return g.agg(
+        layers=("layer", "count"),
+        layers_below=("min_below", "sum"),
+        mean_share_below=("share_below", "mean"),
+    ).reset_index()
 
 
 def lowest_layers(table: pd.DataFrame, stage: str = "trained") -> pd.DataFrame:
@@ -140,8 +181,11 @@ def lowest_layers(table: pd.DataFrame, stage: str = "trained") -> pd.DataFrame:
     fraction of its channels, with that minimum, the threshold and the share of pixels under it."""
     t = table[table.stage == stage].assign(frac_min=lambda d: d["min"] / d.channels)
     rows = t.sort_values("frac_min").groupby(["width", "seed"]).head(1)
-    return rows[["width", "seed", "layer", "min", "channels", "threshold", "frac_min",
-                 "share_below"]].sort_values(["width", "seed"]).reset_index(drop=True)
+    return (
+        rows[["width", "seed", "layer", "min", "channels", "threshold", "frac_min", "share_below"]]
+        .sort_values(["width", "seed"])
+        .reset_index(drop=True)
+    )
 
 
 def figure_note(table: pd.DataFrame, plan: ActivationPlan) -> str:
@@ -149,11 +193,16 @@ def figure_note(table: pd.DataFrame, plan: ActivationPlan) -> str:
     if plan.smoke:
         return "smoke run (tiny digits models): not a result"
     n_main = sum(1 for r in plan.runs if r.width == plan.main_width)
-    done = 0 if table.empty else table[(table.width == plan.main_width)
-                                       & (table.stage == "trained")].seed.nunique()
+    done = (
+        0
+        if table.empty
+        else table[(table.width == plan.main_width) & (table.stage == "trained")].seed.nunique()
+    )
     if done < n_main:
-        return (f"PROVISIONAL: {done} of {n_main} trained models at width {plan.main_width:g} "
-                "counted so far")
+        return (
+            f"PROVISIONAL: {done} of {n_main} trained models at width {plan.main_width:g} "
+            "counted so far"
+        )
     return ""
 
 
@@ -166,7 +215,7 @@ def verdict(table: pd.DataFrame, plan: ActivationPlan) -> Finding:
     w = plan.main_width
     init, trained = pooled(table, w, "init"), pooled(table, w, "trained")
     prefix = f"{budget_label(plan)}: " + ("smoke run, not a result: " if plan.smoke else "")
-    if not trained.empty:            # compare the same seeds at both stages (paired)
+    if not trained.empty:  # compare the same seeds at both stages (paired)
         seeds = set(table[(table.width == w) & (table.stage == "trained")].seed)
         table = table[table.seed.isin(seeds)]
         init = pooled(table, w, "init")
@@ -177,20 +226,25 @@ def verdict(table: pd.DataFrame, plan: ActivationPlan) -> Finding:
             below0 = layers_below(table[(table.width == w) & (table.stage == "init")])
             where = init[init.seeds_min_below > 0].layer.tolist()
             f0 = f"{init.frac_mean.mean():.2f}"
-            init_text = (f"at initialization ({int(init.seeds.min())} seeds, {plan.n_images} test "
-                         f"images) the mean fraction of positive channels per pixel, averaged over "
-                         f"the {len(init)} layers, is {init.frac_mean.mean():.3f} (per layer "
-                         f"{init.frac_mean.min():.3f} to {init.frac_mean.max():.3f}); the lowest "
-                         f"pixel count of a layer is {init.frac_min.min():.3f} of its channels; "
-                         f"layers with a pixel under 1/t: {_range(below0.layers_below)} per seed"
-                         + (f" (layer {', '.join(map(str, where))})" if where else "") + ".")
+            init_text = (
+                f"at initialization ({int(init.seeds.min())} seeds, {plan.n_images} test "
+                f"images) the mean fraction of positive channels per pixel, averaged over "
+                f"the {len(init)} layers, is {init.frac_mean.mean():.3f} (per layer "
+                f"{init.frac_mean.min():.3f} to {init.frac_mean.max():.3f}); the lowest "
+                f"pixel count of a layer is {init.frac_min.min():.3f} of its channels; "
+                f"layers with a pixel under 1/t: {_range(below0.layers_below)} per seed"
+                + (f" (layer {', '.join(map(str, where))})" if where else "")
+                + "."
+            )
         return Finding(
-            "Figure 7", "inconclusive",
+            "Figure 7",
+            "inconclusive",
             f"{prefix}provisional: trained models missing; at init the mean positive fraction "
             f"is {f0} (paper: about 0.5)",
             details=f"{prefix}PROVISIONAL: no trained model counted yet at width {w:g}; only "
-                    f"initialization can be compared with the paper: {init_text} "
-                    f"Paper: {FIG7_TEXT}.")
+            f"initialization can be compared with the paper: {init_text} "
+            f"Paper: {FIG7_TEXT}.",
+        )
     n_seeds = int(trained.seeds.min())
     if n_seeds < 3 and not plan.smoke:
         prefix += f"PROVISIONAL ({n_seeds} seed(s)): "
@@ -207,17 +261,22 @@ def verdict(table: pd.DataFrame, plan: ActivationPlan) -> Finding:
         "spread grows": grows >= 0.75 * n_layers,
         "a few layers under": b_tr.mean() >= 1 and b_tr.mean() <= n_layers / 2,
     }
-    text = (f"{prefix}Figure 7 at width {w:g} ({n_seeds} seed(s), {plan.n_images} test images, "
-            f"{n_layers} expansion layers). Mean fraction of positive channels per pixel, averaged "
-            f"over layers: {f_init:.3f} at initialization, {f_trained:.3f} trained. Spread (std "
-            f"over pixels) grows in {grows} of {n_layers} layers (median ratio trained/init "
-            f"{spread_ratio.median():.2f}). Layers with a pixel under the invertibility threshold "
-            f"(1/t of the channels): {_range(b_init)} at initialization, {_range(b_tr)} trained "
-            f"(per seed). Paper: {FIG7_TEXT}. Checks: "
-            + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items()) + ".")
-    finding = (f"{prefix}mean positive fraction {f_init:.2f} init -> {f_trained:.2f} trained, "
-               f"spread up in {grows}/{n_layers} layers, layers with a pixel under 1/t: "
-               f"{_range(b_init)} init, {_range(b_tr)} trained (paper: ~0.5, same, grows, a few)")
+    text = (
+        f"{prefix}Figure 7 at width {w:g} ({n_seeds} seed(s), {plan.n_images} test images, "
+        f"{n_layers} expansion layers). Mean fraction of positive channels per pixel, averaged "
+        f"over layers: {f_init:.3f} at initialization, {f_trained:.3f} trained. Spread (std "
+        f"over pixels) grows in {grows} of {n_layers} layers (median ratio trained/init "
+        f"{spread_ratio.median():.2f}). Layers with a pixel under the invertibility threshold "
+        f"(1/t of the channels): {_range(b_init)} at initialization, {_range(b_tr)} trained "
+        f"(per seed). Paper: {FIG7_TEXT}. Checks: "
+        + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())
+        + "."
+    )
+    finding = (
+        f"{prefix}mean positive fraction {f_init:.2f} init -> {f_trained:.2f} trained, "
+        f"spread up in {grows}/{n_layers} layers, layers with a pixel under 1/t: "
+        f"{_range(b_init)} init, {_range(b_tr)} trained (paper: ~0.5, same, grows, a few)"
+    )
     return Finding("Figure 7", count_verdict(checks.values()), finding[:300], details=text)
 
 
@@ -228,9 +287,14 @@ def findings(table: pd.DataFrame, plan: ActivationPlan) -> list[Finding]:
     below = layers_below(table)
     by_width = below[below.stage == "trained"].groupby("width").layers_below.mean()
     if len(by_width):
-        out.append(Finding("beyond the paper", "beyond the paper",
-                           "trained: layers (of 16) with a pixel under 1/t, mean over seeds, by "
-                           "width: " + ", ".join(f"{w:g}: {v:.1f}" for w, v in by_width.items())))
+        out.append(
+            Finding(
+                "beyond the paper",
+                "beyond the paper",
+                "trained: layers (of 16) with a pixel under 1/t, mean over seeds, by "
+                "width: " + ", ".join(f"{w:g}: {v:.1f}" for w, v in by_width.items()),
+            )
+        )
     return out
 
 

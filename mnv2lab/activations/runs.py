@@ -26,7 +26,7 @@ from ..train import build, result_path
 from .counting import activation_patterns
 
 STAGES = ("init", "trained")
-N_IMAGES = 500                  # test images counted by the study runner and notebook 05
+N_IMAGES = 500  # test images counted by the study runner and notebook 05
 STABLE_PROVENANCE = ("mnv2lab_version", "python", "cpu_model", "torch")
 FORMAT = 1
 
@@ -65,8 +65,9 @@ def _read_cache(path: Path, key: str) -> pd.DataFrame | None:
         record = records.read(path, format=FORMAT, key=key)
         return pd.DataFrame(record["layers"], columns=record["columns"])
     except (ValueError, KeyError, TypeError) as e:
-        warnings.warn(f"activation cache {path} is unusable ({e}); recomputing", RecordWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"activation cache {path} is unusable ({e}); recomputing", RecordWarning, stacklevel=3
+        )
         return None
 
 
@@ -74,9 +75,17 @@ class WeightsMissing(RuntimeError):
     """The trained weights of a run are not on this machine (and retraining was not asked for)."""
 
 
-def run_patterns(config, stage: str, n_images: int, results: str | os.PathLike, *,
-                 train_missing: bool = False, images=None, progress: bool | None = None,
-                 model: nn.Module | None = None) -> pd.DataFrame:
+def run_patterns(
+    config,
+    stage: str,
+    n_images: int,
+    results: str | os.PathLike,
+    *,
+    train_missing: bool = False,
+    images=None,
+    progress: bool | None = None,
+    model: nn.Module | None = None,
+) -> pd.DataFrame:
     """Activation statistics of one study run's model at ``stage`` ("init" or "trained"), from
     the cache ``<results>/activations/<key>.<stage>.n<N>.json`` when present, else computed (and
     cached). Trained weights come from ``model`` if given (the trained network in memory), else
@@ -102,40 +111,57 @@ def run_patterns(config, stage: str, n_images: int, results: str | os.PathLike, 
         images = probe_images(config.dataset, n_images, config.dataset_kwargs)
     table = activation_patterns(model, *images)
     prov = {k: v for k, v in provenance().items() if k in STABLE_PROVENANCE}
-    record = {"format": FORMAT, "key": key, "stage": stage, "n_images": n_images,
-              "config": config.to_dict(), "image_subset": "test split, torch.randperm seed 0",
-              "provenance": prov, "columns": list(table.columns),
-              "layers": table.to_dict(orient="records")}
+    record = {
+        "format": FORMAT,
+        "key": key,
+        "stage": stage,
+        "n_images": n_images,
+        "config": config.to_dict(),
+        "image_subset": "test split, torch.randperm seed 0",
+        "provenance": prov,
+        "columns": list(table.columns),
+        "layers": table.to_dict(orient="records"),
+    }
     records.write(path, record)
     return table
 
 
-def store_run_statistics(config, results: str | os.PathLike, model: nn.Module | None = None,
-                         n_images: int = N_IMAGES) -> list[Path]:
+def store_run_statistics(
+    config, results: str | os.PathLike, model: nn.Module | None = None, n_images: int = N_IMAGES
+) -> list[Path]:
     """Count and cache a finished run's activation patterns at init and trained (the study
     runner calls this right after training the paper's model, while its weights are at hand).
     Returns the cache files."""
     images = probe_images(config.dataset, n_images, config.dataset_kwargs)
     paths = []
     for stage in STAGES:
-        run_patterns(config, stage, n_images, results, images=images,
-                     model=model if stage == "trained" else None)
+        run_patterns(
+            config,
+            stage,
+            n_images,
+            results,
+            images=images,
+            model=model if stage == "trained" else None,
+        )
         paths.append(cache_path(resolve(results), config.key(), stage, n_images))
     return paths
 
 
-def trained_model(config, results: Path, *, train_missing: bool = False,
-                  progress: bool | None = None) -> nn.Module:
+def trained_model(
+    config, results: Path, *, train_missing: bool = False, progress: bool | None = None
+) -> nn.Module:
     """The trained model of a study run (eval mode) from its saved final weights; without them
     :class:`WeightsMissing`, unless ``train_missing`` (then it is trained, or retrained
     deterministically for its weights)."""
-    result, status = obtain(config, results, train=train_missing, need_model=True,
-                            progress=progress)
+    result, status = obtain(
+        config, results, train=train_missing, need_model=True, progress=progress
+    )
     if status == "no weights":
         raise WeightsMissing(
             f"the final weights of run {config.key()} ({config.label()}) are not on this machine "
             f"(looked for {result.weights_path}); rerun with train_missing=True to retrain it "
-            "deterministically for them")
+            "deterministically for them"
+        )
     if result is None:
         raise WeightsMissing(f"run {config.key()} ({config.label()}) has no result in {results}")
     return result.load_model()
@@ -153,8 +179,9 @@ def after_run(run: StudyRun, result, folder: Path) -> list[Path]:
 register_after_run("fig7-statistics", after_run)
 
 
-def store_missing_statistics(runs: Sequence[StudyRun], results: str | os.PathLike | None = None,
-                             out=sys.stdout) -> list[Path]:
+def store_missing_statistics(
+    runs: Sequence[StudyRun], results: str | os.PathLike | None = None, out=sys.stdout
+) -> list[Path]:
     """Figure 7's statistics for every finished paper's-model run that lacks them and whose final
     weights are on this machine (runs trained before the runner stored them); prints each file
     as ``result: <path>`` (``python -m mnv2lab.study activations``)."""
@@ -169,8 +196,7 @@ def store_missing_statistics(runs: Sequence[StudyRun], results: str | os.PathLik
         if all(cache_path(folder, r.key, s, N_IMAGES).exists() for s in STAGES):
             continue
         try:
-            paths = store_run_statistics(r.config, folder,
-                                         model=trained_model(r.config, folder))
+            paths = store_run_statistics(r.config, folder, model=trained_model(r.config, folder))
         except WeightsMissing as e:
             print(f"{r.name}: {e}", file=out, flush=True)
             continue

@@ -28,16 +28,32 @@ from .folders import load_image_folder
 
 DATASETS = ("cifar10-jpeg", "cifar10", "cifar100", "digits", "folder:<path>")
 
-__all__ = ["DATASETS", "ImageDataset", "load_dataset", "load_image_folder", "load_cifar",
-           "load_digits_dataset", "random_crop_flip", "to_model_input", "epoch_order",
-           "step_generator", "channel_stats", "keep_first_per_class", "DataError", "ChecksumError",
-           "UnsafeArchiveError", "CacheWarning", "check_dataset_name"]
+__all__ = [
+    "DATASETS",
+    "ImageDataset",
+    "load_dataset",
+    "load_image_folder",
+    "load_cifar",
+    "load_digits_dataset",
+    "random_crop_flip",
+    "to_model_input",
+    "epoch_order",
+    "step_generator",
+    "channel_stats",
+    "keep_first_per_class",
+    "DataError",
+    "ChecksumError",
+    "UnsafeArchiveError",
+    "CacheWarning",
+    "check_dataset_name",
+]
 
 
 def check_dataset_name(name: str) -> None:
     """Raise a ValueError naming the allowed data sets unless ``name`` is one of them."""
-    ok = isinstance(name, str) and (name in DATASETS[:4] or
-                                    (name.startswith("folder:") and len(name) > len("folder:")))
+    ok = isinstance(name, str) and (
+        name in DATASETS[:4] or (name.startswith("folder:") and len(name) > len("folder:"))
+    )
     if not ok:
         raise ValueError(f"dataset: got {name!r}; allowed: {', '.join(DATASETS)}")
 
@@ -52,14 +68,27 @@ def keep_first_per_class(ds: ImageDataset, n: int) -> ImageDataset:
             keep[(y == c).nonzero().flatten()[:n]] = True
         out[f"{split}_images"] = getattr(ds, f"{split}_images")[keep]
         out[f"{split}_labels"] = y[keep]
-    return ImageDataset(name=ds.name, classes=ds.classes, mean=ds.mean, std=ds.std,
-                        info={**ds.info, "limit_per_class": n}, **out)
+    return ImageDataset(
+        name=ds.name,
+        classes=ds.classes,
+        mean=ds.mean,
+        std=ds.std,
+        info={**ds.info, "limit_per_class": n},
+        **out,
+    )
 
 
-def load_dataset(name: str, *, root: str | os.PathLike | None = None,
-                 image_size: int | None = None, limit_per_class: int | None = None,
-                 download: bool = False, use_cache: bool = True, workers: int | None = None,
-                 progress: bool | None = None) -> ImageDataset:
+def load_dataset(
+    name: str,
+    *,
+    root: str | os.PathLike | None = None,
+    image_size: int | None = None,
+    limit_per_class: int | None = None,
+    download: bool = False,
+    use_cache: bool = True,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> ImageDataset:
     """Load a data set by name (see the module docstring) into memory.
 
     Relative paths are taken from the repository root (as everywhere in mnv2lab).
@@ -77,10 +106,13 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None,
         return ds if limit is None else keep_first_per_class(ds, limit)
     if name in ("cifar10", "cifar100"):
         if image_size not in (None, 32):
-            raise ValueError(f"image_size: got {image_size!r}; the {name} pickles are 32x32 "
-                             "(allowed: None or 32)")
-        ds = load_cifar(name, resolve(root) if root is not None else None, download=download,
-                        progress=progress)
+            raise ValueError(
+                f"image_size: got {image_size!r}; the {name} pickles are 32x32 "
+                "(allowed: None or 32)"
+            )
+        ds = load_cifar(
+            name, resolve(root) if root is not None else None, download=download, progress=progress
+        )
         return ds if limit is None else keep_first_per_class(ds, limit)
     if name == "cifar10-jpeg":
         source = resolve(root) if root is not None else shared_data("cifar10-jpeg.tar.gz")
@@ -88,6 +120,13 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None,
     else:
         if root is not None:
             raise ValueError("root: give the path in the name ('folder:<path>'), not both")
-        source, label = resolve(name[len("folder:"):]), name
-    return load_image_folder(source, image_size=image_size, limit_per_class=limit,
-                             workers=workers, use_cache=use_cache, progress=progress, name=label)
+        source, label = resolve(name[len("folder:") :]), name
+    return load_image_folder(
+        source,
+        image_size=image_size,
+        limit_per_class=limit,
+        workers=workers,
+        use_cache=use_cache,
+        progress=progress,
+        name=label,
+    )

@@ -13,8 +13,13 @@ import torch
 import torch.nn.functional as F
 
 
-def random_crop_flip(images: torch.Tensor, *, padding: int = 4, flip: bool = True,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+def random_crop_flip(
+    images: torch.Tensor,
+    *,
+    padding: int = 4,
+    flip: bool = True,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Random crop of each (H, W) image from its zero-padded (H+2p, W+2p) version, and a random
     horizontal flip with probability 1/2: the standard CIFAR augmentation.
 
@@ -32,15 +37,21 @@ def random_crop_flip(images: torch.Tensor, *, padding: int = 4, flip: bool = Tru
     offsets, flips = offsets.to(dev), flips.to(dev)
     if padding:
         images = F.pad(images, (0, 0, padding, padding, padding, padding))
-    rows = offsets[:, :1] + torch.arange(h, device=dev)                     # (B, H)
+    rows = offsets[:, :1] + torch.arange(h, device=dev)  # (B, H)
     cols_fwd = torch.arange(w, device=dev)
     cols = torch.where(flips[:, None], cols_fwd.flip(0), cols_fwd) + offsets[:, 1:]  # (B, W)
     batch = torch.arange(b, device=dev)[:, None, None]
     return images[batch, rows[:, :, None], cols[:, None, :]]
 
 
-def to_model_input(images: torch.Tensor, mean: Sequence[float], std: Sequence[float], *,
-                   channels_last: bool = True, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def to_model_input(
+    images: torch.Tensor,
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    channels_last: bool = True,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
     """uint8 (B, H, W, C) -> normalized float (B, C, H, W).
 
     With ``channels_last`` the result keeps the NHWC memory layout (no copy of the layout), which
@@ -51,8 +62,9 @@ def to_model_input(images: torch.Tensor, mean: Sequence[float], std: Sequence[fl
     scale = torch.tensor([1.0 / (255.0 * s) for s in std], dtype=dtype, device=x.device)
     shift = torch.tensor([-m / s for m, s in zip(mean, std)], dtype=dtype, device=x.device)
     x = x * scale.view(1, c, 1, 1) + shift.view(1, c, 1, 1)
-    return x.contiguous(memory_format=torch.channels_last if channels_last
-                        else torch.contiguous_format)
+    return x.contiguous(
+        memory_format=torch.channels_last if channels_last else torch.contiguous_format
+    )
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:

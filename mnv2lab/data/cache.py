@@ -68,8 +68,11 @@ def load(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
             if _digest(a) != digests[k]:
                 raise ValueError(f"array {k!r} does not match its recorded SHA-256")
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as e:
-        warnings.warn(f"data cache {path} is corrupt or unreadable ({type(e).__name__}: {e}); "
-                      "rebuilding it", CacheWarning, stacklevel=3)
+        warnings.warn(
+            f"data cache {path} is corrupt or unreadable ({type(e).__name__}: {e}); rebuilding it",
+            CacheWarning,
+            stacklevel=3,
+        )
         try:
             os.unlink(path)
         except OSError:

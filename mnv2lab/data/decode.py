@@ -43,7 +43,7 @@ def decode_image(name: str, data: bytes | None, path: str | None, size: int | No
                 data = f.read()
         with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as im:
             if size is not None and im.format == "JPEG":
-                im.draft("RGB", (size, size))      # let libjpeg downscale big images cheaply
+                im.draft("RGB", (size, size))  # let libjpeg downscale big images cheaply
             rgb = im if im.mode == "RGB" else im.convert("RGB")
             rgb.load()
             if size is not None:
@@ -59,8 +59,10 @@ def decode_chunk(items: Sequence[Item], size: int | None) -> np.ndarray:
     first = arrays[0].shape
     for (name, _, _), a in zip(items, arrays):
         if a.shape != first:
-            raise DataError(f"image {name} is {a.shape[1]}x{a.shape[0]} but {items[0][0]} is "
-                            f"{first[1]}x{first[0]}; pass image_size=N to resize all images to NxN")
+            raise DataError(
+                f"image {name} is {a.shape[1]}x{a.shape[0]} but {items[0][0]} is "
+                f"{first[1]}x{first[0]}; pass image_size=N to resize all images to NxN"
+            )
     return np.stack(arrays)
 
 
@@ -72,14 +74,20 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def decode_all(items: Sequence[Item], size: int | None, *, workers: int | None = None,
-               chunk: int = 1000, on_chunk=None) -> np.ndarray:
+def decode_all(
+    items: Sequence[Item],
+    size: int | None,
+    *,
+    workers: int | None = None,
+    chunk: int = 1000,
+    on_chunk=None,
+) -> np.ndarray:
     """Decode every item (in order) into one (N, H, W, 3) uint8 array, using ``workers``
     processes (default: the number of cores, at most 8) for more than two chunks of work."""
     if not items:
         raise DataError("no images to decode")
     workers = default_workers() if workers is None else workers
-    jobs = [(items[i:i + chunk], size) for i in range(0, len(items), chunk)]
+    jobs = [(items[i : i + chunk], size) for i in range(0, len(items), chunk)]
     parts: list[np.ndarray] = []
     if workers <= 1 or len(jobs) <= 2:
         results: Iterable[np.ndarray] = map(_decode_job, jobs)
@@ -92,9 +100,11 @@ def decode_all(items: Sequence[Item], size: int | None, *, workers: int | None =
     try:
         for part in results:
             if parts and part.shape[1:] != parts[0].shape[1:]:
-                raise DataError(f"images of different sizes ({parts[0].shape[1]}x{parts[0].shape[2]}"
-                                f" and {part.shape[1]}x{part.shape[2]}, first at {jobs[len(parts)][0][0][0]});"
-                                " pass image_size=N to resize all images to NxN")
+                raise DataError(
+                    f"images of different sizes ({parts[0].shape[1]}x{parts[0].shape[2]}"
+                    f" and {part.shape[1]}x{part.shape[2]}, first at {jobs[len(parts)][0][0][0]});"
+                    " pass image_size=N to resize all images to NxN"
+                )
             parts.append(part)
             if on_chunk is not None:
                 on_chunk(len(part))
@@ -103,4 +113,3 @@ def decode_all(items: Sequence[Item], size: int | None, *, workers: int | None =
             pool.terminate()
             pool.join()
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
-

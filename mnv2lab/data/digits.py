@@ -23,14 +23,19 @@ def load_digits_dataset(image_size: int = 16, channels: int = 3) -> ImageDataset
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    x = torch.from_numpy(d.images.astype(np.float32) * (255.0 / 16.0))[:, None]   # (N, 1, 8, 8)
+    x = torch.from_numpy(d.images.astype(np.float32) * (255.0 / 16.0))[:, None]  # (N, 1, 8, 8)
     if image_size != 8:
         x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
-    x = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)               # (N, H, W, 1)
+    x = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)  # (N, H, W, 1)
     x = x.repeat(1, 1, 1, channels).contiguous()
     y = torch.from_numpy(d.target.astype(np.int64))
     test = torch.arange(len(y)) % 5 == 0
-    return ImageDataset(name=f"digits{image_size}", classes=[str(i) for i in range(10)],
-                        train_images=x[~test].clone(), train_labels=y[~test].clone(),
-                        test_images=x[test].clone(), test_labels=y[test].clone(),
-                        info={"source": "sklearn.datasets.load_digits"})
+    return ImageDataset(
+        name=f"digits{image_size}",
+        classes=[str(i) for i in range(10)],
+        train_images=x[~test].clone(),
+        train_labels=y[~test].clone(),
+        test_images=x[test].clone(),
+        test_labels=y[test].clone(),
+        info={"source": "sklearn.datasets.load_digits"},
+    )

@@ -17,9 +17,16 @@ import numpy as np
 from PIL import Image
 
 
-def write_image_folder(root: str | os.PathLike, *, classes: int = 3, train_per_class: int = 8,
-                       val_per_class: int = 4, sizes: tuple[int, int] = (40, 120),
-                       seed: int = 0, quality: int = 90) -> Path:
+def write_image_folder(
+    root: str | os.PathLike,
+    *,
+    classes: int = 3,
+    train_per_class: int = 8,
+    val_per_class: int = 4,
+    sizes: tuple[int, int] = (40, 120),
+    seed: int = 0,
+    quality: int = 90,
+) -> Path:
     """Create ``root/{train,val}/class<k>/img<i>.jpg``; return ``root``."""
     root = Path(root)
     rng = np.random.default_rng(seed)
@@ -35,8 +42,9 @@ def write_image_folder(root: str | os.PathLike, *, classes: int = 3, train_per_c
 
 
 def _image(rng: np.random.Generator, w: int, h: int, hue: float) -> Image.Image:
-    base = np.array(Image.new("HSV", (1, 1), (int(hue * 255), 200, 200)).convert("RGB"),
-                    dtype=np.float32).reshape(3)
+    base = np.array(
+        Image.new("HSV", (1, 1), (int(hue * 255), 200, 200)).convert("RGB"), dtype=np.float32
+    ).reshape(3)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     direction = rng.normal(size=2)
     ramp = (xx / w * direction[0] + yy / h * direction[1])[..., None] * 60

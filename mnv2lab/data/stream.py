@@ -57,21 +57,22 @@ from .decode import IMAGE_FORMATS
 from .folders import check_listing, is_archive, scan_folder
 from .errors import DataError
 
-TRAIN_SCALE = (0.08, 1.0)            # random-resized crop: fraction of the image area
-TRAIN_RATIO = (3 / 4, 4 / 3)         # and aspect ratio range (sampled log-uniformly)
-EVAL_CROP_FRACTION = 0.875           # resize to size / 0.875, crop the centre size x size
-MEAN = (0.5, 0.5, 0.5)               # inputs scaled to [-1, 1], as TF-slim's preprocessing
+TRAIN_SCALE = (0.08, 1.0)  # random-resized crop: fraction of the image area
+TRAIN_RATIO = (3 / 4, 4 / 3)  # and aspect ratio range (sampled log-uniformly)
+EVAL_CROP_FRACTION = 0.875  # resize to size / 0.875, crop the centre size x size
+MEAN = (0.5, 0.5, 0.5)  # inputs scaled to [-1, 1], as TF-slim's preprocessing
 STD = (0.5, 0.5, 0.5)
 DEFAULT_SIZE = 224
 # The automatic choice ("auto"): stream a folder whose decoded uint8 images (all splits, at the
 # configured image_size) would exceed this many bytes; keep smaller ones in memory.
 IN_MEMORY_MAX_BYTES = 4 * 10**9
-MAX_SKIPPED_FRACTION = 0.01          # more unreadable images than this fraction ...
-MAX_SKIPPED_ALWAYS = 10              # ... and more than this many (per rank): stop
+MAX_SKIPPED_FRACTION = 0.01  # more unreadable images than this fraction ...
+MAX_SKIPPED_ALWAYS = 10  # ... and more than this many (per rank): stop
 PIPELINES = ("auto", "memory", "stream")
 
 
 # --- the listing --------------------------------------------------------------------------------
+
 
 @dataclass
 class FolderIndex:
@@ -87,17 +88,26 @@ class FolderIndex:
     info: dict = field(default_factory=dict)
 
     @classmethod
-    def scan(cls, root: str | os.PathLike, *, limit_per_class: int | None = None,
-             test_split: str | None = None) -> "FolderIndex":
+    def scan(
+        cls,
+        root: str | os.PathLike,
+        *,
+        limit_per_class: int | None = None,
+        test_split: str | None = None,
+    ) -> "FolderIndex":
         """List ``root`` (a folder; archives cannot be streamed) and check its layout."""
         root = Path(root).expanduser()
         if not root.exists():
-            raise DataError(f"data source {root} does not exist (expected a folder with "
-                            "train/<class>/ and val/<class>/ or test/<class>/)")
+            raise DataError(
+                f"data source {root} does not exist (expected a folder with "
+                "train/<class>/ and val/<class>/ or test/<class>/)"
+            )
         if is_archive(root) or root.is_file():
-            raise DataError(f"data source {root} is a file: the streaming pipeline reads a "
-                            "folder (random access per image); extract the archive first, or "
-                            "use data_pipeline='memory' for a small one")
+            raise DataError(
+                f"data source {root} is a file: the streaming pipeline reads a "
+                "folder (random access per image); extract the archive first, or "
+                "use data_pipeline='memory' for a small one"
+            )
         root = root.resolve()
         listing, _ = scan_folder(root)
         classes, tsplit = check_listing(listing, root, test_split)
@@ -109,8 +119,13 @@ class FolderIndex:
                 paths.extend(path for _, _, path in chosen)
                 labels.extend([label] * len(chosen))
             out[f"{key}_paths"], out[f"{key}_labels"] = paths, np.asarray(labels, dtype=np.int64)
-        return cls(root=root, classes=classes, test_split=tsplit, **out,
-                   info={"limit_per_class": limit_per_class})
+        return cls(
+            root=root,
+            classes=classes,
+            test_split=tsplit,
+            **out,
+            info={"limit_per_class": limit_per_class},
+        )
 
     @property
     def num_classes(self) -> int:
@@ -126,17 +141,22 @@ class FolderIndex:
                 idx = torch.randperm(len(paths), generator=g)[:n].sort().values.numpy()
                 paths, labels = [paths[i] for i in idx], labels[idx]
             out[f"{split}_paths"], out[f"{split}_labels"] = paths, labels
-        return FolderIndex(self.root, self.classes, test_split=self.test_split,
-                           info={**self.info, "subset": [train, test], "subset_seed": seed},
-                           **out)
+        return FolderIndex(
+            self.root,
+            self.classes,
+            test_split=self.test_split,
+            info={**self.info, "subset": [train, test], "subset_seed": seed},
+            **out,
+        )
 
     def decoded_bytes(self, size: int) -> int:
         """Bytes the in-memory path would hold for both splits at ``size`` x ``size``."""
         return (len(self.train_paths) + len(self.test_paths)) * size * size * 3
 
 
-def choose_pipeline(pipeline: str, dataset: str, image_size: int | None = None,
-                    limit_per_class: int | None = None) -> tuple[str, FolderIndex | None]:
+def choose_pipeline(
+    pipeline: str, dataset: str, image_size: int | None = None, limit_per_class: int | None = None
+) -> tuple[str, FolderIndex | None]:
     """("memory" or "stream", the folder's index when streaming) for a run's data.
 
     ``"memory"``/``"stream"`` are explicit; ``"auto"`` streams a ``folder:<path>`` data set (a
@@ -147,13 +167,16 @@ def choose_pipeline(pipeline: str, dataset: str, image_size: int | None = None,
         raise DataError(f"data_pipeline: got {pipeline!r}; allowed: {', '.join(PIPELINES)}")
     is_folder = dataset.startswith("folder:")
     if pipeline == "stream" and not is_folder:
-        raise DataError(f"data_pipeline 'stream' reads an ImageNet-style folder: give dataset="
-                        f"'folder:<path>' (got dataset={dataset!r})")
+        raise DataError(
+            f"data_pipeline 'stream' reads an ImageNet-style folder: give dataset="
+            f"'folder:<path>' (got dataset={dataset!r})"
+        )
     if pipeline == "memory" or not is_folder:
         return "memory", None
     from ..paths import resolve
     from .folders import is_archive
-    source = resolve(dataset[len("folder:"):])
+
+    source = resolve(dataset[len("folder:") :])
     if pipeline == "auto" and (is_archive(source) or not source.is_dir()):
         return "memory", None
     index = FolderIndex.scan(source, limit_per_class=limit_per_class)
@@ -165,9 +188,14 @@ def choose_pipeline(pipeline: str, dataset: str, image_size: int | None = None,
 
 # --- transforms ---------------------------------------------------------------------------------
 
-def random_resized_box(width: int, height: int, rng: random.Random,
-                       scale: tuple[float, float] = TRAIN_SCALE,
-                       ratio: tuple[float, float] = TRAIN_RATIO) -> tuple[int, int, int, int]:
+
+def random_resized_box(
+    width: int,
+    height: int,
+    rng: random.Random,
+    scale: tuple[float, float] = TRAIN_SCALE,
+    ratio: tuple[float, float] = TRAIN_RATIO,
+) -> tuple[int, int, int, int]:
     """(left, top, crop width, crop height) of a random-resized crop: area a uniform fraction in
     ``scale`` of the image, aspect ratio log-uniform in ``ratio``; 10 tries, then the largest
     centred crop whose ratio is clamped to ``ratio`` (the Inception / torchvision rule)."""
@@ -209,8 +237,11 @@ def _load(path: str, box: tuple[float, float, float, float], size: int) -> Image
             im.draft("RGB", (math.ceil(full_w * size / w), math.ceil(full_h * size / h)))
         sx, sy = im.size[0] / full_w, im.size[1] / full_h
         rgb = im if im.mode == "RGB" else im.convert("RGB")
-        return rgb.resize((size, size), Image.Resampling.BILINEAR,
-                          box=(left * sx, top * sy, (left + w) * sx, (top + h) * sy))
+        return rgb.resize(
+            (size, size),
+            Image.Resampling.BILINEAR,
+            box=(left * sx, top * sy, (left + w) * sx, (top + h) * sy),
+        )
 
 
 def image_size_of(path: str) -> tuple[int, int]:
@@ -245,15 +276,19 @@ def _read(fn, path: str, *args) -> np.ndarray | None:
 
 # --- batches: map-style data sets whose item is one step of one rank ------------------------------
 
-Batch = tuple[torch.Tensor, torch.Tensor, list[str]]   # uint8 (B, H, W, 3), labels, skipped files
+Batch = tuple[torch.Tensor, torch.Tensor, list[str]]  # uint8 (B, H, W, 3), labels, skipped files
 
 
-def _stack(arrays: list[np.ndarray | None], labels: np.ndarray, paths: list[str], size: int
-           ) -> Batch:
+def _stack(
+    arrays: list[np.ndarray | None], labels: np.ndarray, paths: list[str], size: int
+) -> Batch:
     keep = [i for i, a in enumerate(arrays) if a is not None]
     skipped = [paths[i] for i, a in enumerate(arrays) if a is None]
-    x = (torch.from_numpy(np.stack([arrays[i] for i in keep])) if keep
-         else torch.zeros((0, size, size, 3), dtype=torch.uint8))
+    x = (
+        torch.from_numpy(np.stack([arrays[i] for i in keep]))
+        if keep
+        else torch.zeros((0, size, size, 3), dtype=torch.uint8)
+    )
     return x, torch.from_numpy(labels[keep]), skipped
 
 
@@ -262,8 +297,17 @@ class TrainBatches(torch.utils.data.Dataset):
     (steps count from the start of training; ``steps_per_epoch`` full batches per epoch, the
     remainder of an epoch's order is dropped, as on the in-memory path)."""
 
-    def __init__(self, index: FolderIndex, *, seed: int, batch_size: int, rank: int = 0,
-                 world_size: int = 1, size: int = DEFAULT_SIZE, augment: bool = True) -> None:
+    def __init__(
+        self,
+        index: FolderIndex,
+        *,
+        seed: int,
+        batch_size: int,
+        rank: int = 0,
+        world_size: int = 1,
+        size: int = DEFAULT_SIZE,
+        augment: bool = True,
+    ) -> None:
         if batch_size % world_size:
             raise ValueError(f"batch_size {batch_size} does not split over {world_size} ranks")
         self.paths, self.labels = index.train_paths, index.train_labels
@@ -286,16 +330,22 @@ class TrainBatches(torch.utils.data.Dataset):
         epoch, where = self.positions(step)
         if self._order is None or self._order[0] != epoch:
             self._order = (epoch, epoch_order(len(self.paths), self.seed, epoch).numpy())
-        return self._order[1][where.start:where.stop]
+        return self._order[1][where.start : where.stop]
 
     def __getitem__(self, step: int) -> Batch:
         epoch, where = self.positions(step)
         idx = self.indices(step)
         paths = [self.paths[i] for i in idx]
         if self.augment:
-            arrays = [_read(train_image, p, self.size,
-                            random.Random(mix_seeds(self.seed, epoch, pos, 0xC409)))
-                      for p, pos in zip(paths, where)]
+            arrays = [
+                _read(
+                    train_image,
+                    p,
+                    self.size,
+                    random.Random(mix_seeds(self.seed, epoch, pos, 0xC409)),
+                )
+                for p, pos in zip(paths, where)
+            ]
         else:
             arrays = [_read(eval_image, p, self.size) for p in paths]
         return _stack(arrays, self.labels[idx], paths, self.size)
@@ -304,8 +354,15 @@ class TrainBatches(torch.utils.data.Dataset):
 class EvalBatches(torch.utils.data.Dataset):
     """Item ``i`` = the ``i``-th evaluation batch of this rank's shard (images ``rank::world``)."""
 
-    def __init__(self, index: FolderIndex, *, batch_size: int, rank: int = 0, world_size: int = 1,
-                 size: int = DEFAULT_SIZE) -> None:
+    def __init__(
+        self,
+        index: FolderIndex,
+        *,
+        batch_size: int,
+        rank: int = 0,
+        world_size: int = 1,
+        size: int = DEFAULT_SIZE,
+    ) -> None:
         self.paths = index.test_paths[rank::world_size]
         self.labels = index.test_labels[rank::world_size]
         self.batch_size, self.size = batch_size, size
@@ -316,8 +373,9 @@ class EvalBatches(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> Batch:
         sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
         paths = self.paths[sl]
-        return _stack([_read(eval_image, p, self.size) for p in paths], self.labels[sl], paths,
-                      self.size)
+        return _stack(
+            [_read(eval_image, p, self.size) for p in paths], self.labels[sl], paths, self.size
+        )
 
 
 def _loader(dataset: torch.utils.data.Dataset, items: range, workers: int, pin: bool):
@@ -325,8 +383,14 @@ def _loader(dataset: torch.utils.data.Dataset, items: range, workers: int, pin: 
     own: by default each new iterator draws a seed from torch's global RNG, which would shift
     the dropout draws of a resumed run (our transforms seed themselves per sample)."""
     return torch.utils.data.DataLoader(
-        dataset, batch_size=None, sampler=items, num_workers=workers, pin_memory=pin,
-        prefetch_factor=2 if workers else None, generator=torch.Generator().manual_seed(0))
+        dataset,
+        batch_size=None,
+        sampler=items,
+        num_workers=workers,
+        pin_memory=pin,
+        prefetch_factor=2 if workers else None,
+        generator=torch.Generator().manual_seed(0),
+    )
 
 
 def default_loader_workers(local_world_size: int = 1) -> int:
@@ -340,20 +404,43 @@ class StreamSource:
     over this rank's shard of the test split. ``skipped`` counts unreadable training images of
     the steps taken so far (kept in checkpoints through :meth:`state` / :meth:`restore`)."""
 
-    def __init__(self, index: FolderIndex, *, seed: int, batch_size: int, epochs: int,
-                 device: torch.device, rank: int = 0, world_size: int = 1,
-                 size: int = DEFAULT_SIZE, augment: bool = True, channels_last: bool = True,
-                 workers: int = 1) -> None:
+    def __init__(
+        self,
+        index: FolderIndex,
+        *,
+        seed: int,
+        batch_size: int,
+        epochs: int,
+        device: torch.device,
+        rank: int = 0,
+        world_size: int = 1,
+        size: int = DEFAULT_SIZE,
+        augment: bool = True,
+        channels_last: bool = True,
+        workers: int = 1,
+    ) -> None:
         self.index, self.device = index, device
         self.size, self.channels_last, self.workers = size, channels_last, workers
-        self.train = TrainBatches(index, seed=seed, batch_size=batch_size, rank=rank,
-                                  world_size=world_size, size=size, augment=augment)
-        self.eval = EvalBatches(index, batch_size=max(1, batch_size // world_size), rank=rank,
-                                world_size=world_size, size=size)
+        self.train = TrainBatches(
+            index,
+            seed=seed,
+            batch_size=batch_size,
+            rank=rank,
+            world_size=world_size,
+            size=size,
+            augment=augment,
+        )
+        self.eval = EvalBatches(
+            index,
+            batch_size=max(1, batch_size // world_size),
+            rank=rank,
+            world_size=world_size,
+            size=size,
+        )
         self.steps_per_epoch = self.train.steps_per_epoch
         self.total = epochs * self.steps_per_epoch
         self.mean, self.std = MEAN, STD
-        self.evaluated_on = "test"           # the folder's held-out split (val/ or test/)
+        self.evaluated_on = "test"  # the folder's held-out split (val/ or test/)
         self.skipped, self.read = 0, 0
         self.skipped_files: list[str] = []
         self._it: Iterator[Batch] | None = None
@@ -377,8 +464,11 @@ class StreamSource:
 
     def state(self) -> dict:
         """What a checkpoint keeps of this rank's source: the counts of read and skipped images."""
-        return {"read": self.read, "skipped": self.skipped,
-                "skipped_files": self.skipped_files[:100]}
+        return {
+            "read": self.read,
+            "skipped": self.skipped,
+            "skipped_files": self.skipped_files[:100],
+        }
 
     def restore(self, state: dict) -> None:
         self.read, self.skipped = int(state["read"]), int(state["skipped"])
@@ -391,8 +481,11 @@ class StreamSource:
     def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         if self._it is None or step != self._next:
             self.close()
-            self._it = iter(_loader(self.train, range(step, self.total), self.workers,
-                                    self.device.type == "cuda"))
+            self._it = iter(
+                _loader(
+                    self.train, range(step, self.total), self.workers, self.device.type == "cuda"
+                )
+            )
         x, y, skipped = next(self._it)
         self._next = step + 1
         self.read += len(y) + len(skipped)
@@ -401,18 +494,21 @@ class StreamSource:
         too_many = self.skipped > max(MAX_SKIPPED_ALWAYS, MAX_SKIPPED_FRACTION * self.read)
         if too_many or not len(y):
             self.close()
-            raise DataError(f"{self.skipped} of {self.read} training images read so far could "
-                            f"not be decoded on rank {self.train.rank} (allowed: at most "
-                            f"{MAX_SKIPPED_ALWAYS}, or {MAX_SKIPPED_FRACTION:.0%}; the data set "
-                            f"copy looks broken), e.g. {', '.join(self.skipped_files[:5])}")
+            raise DataError(
+                f"{self.skipped} of {self.read} training images read so far could "
+                f"not be decoded on rank {self.train.rank} (allowed: at most "
+                f"{MAX_SKIPPED_ALWAYS}, or {MAX_SKIPPED_FRACTION:.0%}; the data set "
+                f"copy looks broken), e.g. {', '.join(self.skipped_files[:5])}"
+            )
         return self._model_input(x), y.to(self.device, non_blocking=True)
 
     def eval_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """This rank's test shard, model-ready; unreadable test images are left out (and
         counted in ``eval_skipped``)."""
         self.eval_skipped = 0
-        for x, y, skipped in _loader(self.eval, range(len(self.eval)), self.workers,
-                                     self.device.type == "cuda"):
+        for x, y, skipped in _loader(
+            self.eval, range(len(self.eval)), self.workers, self.device.type == "cuda"
+        ):
             self.eval_skipped += len(skipped)
             if len(y):
                 yield self._model_input(x), y.to(self.device, non_blocking=True)

@@ -32,11 +32,19 @@ def check_member(member: tarfile.TarInfo, archive: str | os.PathLike) -> None:
     name = member.name
     where = f"archive {archive}: member {name!r}"
     if not (member.isfile() or member.isdir()):
-        kind = ("symbolic link" if member.issym() else "hard link" if member.islnk()
-                else "device or special file")
+        kind = (
+            "symbolic link"
+            if member.issym()
+            else "hard link"
+            if member.islnk()
+            else "device or special file"
+        )
         raise UnsafeArchiveError(f"{where} is a {kind}; only regular files and folders are allowed")
-    if name.startswith(("/", "\\")) or PurePosixPath(name).is_absolute() or (
-            len(name) > 1 and name[1] == ":"):
+    if (
+        name.startswith(("/", "\\"))
+        or PurePosixPath(name).is_absolute()
+        or (len(name) > 1 and name[1] == ":")
+    ):
         raise UnsafeArchiveError(f"{where} has an absolute path; only relative paths are allowed")
     if ".." in PurePosixPath(name.replace("\\", "/")).parts:
         raise UnsafeArchiveError(f"{where} contains '..' (path traversal); refusing to read it")
@@ -47,9 +55,11 @@ def check_member(member: tarfile.TarInfo, archive: str | os.PathLike) -> None:
 def check_size(member: tarfile.TarInfo, archive: str | os.PathLike, max_bytes: int) -> None:
     """Raise :class:`DataError` if ``member`` announces more than ``max_bytes`` bytes."""
     if member.size > max_bytes:
-        raise DataError(f"archive {archive}: member {member.name!r} is {member.size >> 20} MiB "
-                        f"({member.size} bytes), over the cap of {max_bytes} bytes per member; "
-                        "refusing to read it (a damaged archive or a decompression bomb?)")
+        raise DataError(
+            f"archive {archive}: member {member.name!r} is {member.size >> 20} MiB "
+            f"({member.size} bytes), over the cap of {max_bytes} bytes per member; "
+            "refusing to read it (a damaged archive or a decompression bomb?)"
+        )
 
 
 def _normal_name(name: str) -> str:
@@ -68,12 +78,15 @@ def _reading(archive: str | os.PathLike, where: list[str]) -> Iterator[None]:
         raise
     except _BROKEN as e:
         at = f" at member {where[0]!r}" if where[0] else " before its first member"
-        raise DataError(f"archive {archive} is truncated, damaged or not a tar archive{at}: "
-                        f"{type(e).__name__}: {e}") from e
+        raise DataError(
+            f"archive {archive} is truncated, damaged or not a tar archive{at}: "
+            f"{type(e).__name__}: {e}"
+        ) from e
 
 
-def iter_files(archive: str | os.PathLike, *, max_member_bytes: int = MAX_MEMBER_BYTES
-               ) -> Iterator[tuple[str, bytes]]:
+def iter_files(
+    archive: str | os.PathLike, *, max_member_bytes: int = MAX_MEMBER_BYTES
+) -> Iterator[tuple[str, bytes]]:
     """Yield ``(member name, bytes)`` for every regular file, streaming through the archive once.
 
     Streaming mode (``r|*``) reads a .tar.gz sequentially, which is about 3x faster than
@@ -92,14 +105,18 @@ def iter_files(archive: str | os.PathLike, *, max_member_bytes: int = MAX_MEMBER
             check_size(member, archive, max_member_bytes)
             name = _normal_name(member.name)
             if name in seen:
-                raise DataError(f"archive {archive}: member {name!r} appears twice; refusing to "
-                                "guess which copy is meant")
+                raise DataError(
+                    f"archive {archive}: member {name!r} appears twice; refusing to "
+                    "guess which copy is meant"
+                )
             seen.add(name)
             f = tf.extractfile(member)
             data = f.read() if f is not None else b""
             if len(data) != member.size:
-                raise DataError(f"archive {archive} is truncated at member {member.name!r}: "
-                                f"{len(data)} of {member.size} bytes")
+                raise DataError(
+                    f"archive {archive} is truncated at member {member.name!r}: "
+                    f"{len(data)} of {member.size} bytes"
+                )
             yield member.name, data
 
 
@@ -116,16 +133,20 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[Pa
         names = [_normal_name(m.name) for m in members if m.isfile()]
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)
-            raise DataError(f"archive {archive}: member {dup!r} appears twice; refusing to "
-                            "guess which copy is meant")
+            raise DataError(
+                f"archive {archive}: member {dup!r} appears twice; refusing to "
+                "guess which copy is meant"
+            )
         for m in members:
             check_member(m, archive)
-            try:    # the stdlib's "data" extraction filter: also catches a path that resolves
-                tarfile.data_filter(m, str(dest))   # outside dest through a link already there
+            try:  # the stdlib's "data" extraction filter: also catches a path that resolves
+                tarfile.data_filter(m, str(dest))  # outside dest through a link already there
             except tarfile.FilterError as e:
-                raise UnsafeArchiveError(f"archive {archive}: member {m.name!r} rejected by the "
-                                         f"'data' extraction filter ({e}); refusing to "
-                                         "extract") from e
+                raise UnsafeArchiveError(
+                    f"archive {archive}: member {m.name!r} rejected by the "
+                    f"'data' extraction filter ({e}); refusing to "
+                    "extract"
+                ) from e
         dest.mkdir(parents=True, exist_ok=True)
         written = []
         for m in members:

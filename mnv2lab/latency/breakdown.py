@@ -8,8 +8,7 @@ import time
 from typing import Sequence
 
 from torch import nn
-from torch.nn.modules.module import (register_module_forward_hook,
-                                     register_module_forward_pre_hook)
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
 from ..params import ParameterError
 from .cache import cached, latency_dir
@@ -20,7 +19,7 @@ TIMED_MODULES = (nn.Conv2d, nn.Linear)
 
 
 def conv_kind(weight_shape: Sequence[int]) -> str:
-    """"depthwise" (one input channel per group, k > 1), "1x1" or "full conv", from a conv's
+    """ "depthwise" (one input channel per group, k > 1), "1x1" or "full conv", from a conv's
     weight shape (C_out, C_in / groups, kh, kw)."""
     _, per_group, kh, kw = weight_shape
     if per_group == 1 and (kh, kw) != (1, 1):
@@ -37,8 +36,10 @@ def op_breakdown(config: LatencyConfig, repeats: int = 20) -> dict:
     ``repeats`` passes."""
     config.validate()
     if config.path == "sliced":
-        raise ParameterError("path: got 'sliced'; allowed: 'practitioner' or 'naive' (the "
-                             "sliced executor has no conv modules to time)")
+        raise ParameterError(
+            "path: got 'sliced'; allowed: 'practitioner' or 'naive' (the "
+            "sliced executor has no conv modules to time)"
+        )
     forward, x = build_forward(config)
     spent: dict[str, float] = {}
     starts: dict[int, float] = {}
@@ -72,14 +73,31 @@ def op_breakdown(config: LatencyConfig, repeats: int = 20) -> dict:
     shares["other"] = max(0.0, 1.0 - sum(shares.values()))
     prov = measurement_provenance(config.threads, load_before)
     prov["foreign_cpu_cores"], prov["foreign_nice_cores"] = foreign.cores, foreign.nice_cores
-    return {"result": {"shares": shares, "ms_per_pass_with_hooks": wall / repeats * 1e3,
-                       "repeats": repeats}, "provenance": prov}
+    return {
+        "result": {
+            "shares": shares,
+            "ms_per_pass_with_hooks": wall / repeats * 1e3,
+            "repeats": repeats,
+        },
+        "provenance": prov,
+    }
 
 
-def breakdown_or_load(config: LatencyConfig, root: str | os.PathLike | None = None, *,
-                      remeasure: bool = False, allow_measure: bool = True) -> dict | None:
+def breakdown_or_load(
+    config: LatencyConfig,
+    root: str | os.PathLike | None = None,
+    *,
+    remeasure: bool = False,
+    allow_measure: bool = True,
+) -> dict | None:
     """:func:`op_breakdown` of ``config``, cached beside the latencies (``breakdown/``)."""
     config.validate()
     path = latency_dir(root) / "breakdown" / f"{config.key()}.json"
-    return cached(config, path, config_fingerprint(config),
-                  lambda: op_breakdown(config), remeasure=remeasure, allow_measure=allow_measure)
+    return cached(
+        config,
+        path,
+        config_fingerprint(config),
+        lambda: op_breakdown(config),
+        remeasure=remeasure,
+        allow_measure=allow_measure,
+    )

@@ -35,22 +35,20 @@ PATH_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
-
-
 @dataclass(frozen=True)
 class LatencyConfig:
     """One latency measurement: model, input size, threads, inference path and timing budget."""
 
-    model: str                                # an mnv2lab.models name
-    kwargs: dict = field(default_factory=dict, hash=False)   # builder keyword arguments
+    model: str  # an mnv2lab.models name
+    kwargs: dict = field(default_factory=dict, hash=False)  # builder keyword arguments
     resolution: int = 224
     threads: int = 1
-    path: str = "practitioner"                # practitioner | naive | sliced
-    n_slices: int | None = None               # "sliced" only: slices of the expanded tensors
+    path: str = "practitioner"  # practitioner | naive | sliced
+    n_slices: int | None = None  # "sliced" only: slices of the expanded tensors
     batch: int = 1
-    min_run_time: float = 2.0                 # seconds of timed calls (after warm-up)
-    warmup: int = 5                           # untimed calls first
-    series: str = ""                          # timed interleaved with the same series+threads
+    min_run_time: float = 2.0  # seconds of timed calls (after warm-up)
+    warmup: int = 5  # untimed calls first
+    series: str = ""  # timed interleaved with the same series+threads
 
     def validate(self) -> "LatencyConfig":
         if self.model not in model_names():
@@ -62,8 +60,10 @@ class LatencyConfig:
         if self.path not in PATHS:
             raise ParameterError(f"path: got {self.path!r}; allowed: one of {list(PATHS)}")
         if (self.path == "sliced") != (self.n_slices is not None):
-            raise ParameterError(f"n_slices: got {self.n_slices!r} with path {self.path!r}; "
-                                 "allowed: an integer >= 1 for path 'sliced', None otherwise")
+            raise ParameterError(
+                f"n_slices: got {self.n_slices!r} with path {self.path!r}; "
+                "allowed: an integer >= 1 for path 'sliced', None otherwise"
+            )
         if self.n_slices is not None and (not isinstance(self.n_slices, int) or self.n_slices < 1):
             raise ParameterError(f"n_slices: got {self.n_slices!r}; allowed: an integer >= 1")
         if not isinstance(self.series, str):
@@ -85,8 +85,9 @@ class LatencyConfig:
     def label(self) -> str:
         kw = ",".join(f"{k}={v}" for k, v in sorted(self.kwargs.items()))
         extra = f", {self.n_slices} slices" if self.n_slices is not None else ""
-        return (f"{self.model}({kw}) @{self.resolution}, {self.threads} thread(s), "
-                f"{self.path}{extra}")
+        return (
+            f"{self.model}({kw}) @{self.resolution}, {self.threads} thread(s), {self.path}{extra}"
+        )
 
     @property
     def group(self) -> tuple[str, int]:
@@ -100,9 +101,13 @@ def source_without_docs(path: Path) -> str:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                and isinstance(getattr(body[0], "value", None), ast.Constant)
-                and isinstance(body[0].value.value, str)):
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(getattr(body[0], "value", None), ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             node.body = body[1:] or [ast.Pass()]
     return ast.dump(tree, annotate_fields=False, include_attributes=False)
 
@@ -167,5 +172,6 @@ def fingerprint_files(model: str, path: str) -> tuple[str, ...]:
 
 def config_fingerprint(config: LatencyConfig) -> str:
     """The code fingerprint a cached measurement of ``config`` must carry."""
-    return code_fingerprint(fingerprint_files(config.model, config.path),
-                            builder_name(config.model))
+    return code_fingerprint(
+        fingerprint_files(config.model, config.path), builder_name(config.model)
+    )

@@ -14,7 +14,8 @@ from typing import Iterator, Sequence
 # environment sets it; entries measured before that was the rule say "unset"). Record what was in
 # force, as far as this module can tell.
 OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY", "unset") + (
-    " (or later: torch was loaded before mnv2lab.latency)" if "torch" in sys.modules else "")
+    " (or later: torch was loaded before mnv2lab.latency)" if "torch" in sys.modules else ""
+)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -26,6 +27,7 @@ from ..models import build_model  # noqa: E402
 from ..params import ParameterError  # noqa: E402
 from ..provenance import provenance  # noqa: E402
 from .config import LatencyConfig  # noqa: E402
+
 
 @contextlib.contextmanager
 def torch_threads(n: int) -> Iterator[None]:
@@ -88,7 +90,7 @@ class ForeignCpu:
                 with open(f"/proc/{name}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
-                continue                     # ended meanwhile
+                continue  # ended meanwhile
             # after "(comm)": state is field 3, utime 14, stime 15, nice 19 (1-based, proc(5))
             out[int(name)] = (int(fields[11]) + int(fields[12]), int(fields[16]))
         return out
@@ -106,8 +108,13 @@ def build_forward(config: LatencyConfig):
     """``(forward, x)``: the callable to time and its prepared input, for ``config``."""
     torch.manual_seed(0)
     model = build_model(config.model, **config.kwargs).eval()
-    image = torch.randn(config.batch, 3, config.resolution, config.resolution,
-                        generator=torch.Generator().manual_seed(0))
+    image = torch.randn(
+        config.batch,
+        3,
+        config.resolution,
+        config.resolution,
+        generator=torch.Generator().manual_seed(0),
+    )
     if config.path == "sliced":
         executor = MemoryEfficientMobileNetV2(model)
         n = config.n_slices
@@ -120,9 +127,15 @@ def summarize(times_s: Sequence[float]) -> dict:
     """Median, quartiles, IQR, mean and count of per-call times, in milliseconds."""
     t = np.asarray(times_s, dtype=float) * 1e3
     q25, q50, q75 = np.percentile(t, [25, 50, 75])
-    return {"median_ms": float(q50), "q25_ms": float(q25), "q75_ms": float(q75),
-            "iqr_ms": float(q75 - q25), "mean_ms": float(t.mean()), "min_ms": float(t.min()),
-            "n_runs": int(t.size)}
+    return {
+        "median_ms": float(q50),
+        "q25_ms": float(q25),
+        "q75_ms": float(q75),
+        "iqr_ms": float(q75 - q25),
+        "mean_ms": float(t.mean()),
+        "min_ms": float(t.min()),
+        "n_runs": int(t.size),
+    }
 
 
 def measure(config: LatencyConfig) -> dict:
@@ -133,13 +146,20 @@ def measure(config: LatencyConfig) -> dict:
     with torch_threads(config.threads):
         for _ in range(config.warmup):
             forward(x)
-        timer = Timer("forward(x)", globals={"forward": forward, "x": x},
-                      num_threads=config.threads, label=config.label())
+        timer = Timer(
+            "forward(x)",
+            globals={"forward": forward, "x": x},
+            num_threads=config.threads,
+            label=config.label(),
+        )
         with ForeignCpu() as foreign:
             m = timer.blocked_autorange(min_run_time=config.min_run_time)
-    times = [float(t) for t in m.times]            # seconds per call (block averages)
-    result = {**summarize(times), "number_per_run": int(m.number_per_run),
-              "times_ms": [round(t * 1e3, 4) for t in times]}
+    times = [float(t) for t in m.times]  # seconds per call (block averages)
+    result = {
+        **summarize(times),
+        "number_per_run": int(m.number_per_run),
+        "times_ms": [round(t * 1e3, 4) for t in times],
+    }
     prov = measurement_provenance(config.threads, load_before)
     prov["foreign_cpu_cores"], prov["foreign_nice_cores"] = foreign.cores, foreign.nice_cores
     return {"result": result, "provenance": prov}
@@ -163,8 +183,12 @@ def measure_interleaved(configs: Sequence[LatencyConfig], rounds: int = 20) -> l
             forward, x = build_forward(c)
             for _ in range(max(c.warmup, 1)):
                 forward(x)
-            timer = Timer("forward(x)", globals={"forward": forward, "x": x},
-                          num_threads=n_threads, label=c.label())
+            timer = Timer(
+                "forward(x)",
+                globals={"forward": forward, "x": x},
+                num_threads=n_threads,
+                label=c.label(),
+            )
             once = timer.timeit(1).median
             timers.append(timer)
             numbers.append(max(1, round(c.min_run_time / rounds / max(once, 1e-6))))
@@ -172,35 +196,48 @@ def measure_interleaved(configs: Sequence[LatencyConfig], rounds: int = 20) -> l
         order = list(range(len(configs)))
         with ForeignCpu() as foreign:
             for r in range(rounds):
-                for i in (order if r % 2 == 0 else order[::-1]):
+                for i in order if r % 2 == 0 else order[::-1]:
                     times[i].append(timers[i].timeit(numbers[i]).median)
     out = []
     for t, number in zip(times, numbers):
         prov = measurement_provenance(n_threads, load_before)
         prov["foreign_cpu_cores"], prov["foreign_nice_cores"] = foreign.cores, foreign.nice_cores
-        out.append({"result": {**summarize(t), "number_per_run": number,
-                               "times_ms": [round(v * 1e3, 4) for v in t],
-                               "interleaved_with": len(configs), "rounds": rounds},
-                    "provenance": prov})
+        out.append(
+            {
+                "result": {
+                    **summarize(t),
+                    "number_per_run": number,
+                    "times_ms": [round(v * 1e3, 4) for v in t],
+                    "interleaved_with": len(configs),
+                    "rounds": rounds,
+                },
+                "provenance": prov,
+            }
+        )
     return out
 
 
 def measurement_provenance(threads: int, load_before: list[float] | None) -> dict:
     """:func:`mnv2lab.provenance.provenance` plus what a timing depends on: threads used, the
     load average before and after, the OpenMP wait policy and a UTC timestamp."""
-    prov = {**provenance(), "threads": threads, "load_average_before": load_before,
-            "load_average_after": load_average(),
-            "omp_wait_policy": OMP_WAIT_POLICY,
-            "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-    prov.pop("torch_threads", None)    # the process default, not what was measured
+    prov = {
+        **provenance(),
+        "threads": threads,
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+        "omp_wait_policy": OMP_WAIT_POLICY,
+        "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    prov.pop("torch_threads", None)  # the process default, not what was measured
     return prov
 
 
-MAX_FOREIGN = 0.15     # cores other processes may use while we time, for a timing to count
+MAX_FOREIGN = 0.15  # cores other processes may use while we time, for a timing to count
 
 
-def contaminated(record: dict | None, max_foreign: float = MAX_FOREIGN, *,
-                 strict: bool = True) -> bool:
+def contaminated(
+    record: dict | None, max_foreign: float = MAX_FOREIGN, *, strict: bool = True
+) -> bool:
     """Whether a cache entry is missing, or was timed while other processes used more than
     ``max_foreign`` cores (or without that being known). Niced (background) processes count
     too when ``strict``; otherwise only against multi-threaded timings, which they ruin (every

@@ -14,8 +14,7 @@ from torch import nn
 from ..params import ParameterError
 from .layers import ConvBNAct, make_divisible
 from .mobilenetv1 import DepthwiseSeparable, MobileNetV1, mobilenet_v1
-from .mobilenetv2 import (TABLE2, InvertedResidual, MobileNetV2, expansion_activations,
-                           mobilenet_v2)
+from .mobilenetv2 import TABLE2, InvertedResidual, MobileNetV2, expansion_activations, mobilenet_v2
 from .deeplab import DeepLabV3, deeplabv3
 from .resnet_beta import ResNet101Beta
 from .shufflenetv1 import ChannelShuffle, ShuffleNetV1, ShuffleUnit, shufflenet_v1
@@ -45,9 +44,30 @@ def build_model(name: str, **kwargs) -> nn.Module:
 
 
 __all__ = [
-    "MODELS", "build_model", "model_names", "mobilenet_v2", "mobilenet_v1", "shufflenet_v1",
-    "MobileNetV2", "MobileNetV1", "ShuffleNetV1", "InvertedResidual", "DepthwiseSeparable",
-    "ShuffleUnit", "ChannelShuffle", "ConvBNAct", "LayerRow", "TABLE2", "expansion_activations",
-    "make_divisible", "SSD", "ssd", "ssdlite", "anchor_count", "map_sizes", "DeepLabV3",
-    "deeplabv3", "ResNet101Beta",
+    "MODELS",
+    "build_model",
+    "model_names",
+    "mobilenet_v2",
+    "mobilenet_v1",
+    "shufflenet_v1",
+    "MobileNetV2",
+    "MobileNetV1",
+    "ShuffleNetV1",
+    "InvertedResidual",
+    "DepthwiseSeparable",
+    "ShuffleUnit",
+    "ChannelShuffle",
+    "ConvBNAct",
+    "LayerRow",
+    "TABLE2",
+    "expansion_activations",
+    "make_divisible",
+    "SSD",
+    "ssd",
+    "ssdlite",
+    "anchor_count",
+    "map_sizes",
+    "DeepLabV3",
+    "deeplabv3",
+    "ResNet101Beta",
 ]

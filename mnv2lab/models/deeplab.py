@@ -41,8 +41,9 @@ class ImagePooling(nn.Module):
         self.conv = ConvBNAct(in_channels, DEPTH, 1, activation="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(self.conv(self.pool(x)), size=x.shape[-2:], mode="bilinear",
-                             align_corners=True)
+        return F.interpolate(
+            self.conv(self.pool(x)), size=x.shape[-2:], mode="bilinear", align_corners=True
+        )
 
 
 def aspp_branch(in_channels: int, rate: int, separable: bool) -> nn.Sequential:
@@ -64,9 +65,16 @@ class DeepLabV3(InputSizeCheck):
 
     min_input_size = 32
 
-    def __init__(self, backbone: str = "mobilenet_v2", num_classes: int = 21, *,
-                 output_stride: int = 16, aspp: bool = False, aspp_separable: bool = False,
-                 dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        backbone: str = "mobilenet_v2",
+        num_classes: int = 21,
+        *,
+        output_stride: int = 16,
+        aspp: bool = False,
+        aspp_separable: bool = False,
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__()
         check_choice("backbone", backbone, BACKBONES)
         num_classes = check_int("num_classes", num_classes, 1)
@@ -77,12 +85,11 @@ class DeepLabV3(InputSizeCheck):
         self.output_stride, self.aspp, self.aspp_separable = output_stride, aspp, aspp_separable
         self.model_name = f"deeplabv3({backbone})"
         if backbone == "mobilenet_v2":
-            self.trunk: nn.Module = MobileNetV2Trunk(MobileNetV2(), last_conv=False,
-                                                     expansion_tap=False,
-                                                     output_stride=output_stride)
+            self.trunk: nn.Module = MobileNetV2Trunk(
+                MobileNetV2(), last_conv=False, expansion_tap=False, output_stride=output_stride
+            )
         elif backbone == "mobilenet_v1":
-            self.trunk = MobileNetV1Trunk(MobileNetV1(), tap_11=False,
-                                          output_stride=output_stride)
+            self.trunk = MobileNetV1Trunk(MobileNetV1(), tap_11=False, output_stride=output_stride)
         else:
             self.trunk = ResNet101Beta(output_stride)
         c = self.trunk.channels[-1]
@@ -105,9 +112,16 @@ class DeepLabV3(InputSizeCheck):
         return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=True)
 
 
-def deeplabv3(backbone: str = "mobilenet_v2", num_classes: int = 21, *, output_stride: int = 16,
-              aspp: bool = False, aspp_separable: bool = False) -> DeepLabV3:
+def deeplabv3(
+    backbone: str = "mobilenet_v2",
+    num_classes: int = 21,
+    *,
+    output_stride: int = 16,
+    aspp: bool = False,
+    aspp_separable: bool = False,
+) -> DeepLabV3:
     """Build DeepLabv3 (see the module docstring). Defaults: the released MobileNetV2 model
     (OS 16, no ASPP, 21 classes)."""
-    return DeepLabV3(backbone, num_classes, output_stride=output_stride, aspp=aspp,
-                     aspp_separable=aspp_separable)
+    return DeepLabV3(
+        backbone, num_classes, output_stride=output_stride, aspp=aspp, aspp_separable=aspp_separable
+    )

@@ -35,11 +35,25 @@ class ConvBNAct(nn.Sequential):
     (``block.expand.act`` is the ReLU6 after an expansion).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1, stride: int = 1,
-                 groups: int = 1, activation: str | None = "relu6") -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 1,
+        stride: int = 1,
+        groups: int = 1,
+        activation: str | None = "relu6",
+    ) -> None:
         layers: "OrderedDict[str, nn.Module]" = OrderedDict()
-        layers["conv"] = nn.Conv2d(in_channels, out_channels, kernel_size, stride,
-                                   padding=(kernel_size - 1) // 2, groups=groups, bias=False)
+        layers["conv"] = nn.Conv2d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding=(kernel_size - 1) // 2,
+            groups=groups,
+            bias=False,
+        )
         layers["bn"] = nn.BatchNorm2d(out_channels)
         if activation is not None:
             layers["act"] = _ACTIVATIONS[activation](inplace=False)
@@ -65,6 +79,7 @@ def init_weights(model: nn.Module) -> None:
 
 
 # ---------------------------------------------------------------- validation helpers
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -113,7 +128,8 @@ def check_input_size(model_name: str, min_size: int, size: Any) -> None:
     if min(sizes) < min_size:
         raise ParameterError(
             f"input_size: got {sizes[0]}x{sizes[1]}; allowed: at least {min_size}x{min_size} for "
-            f"{model_name} (its strides multiply to {min_size})")
+            f"{model_name} (its strides multiply to {min_size})"
+        )
 
 
 class InputSizeCheck(nn.Module):
@@ -124,8 +140,9 @@ class InputSizeCheck(nn.Module):
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.dim() != 4:
-            raise ParameterError(f"input: got a tensor of shape {tuple(x.shape)}; "
-                                 "allowed: a 4-D batch (N, C, H, W)")
+            raise ParameterError(
+                f"input: got a tensor of shape {tuple(x.shape)}; allowed: a 4-D batch (N, C, H, W)"
+            )
         if x.shape[1] != self.in_channels:
             raise ParameterError(f"input channels: got {x.shape[1]}; allowed: {self.in_channels}")
         check_input_size(self.model_name, self.min_input_size, (int(x.shape[-2]), int(x.shape[-1])))

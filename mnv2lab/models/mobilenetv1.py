@@ -17,16 +17,34 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import (ConvBNAct, InputSizeCheck, check_bool, check_fraction, check_input_size,
-                     check_int, check_positive, init_weights)
+from .layers import (
+    ConvBNAct,
+    InputSizeCheck,
+    check_bool,
+    check_fraction,
+    check_input_size,
+    check_int,
+    check_positive,
+    init_weights,
+)
 from .table import LayerRow
 
 # The depthwise separable layers of V1's Table 1: (output channels of the pointwise conv, stride
 # of the depthwise conv).
 SEPARABLE_LAYERS: list[tuple[int, int]] = [
-    (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1),
-    (1024, 2), (1024, 1),
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
 ]
 STEM_CHANNELS = 32
 
@@ -41,8 +59,10 @@ class DepthwiseSeparable(nn.Sequential):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()
-        self.add_module("depthwise", ConvBNAct(in_channels, in_channels, 3, stride,
-                                               groups=in_channels, activation="relu"))
+        self.add_module(
+            "depthwise",
+            ConvBNAct(in_channels, in_channels, 3, stride, groups=in_channels, activation="relu"),
+        )
         self.add_module("pointwise", ConvBNAct(in_channels, out_channels, 1, activation="relu"))
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
 
@@ -52,9 +72,15 @@ class MobileNetV1(InputSizeCheck):
 
     model_name = "mobilenet_v1"
 
-    def __init__(self, width_mult: float = 1.0, num_classes: int = 1000, *,
-                 small_input: bool = False, dropout: float = 0.0,
-                 input_size: int | tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        width_mult: float = 1.0,
+        num_classes: int = 1000,
+        *,
+        small_input: bool = False,
+        dropout: float = 0.0,
+        input_size: int | tuple[int, int] | None = None,
+    ) -> None:
         super().__init__()
         width_mult = check_positive("width_mult", width_mult)
         num_classes = check_int("num_classes", num_classes, 1)
@@ -67,8 +93,9 @@ class MobileNetV1(InputSizeCheck):
 
         stem_channels = scale_width(STEM_CHANNELS, width_mult)
         stem = ConvBNAct(3, stem_channels, 3, stride=1 if small_input else 2, activation="relu")
-        self._rows: list[LayerRow] = [LayerRow("conv 3x3", None, stem_channels, 1, stem.stride,
-                                               [stem])]
+        self._rows: list[LayerRow] = [
+            LayerRow("conv 3x3", None, stem_channels, 1, stem.stride, [stem])
+        ]
         layers: list[nn.Module] = [stem]
         in_channels, first_stride2_seen = stem_channels, False
         for c, s in SEPARABLE_LAYERS:
@@ -77,16 +104,16 @@ class MobileNetV1(InputSizeCheck):
             out_channels = scale_width(c, width_mult)
             layer = DepthwiseSeparable(in_channels, out_channels, s)
             layers.append(layer)
-            self._rows.append(LayerRow("conv dw 3x3 + conv 1x1", None, out_channels, 1, s,
-                                       [layer]))
+            self._rows.append(LayerRow("conv dw 3x3 + conv 1x1", None, out_channels, 1, s, [layer]))
             in_channels = out_channels
         self.last_channels = in_channels
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_channels, num_classes))
         self._rows.append(LayerRow("avgpool", None, None, 1, None, [self.pool]))
-        self._rows.append(LayerRow("linear (classifier)", None, num_classes, 1, None,
-                                   [self.classifier]))
+        self._rows.append(
+            LayerRow("linear (classifier)", None, num_classes, 1, None, [self.classifier])
+        )
         init_weights(self)
 
     def layer_rows(self) -> list[LayerRow]:
@@ -98,9 +125,15 @@ class MobileNetV1(InputSizeCheck):
         return self.classifier(self.pool(self.features(x)).flatten(1))
 
 
-def mobilenet_v1(width_mult: float = 1.0, num_classes: int = 1000, *, small_input: bool = False,
-                 dropout: float = 0.0, input_size: int | tuple[int, int] | None = None
-                 ) -> MobileNetV1:
+def mobilenet_v1(
+    width_mult: float = 1.0,
+    num_classes: int = 1000,
+    *,
+    small_input: bool = False,
+    dropout: float = 0.0,
+    input_size: int | tuple[int, int] | None = None,
+) -> MobileNetV1:
     """Build MobileNetV1 (see the module docstring for the decisions and ``small_input``)."""
-    return MobileNetV1(width_mult, num_classes, small_input=small_input, dropout=dropout,
-                       input_size=input_size)
+    return MobileNetV1(
+        width_mult, num_classes, small_input=small_input, dropout=dropout, input_size=input_size
+    )

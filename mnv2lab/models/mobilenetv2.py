@@ -32,8 +32,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import (ConvBNAct, InputSizeCheck, check_bool, check_choice, check_fraction,
-                     check_input_size, check_int, check_positive, init_weights, make_divisible)
+from .layers import (
+    ConvBNAct,
+    InputSizeCheck,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_input_size,
+    check_int,
+    check_positive,
+    init_weights,
+    make_divisible,
+)
 from .table import LayerRow
 
 # Table 2 of the paper: (t, c, n, s) per stage of bottleneck blocks.
@@ -62,9 +72,17 @@ class InvertedResidual(nn.Module):
     ``emits_expansion`` (its expanded tensor may feed the next block's expansion shortcut).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int, expand_ratio: int, *,
-                 bottleneck: str = "linear", shortcut: str = "bottleneck",
-                 expansion_shortcut_in: bool = False) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int,
+        expand_ratio: int,
+        *,
+        bottleneck: str = "linear",
+        shortcut: str = "bottleneck",
+        expansion_shortcut_in: bool = False,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.expand_ratio, self.stride = expand_ratio, stride
@@ -76,11 +94,13 @@ class InvertedResidual(nn.Module):
         self.expansion_shortcut_in = expansion_shortcut_in
         self.expand = ConvBNAct(in_channels, hidden, 1) if expand_ratio != 1 else None
         self.depthwise = ConvBNAct(hidden, hidden, 3, stride, groups=hidden)
-        self.project = ConvBNAct(hidden, out_channels, 1,
-                                 activation="relu6" if bottleneck == "relu6" else None)
+        self.project = ConvBNAct(
+            hidden, out_channels, 1, activation="relu6" if bottleneck == "relu6" else None
+        )
 
-    def forward(self, x: torch.Tensor, carry: torch.Tensor | None = None,
-                return_expanded: bool = False):
+    def forward(
+        self, x: torch.Tensor, carry: torch.Tensor | None = None, return_expanded: bool = False
+    ):
         """``carry``: the previous block's expanded tensor (expansion shortcuts only).
         With ``return_expanded`` the result is ``(output, expanded tensor)``."""
         if self.expand is None:
@@ -103,10 +123,12 @@ class Features(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         carry = None
         for module in self:
-            if isinstance(module, InvertedResidual) and (module.emits_expansion
-                                                         or module.expansion_shortcut_in):
-                x, expanded = module(x, carry if module.expansion_shortcut_in else None,
-                                     return_expanded=True)
+            if isinstance(module, InvertedResidual) and (
+                module.emits_expansion or module.expansion_shortcut_in
+            ):
+                x, expanded = module(
+                    x, carry if module.expansion_shortcut_in else None, return_expanded=True
+                )
                 carry = expanded if module.emits_expansion else None
             else:
                 x = module(x)
@@ -120,10 +142,18 @@ class MobileNetV2(InputSizeCheck):
 
     model_name = "mobilenet_v2"
 
-    def __init__(self, width_mult: float = 1.0, num_classes: int = 1000, *,
-                 bottleneck: str = "linear", shortcut: str = "bottleneck", expand_ratio: int = 6,
-                 small_input: bool = False, dropout: float = 0.2,
-                 input_size: int | tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        width_mult: float = 1.0,
+        num_classes: int = 1000,
+        *,
+        bottleneck: str = "linear",
+        shortcut: str = "bottleneck",
+        expand_ratio: int = 6,
+        small_input: bool = False,
+        dropout: float = 0.2,
+        input_size: int | tuple[int, int] | None = None,
+    ) -> None:
         super().__init__()
         # Validate everything before building anything.
         width_mult = check_positive("width_mult", width_mult)
@@ -155,17 +185,27 @@ class MobileNetV2(InputSizeCheck):
         self.last_channels = make_divisible(LAST_CHANNELS * max(1.0, width_mult))
         stem = ConvBNAct(3, stem_channels, 3, stride=1 if small_input else 2)
         blocks: list[InvertedResidual] = []
-        self._rows: list[LayerRow] = [LayerRow("conv2d 3x3", None, stem_channels, 1, stem.stride,
-                                               [stem])]
+        self._rows: list[LayerRow] = [
+            LayerRow("conv2d 3x3", None, stem_channels, 1, stem.stride, [stem])
+        ]
         in_channels, previous = stem_channels, None
         for t, c, n, s in rows:
             stage = []
             for i in range(n):
-                receives = (previous is not None and previous.emits_expansion
-                            and previous.hidden_channels == in_channels * t)
-                block = InvertedResidual(in_channels, c, s if i == 0 else 1, t,
-                                         bottleneck=bottleneck, shortcut=shortcut,
-                                         expansion_shortcut_in=receives)
+                receives = (
+                    previous is not None
+                    and previous.emits_expansion
+                    and previous.hidden_channels == in_channels * t
+                )
+                block = InvertedResidual(
+                    in_channels,
+                    c,
+                    s if i == 0 else 1,
+                    t,
+                    bottleneck=bottleneck,
+                    shortcut=shortcut,
+                    expansion_shortcut_in=receives,
+                )
                 stage.append(block)
                 in_channels, previous = c, block
             blocks.extend(stage)
@@ -174,11 +214,13 @@ class MobileNetV2(InputSizeCheck):
         self._rows.append(LayerRow("conv2d 1x1", None, self.last_channels, 1, 1, [last]))
         self.features = Features(stem, *blocks, last)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.last_channels,
-                                                                       num_classes))
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(self.last_channels, num_classes)
+        )
         self._rows.append(LayerRow("avgpool", None, None, 1, None, [self.pool]))
-        self._rows.append(LayerRow("linear (classifier)", None, num_classes, 1, None,
-                                   [self.classifier]))
+        self._rows.append(
+            LayerRow("linear (classifier)", None, num_classes, 1, None, [self.classifier])
+        )
         init_weights(self)
 
     def layer_rows(self) -> list[LayerRow]:
@@ -191,20 +233,37 @@ class MobileNetV2(InputSizeCheck):
         return self.classifier(x)
 
 
-def mobilenet_v2(width_mult: float = 1.0, num_classes: int = 1000, *, bottleneck: str = "linear",
-                 shortcut: str = "bottleneck", expand_ratio: int = 6, small_input: bool = False,
-                 dropout: float = 0.2, input_size: int | tuple[int, int] | None = None
-                 ) -> MobileNetV2:
+def mobilenet_v2(
+    width_mult: float = 1.0,
+    num_classes: int = 1000,
+    *,
+    bottleneck: str = "linear",
+    shortcut: str = "bottleneck",
+    expand_ratio: int = 6,
+    small_input: bool = False,
+    dropout: float = 0.2,
+    input_size: int | tuple[int, int] | None = None,
+) -> MobileNetV2:
     """Build MobileNetV2. ``small_input=True`` (32x32 images) deviates from the paper: the stem and
     the first stride-2 stage use stride 1. ``input_size``, if given, is checked against the total
     stride before anything is built. See the module docstring for ``shortcut="expansion"``."""
-    return MobileNetV2(width_mult, num_classes, bottleneck=bottleneck, shortcut=shortcut,
-                       expand_ratio=expand_ratio, small_input=small_input, dropout=dropout,
-                       input_size=input_size)
+    return MobileNetV2(
+        width_mult,
+        num_classes,
+        bottleneck=bottleneck,
+        shortcut=shortcut,
+        expand_ratio=expand_ratio,
+        small_input=small_input,
+        dropout=dropout,
+        input_size=input_size,
+    )
 
 
 def expansion_activations(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """``[(name, ReLU6 module)]`` after every expansion conv, in network order: hook these to see
     the activation patterns of Figure 7 (16 layers at Table 2; t = 1 blocks have none)."""
-    return [(f"{name}.expand.act", m.expand.act) for name, m in model.named_modules()
-            if isinstance(m, InvertedResidual) and m.expand is not None]
+    return [
+        (f"{name}.expand.act", m.expand.act)
+        for name, m in model.named_modules()
+        if isinstance(m, InvertedResidual) and m.expand is not None
+    ]

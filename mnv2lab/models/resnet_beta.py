@@ -40,8 +40,11 @@ class Bottleneck(nn.Module):
         self.conv1 = ConvBNAct(in_channels, depth_bottleneck, 1, activation="relu")
         self.conv2 = ConvBNAct(depth_bottleneck, depth_bottleneck, 3, stride, activation="relu")
         self.conv3 = ConvBNAct(depth_bottleneck, depth, 1, activation=None)
-        self.shortcut = (ConvBNAct(in_channels, depth, 1, stride, activation=None)
-                         if in_channels != depth else None)
+        self.shortcut = (
+            ConvBNAct(in_channels, depth, 1, stride, activation=None)
+            if in_channels != depth
+            else None
+        )
         self.in_channels, self.out_channels = in_channels, depth
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,12 +66,17 @@ class ResNet101Beta(nn.Module):
     def __init__(self, output_stride: int = 16, multi_grid: Sequence[int] = MULTI_GRID) -> None:
         super().__init__()
         check_choice("output_stride", output_stride, OUTPUT_STRIDES)
-        if (not isinstance(multi_grid, (list, tuple)) or len(multi_grid) != 3
-                or not all(isinstance(r, int) and r >= 1 for r in multi_grid)):
+        if (
+            not isinstance(multi_grid, (list, tuple))
+            or len(multi_grid) != 3
+            or not all(isinstance(r, int) and r >= 1 for r in multi_grid)
+        ):
             raise ValueError(f"multi_grid: got {multi_grid!r}; allowed: three integers >= 1")
-        self.root = nn.Sequential(ConvBNAct(3, 64, 3, 2, activation="relu"),
-                                  ConvBNAct(64, 64, 3, 1, activation="relu"),
-                                  ConvBNAct(64, 128, 3, 1, activation="relu"))
+        self.root = nn.Sequential(
+            ConvBNAct(3, 64, 3, 2, activation="relu"),
+            ConvBNAct(64, 64, 3, 1, activation="relu"),
+            ConvBNAct(64, 128, 3, 1, activation="relu"),
+        )
         self.pool = nn.MaxPool2d(3, 2, padding=1)
         units: list[Bottleneck] = []
         in_channels = 128
@@ -84,8 +92,9 @@ class ResNet101Beta(nn.Module):
         self.atrous = self._apply_output_stride(output_stride, tuple(multi_grid))
         init_weights(self)
 
-    def _apply_output_stride(self, output_stride: int, multi_grid: tuple[int, ...]
-                             ) -> list[tuple[int, int]]:
+    def _apply_output_stride(
+        self, output_stride: int, multi_grid: tuple[int, ...]
+    ) -> list[tuple[int, int]]:
         """slim's rule with the root's stride 4 counted first; block 4's units multiply the
         rate by their multi-grid factor. Returns (stride, rate) per unit."""
         current, rate, applied = 4, 1, []

@@ -28,8 +28,17 @@ import math
 import torch
 from torch import nn
 
-from .layers import (ConvBNAct, InputSizeCheck, check_bool, check_choice, check_fraction,
-                     check_input_size, check_int, check_positive, init_weights)
+from .layers import (
+    ConvBNAct,
+    InputSizeCheck,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_input_size,
+    check_int,
+    check_positive,
+    init_weights,
+)
 from .table import LayerRow
 
 # ShuffleNet's Table 1: output channels of stages 2, 3, 4 at 1x, for each number of groups g.
@@ -41,7 +50,7 @@ STAGE_CHANNELS_1X: dict[int, tuple[int, int, int]] = {
     8: (384, 768, 1536),
 }
 GROUPS = tuple(STAGE_CHANNELS_1X)
-STAGE_REPEATS = (4, 8, 4)    # 1 stride-2 unit + 3, 7, 3 stride-1 units
+STAGE_REPEATS = (4, 8, 4)  # 1 stride-2 unit + 3, 7, 3 stride-1 units
 CONV1_CHANNELS = 24
 CONV1_MIN = 12
 
@@ -55,8 +64,9 @@ def stage_channels(groups: int, width_mult: float) -> tuple[int, tuple[int, int,
     ``base * s`` rounded to a multiple of 4g; conv1 is ``max(12, 24 * 2**floor(log2 s))``
     rounded to a multiple of g (so that the first unit's concatenation splits into whole groups)."""
     stages = tuple(_round_to(c * width_mult, 4 * groups) for c in STAGE_CHANNELS_1X[groups])
-    conv1 = _round_to(max(CONV1_MIN, CONV1_CHANNELS * 2.0 ** math.floor(math.log2(width_mult))),
-                      groups)
+    conv1 = _round_to(
+        max(CONV1_MIN, CONV1_CHANNELS * 2.0 ** math.floor(math.log2(width_mult))), groups
+    )
     return conv1, stages
 
 
@@ -81,16 +91,34 @@ class ShuffleUnit(nn.Module):
     """One ShuffleNet unit (Fig. 2b for stride 1, Fig. 2c for stride 2). Children: ``pw1``,
     ``shuffle``, ``depthwise``, ``pw2`` and, for stride 2, ``shortcut`` (the average pool)."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int, groups: int,
-                 bottleneck_channels: int, first_grouped: bool = True) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int,
+        groups: int,
+        bottleneck_channels: int,
+        first_grouped: bool = True,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
         branch_out = out_channels - in_channels if stride == 2 else out_channels
-        self.pw1 = ConvBNAct(in_channels, bottleneck_channels, 1,
-                             groups=groups if first_grouped else 1, activation="relu")
+        self.pw1 = ConvBNAct(
+            in_channels,
+            bottleneck_channels,
+            1,
+            groups=groups if first_grouped else 1,
+            activation="relu",
+        )
         self.shuffle = ChannelShuffle(groups)
-        self.depthwise = ConvBNAct(bottleneck_channels, bottleneck_channels, 3, stride,
-                                   groups=bottleneck_channels, activation=None)
+        self.depthwise = ConvBNAct(
+            bottleneck_channels,
+            bottleneck_channels,
+            3,
+            stride,
+            groups=bottleneck_channels,
+            activation=None,
+        )
         self.pw2 = ConvBNAct(bottleneck_channels, branch_out, 1, groups=groups, activation=None)
         self.shortcut = nn.AvgPool2d(3, stride=2, padding=1) if stride == 2 else None
 
@@ -106,9 +134,16 @@ class ShuffleNetV1(InputSizeCheck):
 
     model_name = "shufflenet_v1"
 
-    def __init__(self, groups: int = 3, width_mult: float = 2.0, num_classes: int = 1000, *,
-                 small_input: bool = False, dropout: float = 0.0,
-                 input_size: int | tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        groups: int = 3,
+        width_mult: float = 2.0,
+        num_classes: int = 1000,
+        *,
+        small_input: bool = False,
+        dropout: float = 0.0,
+        input_size: int | tuple[int, int] | None = None,
+    ) -> None:
         super().__init__()
         check_choice("groups", groups, GROUPS)
         width_mult = check_positive("width_mult", width_mult)
@@ -125,8 +160,9 @@ class ShuffleNetV1(InputSizeCheck):
         self.stage_widths = widths
         conv1 = ConvBNAct(3, conv1_channels, 3, stride=1 if small_input else 2, activation="relu")
         layers: list[nn.Module] = [conv1]
-        self._rows: list[LayerRow] = [LayerRow("conv1 3x3", None, conv1_channels, 1, conv1.stride,
-                                               [conv1])]
+        self._rows: list[LayerRow] = [
+            LayerRow("conv1 3x3", None, conv1_channels, 1, conv1.stride, [conv1])
+        ]
         if not small_input:
             maxpool = nn.MaxPool2d(3, stride=2, padding=1)
             layers.append(maxpool)
@@ -135,21 +171,32 @@ class ShuffleNetV1(InputSizeCheck):
         for stage, (out_channels, repeats) in enumerate(zip(widths, STAGE_REPEATS)):
             units = []
             for i in range(repeats):
-                units.append(ShuffleUnit(in_channels, out_channels, 2 if i == 0 else 1, groups,
-                                         out_channels // 4, first_grouped=not (stage == 0 and i == 0)))
+                units.append(
+                    ShuffleUnit(
+                        in_channels,
+                        out_channels,
+                        2 if i == 0 else 1,
+                        groups,
+                        out_channels // 4,
+                        first_grouped=not (stage == 0 and i == 0),
+                    )
+                )
                 in_channels = out_channels
             layers.extend(units)
-            self._rows.append(LayerRow(f"stage{stage + 2} (stride 2)", None, out_channels, 1, 2,
-                                       units[:1]))
-            self._rows.append(LayerRow(f"stage{stage + 2}", None, out_channels, repeats - 1, 1,
-                                       units[1:]))
+            self._rows.append(
+                LayerRow(f"stage{stage + 2} (stride 2)", None, out_channels, 1, 2, units[:1])
+            )
+            self._rows.append(
+                LayerRow(f"stage{stage + 2}", None, out_channels, repeats - 1, 1, units[1:])
+            )
         self.last_channels = in_channels
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_channels, num_classes))
         self._rows.append(LayerRow("avgpool", None, None, 1, None, [self.pool]))
-        self._rows.append(LayerRow("linear (classifier)", None, num_classes, 1, None,
-                                   [self.classifier]))
+        self._rows.append(
+            LayerRow("linear (classifier)", None, num_classes, 1, None, [self.classifier])
+        )
         init_weights(self)
 
     def layer_rows(self) -> list[LayerRow]:
@@ -161,9 +208,21 @@ class ShuffleNetV1(InputSizeCheck):
         return self.classifier(self.pool(self.features(x)).flatten(1))
 
 
-def shufflenet_v1(groups: int = 3, width_mult: float = 2.0, num_classes: int = 1000, *,
-                  small_input: bool = False, dropout: float = 0.0,
-                  input_size: int | tuple[int, int] | None = None) -> ShuffleNetV1:
+def shufflenet_v1(
+    groups: int = 3,
+    width_mult: float = 2.0,
+    num_classes: int = 1000,
+    *,
+    small_input: bool = False,
+    dropout: float = 0.0,
+    input_size: int | tuple[int, int] | None = None,
+) -> ShuffleNetV1:
     """Build ShuffleNet v1 ("ShuffleNet 2x, g = 3" by default, as in the MobileNetV2 paper)."""
-    return ShuffleNetV1(groups, width_mult, num_classes, small_input=small_input,
-                        dropout=dropout, input_size=input_size)
+    return ShuffleNetV1(
+        groups,
+        width_mult,
+        num_classes,
+        small_input=small_input,
+        dropout=dropout,
+        input_size=input_size,
+    )

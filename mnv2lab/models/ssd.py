@@ -41,9 +41,11 @@ def extra_layer(in_channels: int, depth: int, separable: bool) -> nn.Sequential:
     to ``depth``; BN + ReLU6 after every conv."""
     half = depth // 2
     if separable:
-        return nn.Sequential(ConvBNAct(in_channels, half, 1),
-                             ConvBNAct(half, half, 3, 2, groups=half),
-                             ConvBNAct(half, depth, 1))
+        return nn.Sequential(
+            ConvBNAct(in_channels, half, 1),
+            ConvBNAct(half, half, 3, 2, groups=half),
+            ConvBNAct(half, depth, 1),
+        )
     return nn.Sequential(ConvBNAct(in_channels, half, 1), ConvBNAct(half, depth, 3, 2))
 
 
@@ -51,8 +53,10 @@ def predictor(in_channels: int, outputs: int, kind: str) -> nn.Sequential:
     """One box or class head: ``kind`` "separable" (3x3 depthwise + BN + ReLU6, 1x1 conv with
     bias), "regular" (3x3 conv with bias) or "1x1" (1x1 conv with bias)."""
     if kind == "separable":
-        return nn.Sequential(ConvBNAct(in_channels, in_channels, 3, groups=in_channels),
-                             nn.Conv2d(in_channels, outputs, 1))
+        return nn.Sequential(
+            ConvBNAct(in_channels, in_channels, 3, groups=in_channels),
+            nn.Conv2d(in_channels, outputs, 1),
+        )
     k = 3 if kind == "regular" else 1
     return nn.Sequential(nn.Conv2d(in_channels, outputs, k, padding=k // 2))
 
@@ -62,8 +66,14 @@ class SSD(InputSizeCheck):
 
     min_input_size = 32
 
-    def __init__(self, backbone: str = "mobilenet_v2", num_classes: int = 90, *,
-                 extras: str = "separable", predictor_kind: str = "separable") -> None:
+    def __init__(
+        self,
+        backbone: str = "mobilenet_v2",
+        num_classes: int = 90,
+        *,
+        extras: str = "separable",
+        predictor_kind: str = "separable",
+    ) -> None:
         super().__init__()
         check_choice("backbone", backbone, BACKBONES)
         num_classes = check_int("num_classes", num_classes, 1)
@@ -73,8 +83,9 @@ class SSD(InputSizeCheck):
         self.extras_kind, self.predictor_kind = extras, predictor_kind
         self.model_name = f"ssd({backbone})"
         if backbone == "mobilenet_v2":
-            self.trunk: nn.Module = MobileNetV2Trunk(MobileNetV2(), last_conv=True,
-                                                     expansion_tap=True)
+            self.trunk: nn.Module = MobileNetV2Trunk(
+                MobileNetV2(), last_conv=True, expansion_tap=True
+            )
         else:
             self.trunk = MobileNetV1Trunk(MobileNetV1(), tap_11=True)
         channels = list(self.trunk.channels)
@@ -84,10 +95,12 @@ class SSD(InputSizeCheck):
             channels.append(depth)
         self.extras = nn.ModuleList(extra)
         self.channels = channels
-        self.box_heads = nn.ModuleList(predictor(c, a * 4, predictor_kind)
-                                       for c, a in zip(channels, ANCHORS))
-        self.class_heads = nn.ModuleList(predictor(c, a * (num_classes + 1), predictor_kind)
-                                         for c, a in zip(channels, ANCHORS))
+        self.box_heads = nn.ModuleList(
+            predictor(c, a * 4, predictor_kind) for c, a in zip(channels, ANCHORS)
+        )
+        self.class_heads = nn.ModuleList(
+            predictor(c, a * (num_classes + 1), predictor_kind) for c, a in zip(channels, ANCHORS)
+        )
         init_weights(self)
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -128,8 +141,13 @@ def ssdlite(backbone: str = "mobilenet_v2", num_classes: int = 90) -> SSD:
     return SSD(backbone, num_classes, extras="separable", predictor_kind="separable")
 
 
-def ssd(backbone: str = "mobilenet_v2", num_classes: int = 90, *, extras: str = "regular",
-        predictor: str = "regular") -> SSD:
+def ssd(
+    backbone: str = "mobilenet_v2",
+    num_classes: int = 90,
+    *,
+    extras: str = "regular",
+    predictor: str = "regular",
+) -> SSD:
     """Regular SSD heads: by default regular extras and 3x3 predictors (the paper's Table 5
     "SSD" row); ``extras``/``predictor`` select the released models' mixtures."""
     return SSD(backbone, num_classes, extras=extras, predictor_kind=predictor)

@@ -16,9 +16,9 @@ from torch import nn
 class LayerRow:
     """One line of an architecture table and the modules that make it up."""
 
-    operator: str                 # e.g. "conv2d 3x3", "bottleneck", "avgpool", "linear"
-    t: int | None                 # expansion factor (bottlenecks only)
-    c: int | None                 # output channels
-    n: int                        # repeats
-    s: int | None                 # stride of the first repeat
+    operator: str  # e.g. "conv2d 3x3", "bottleneck", "avgpool", "linear"
+    t: int | None  # expansion factor (bottlenecks only)
+    c: int | None  # output channels
+    n: int  # repeats
+    s: int | None  # stride of the first repeat
     modules: list[nn.Module] = field(default_factory=list)

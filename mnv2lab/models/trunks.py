@@ -40,8 +40,9 @@ def dilate(conv: nn.Conv2d, rate: int) -> None:
         conv.padding = tuple(rate * (k - 1) // 2 for k in conv.kernel_size)
 
 
-def apply_output_stride(units: Sequence[tuple[int, Sequence[nn.Conv2d]]],
-                        output_stride: int) -> list[tuple[int, int]]:
+def apply_output_stride(
+    units: Sequence[tuple[int, Sequence[nn.Conv2d]]], output_stride: int
+) -> list[tuple[int, int]]:
     """Apply slim's atrous rule in place. ``units``: ``(nominal stride, convs)`` in network
     order, the convs being those that carry the unit's stride (and, past the target, its rate).
     Returns ``(stride, rate)`` per unit as applied."""
@@ -64,21 +65,29 @@ class MobileNetV2Trunk(nn.Module):
     returning the tapped tensors in order: ``"layer_15/expansion_output"`` and/or the last
     layer's output. Only the reference configuration (default switches) is supported."""
 
-    def __init__(self, backbone: MobileNetV2, *, last_conv: bool, expansion_tap: bool,
-                 output_stride: int = 32) -> None:
+    def __init__(
+        self,
+        backbone: MobileNetV2,
+        *,
+        last_conv: bool,
+        expansion_tap: bool,
+        output_stride: int = 32,
+    ) -> None:
         super().__init__()
         if backbone.shortcut != "bottleneck":
             raise ValueError("MobileNetV2Trunk: the backbone must use shortcut='bottleneck'")
-        layers = list(backbone.features)            # stem, 17 bottlenecks, last conv
+        layers = list(backbone.features)  # stem, 17 bottlenecks, last conv
         self.layers = nn.ModuleList(layers if last_conv else layers[:-1])
         self.expansion_tap = expansion_tap
-        self.tap_index = 14        # layer_15 = features[14], the first 160-channel bottleneck
+        self.tap_index = 14  # layer_15 = features[14], the first 160-channel bottleneck
         block = self.layers[self.tap_index]
         assert isinstance(block, InvertedResidual) and block.stride == 2 and block.expand
         self.channels = ([block.hidden_channels] if expansion_tap else []) + [
-            layers[-1].out_channels if last_conv else layers[-2].out_channels]
+            layers[-1].out_channels if last_conv else layers[-2].out_channels
+        ]
         units = [(self.layers[0].stride, [self.layers[0].conv])] + [
-            (m.stride, [m.depthwise.conv]) for m in self.layers[1:18]]
+            (m.stride, [m.depthwise.conv]) for m in self.layers[1:18]
+        ]
         self.atrous = apply_output_stride(units, output_stride)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -87,7 +96,7 @@ class MobileNetV2Trunk(nn.Module):
             if i == self.tap_index and self.expansion_tap:
                 expanded = layer.expand(x)
                 taps.append(expanded)
-                x = layer.project(layer.depthwise(expanded))      # stride 2: no shortcut
+                x = layer.project(layer.depthwise(expanded))  # stride 2: no shortcut
             else:
                 x = layer(x)
         return taps + [x]
@@ -99,12 +108,14 @@ class MobileNetV1Trunk(nn.Module):
 
     def __init__(self, backbone: MobileNetV1, *, tap_11: bool, output_stride: int = 32) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(list(backbone.features))     # Conv2d_0 ... Conv2d_13
+        self.layers = nn.ModuleList(list(backbone.features))  # Conv2d_0 ... Conv2d_13
         self.tap_11 = tap_11
         self.channels = ([self.layers[11].out_channels] if tap_11 else []) + [
-            self.layers[13].out_channels]
+            self.layers[13].out_channels
+        ]
         units = [(self.layers[0].stride, [self.layers[0].conv])] + [
-            (m.stride, [m.depthwise.conv]) for m in self.layers[1:]]
+            (m.stride, [m.depthwise.conv]) for m in self.layers[1:]
+        ]
         self.atrous = apply_output_stride(units, output_stride)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:

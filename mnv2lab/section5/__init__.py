@@ -10,17 +10,56 @@ expanded channels) in one place:
   ``results/``, and the finding.
 """
 
-from ..memory_efficient import SLICES, MemoryEfficientMobileNetV2, analytic_peak_bytes, run_bottleneck
+from ..memory_efficient import (
+    SLICES,
+    MemoryEfficientMobileNetV2,
+    analytic_peak_bytes,
+    run_bottleneck,
+)
 from ..memory import bottleneck_memory
-from .analytic import (TABLE3_TENSOR, UNSLICED_TIGHTEST, section5_summary, sliced_forward,
-                       sliced_memory_table)
-from .measured import (MAX_SLOWDOWN, MB, MEMORY_CUT, MEMORY_PATH_FILES, finding, latency_configs,
-                       latency_table, memory_configs, memory_dir, memory_fingerprint,
-                       memory_table, verdict)
+from .analytic import (
+    TABLE3_TENSOR,
+    UNSLICED_TIGHTEST,
+    section5_summary,
+    sliced_forward,
+    sliced_memory_table,
+)
+from .measured import (
+    MAX_SLOWDOWN,
+    MB,
+    MEMORY_CUT,
+    MEMORY_PATH_FILES,
+    finding,
+    latency_configs,
+    latency_table,
+    memory_configs,
+    memory_dir,
+    memory_fingerprint,
+    memory_table,
+    verdict,
+)
 
-__all__ = ["SLICES", "MemoryEfficientMobileNetV2", "analytic_peak_bytes", "run_bottleneck",
-           "bottleneck_memory", "sliced_forward", "sliced_memory_table", "TABLE3_TENSOR",
-           "UNSLICED_TIGHTEST", "section5_summary",
-           "MAX_SLOWDOWN", "MB", "MEMORY_CUT", "MEMORY_PATH_FILES", "finding", "latency_configs",
-           "latency_table", "memory_configs", "memory_dir", "memory_fingerprint", "memory_table",
-           "verdict"]
+__all__ = [
+    "SLICES",
+    "MemoryEfficientMobileNetV2",
+    "analytic_peak_bytes",
+    "run_bottleneck",
+    "bottleneck_memory",
+    "sliced_forward",
+    "sliced_memory_table",
+    "TABLE3_TENSOR",
+    "UNSLICED_TIGHTEST",
+    "section5_summary",
+    "MAX_SLOWDOWN",
+    "MB",
+    "MEMORY_CUT",
+    "MEMORY_PATH_FILES",
+    "finding",
+    "latency_configs",
+    "latency_table",
+    "memory_configs",
+    "memory_dir",
+    "memory_fingerprint",
+    "memory_table",
+    "verdict",
+]

@@ -35,22 +35,33 @@ def section5_summary(sliced: pd.DataFrame) -> dict:
     return {
         "naive_ratio": (float(naive.min()), float(naive.max())),
         "tight_ratio": (float(tight.min()), float(tight.max())),
-        "largest": {"block": int(big.block), "input": big.input,
-                    "naive_kB": float(big["kB, 1 slice(s)"]),
-                    "tight_kB": float(big[UNSLICED_TIGHTEST]),
-                    "t_slices_kB": float(big["kB, t slice(s)"]),
-                    "tk_slices_kB": float(big["kB, tk slice(s)"]),
-                    "table3_kB": float(big[TABLE3_TENSOR])},
+        "largest": {
+            "block": int(big.block),
+            "input": big.input,
+            "naive_kB": float(big["kB, 1 slice(s)"]),
+            "tight_kB": float(big[UNSLICED_TIGHTEST]),
+            "t_slices_kB": float(big["kB, t slice(s)"]),
+            "tk_slices_kB": float(big["kB, tk slice(s)"]),
+            "table3_kB": float(big[TABLE3_TENSOR]),
+        },
         "over_table3_t": float((sliced["kB, t slice(s)"] / sliced[TABLE3_TENSOR]).min()),
         "over_table3_tk": float((sliced["kB, tk slice(s)"] / sliced[TABLE3_TENSOR]).min()),
-        "network_peak_kB": {col: float(sliced[col].max()) for col in
-                            ("kB, 1 slice(s)", UNSLICED_TIGHTEST, "kB, t slice(s)",
-                             "kB, tk slice(s)", TABLE3_TENSOR)},
+        "network_peak_kB": {
+            col: float(sliced[col].max())
+            for col in (
+                "kB, 1 slice(s)",
+                UNSLICED_TIGHTEST,
+                "kB, t slice(s)",
+                "kB, tk slice(s)",
+                TABLE3_TENSOR,
+            )
+        },
     }
 
 
-def sliced_memory_table(model: MobileNetV2, input_size: int = 224,
-                        slices: Sequence[int | str] = (1, 2, "t", "tk")) -> pd.DataFrame:
+def sliced_memory_table(
+    model: MobileNetV2, input_size: int = 224, slices: Sequence[int | str] = (1, 2, "t", "tk")
+) -> pd.DataFrame:
     """Per bottleneck of ``model``: its shapes and the memory (kB) when computed in 1, 2, t
     (slices of k channels, the paper's example) and tk (one channel per slice) slices, beside
     the tightest unsliced schedule (:func:`mnv2lab.memory.bottleneck_schedule_peak`) and the
@@ -67,21 +78,42 @@ def sliced_memory_table(model: MobileNetV2, input_size: int = 224,
         in_shape, out_shape = shapes[b]
         expanded_hw, has_expansion, label = None, b.expand is not None, name
         if index == 1 and b.expand is None:
-            in_shape = shapes[stem][0]                 # the image
+            in_shape = shapes[stem][0]  # the image
             expanded_hw, has_expansion = shapes[stem][1][1:], True
             label = f"features.0 + {name}"
-        row = {"block": index, "name": label,
-               "input": f"{in_shape[1]}² × {in_shape[0]}", "t": b.expand_ratio,
-               "expanded": b.hidden_channels, "output": f"{out_shape[1]}² × {out_shape[0]}",
-               "stride": b.stride}
+        row = {
+            "block": index,
+            "name": label,
+            "input": f"{in_shape[1]}² × {in_shape[0]}",
+            "t": b.expand_ratio,
+            "expanded": b.hidden_channels,
+            "output": f"{out_shape[1]}² × {out_shape[0]}",
+            "stride": b.stride,
+        }
         for s in slices:
             n = {"t": b.expand_ratio, "tk": b.hidden_channels}.get(s, s)
-            row[f"kB, {s} slice(s)"] = bottleneck_memory(
-                in_shape, out_shape, b.hidden_channels, n, expanded_hw=expanded_hw,
-                has_expansion=has_expansion) / KB
-        row[UNSLICED_TIGHTEST] = bottleneck_schedule_peak(
-            in_shape, out_shape, b.hidden_channels, expanded_hw=expanded_hw,
-            has_expansion=has_expansion, shortcut=b.use_shortcut) / KB
+            row[f"kB, {s} slice(s)"] = (
+                bottleneck_memory(
+                    in_shape,
+                    out_shape,
+                    b.hidden_channels,
+                    n,
+                    expanded_hw=expanded_hw,
+                    has_expansion=has_expansion,
+                )
+                / KB
+            )
+        row[UNSLICED_TIGHTEST] = (
+            bottleneck_schedule_peak(
+                in_shape,
+                out_shape,
+                b.hidden_channels,
+                expanded_hw=expanded_hw,
+                has_expansion=has_expansion,
+                shortcut=b.use_shortcut,
+            )
+            / KB
+        )
         # Table 3 counts one tensor; at block 1 the image is the input, not a materialized tensor
         thin = [out_shape] if label != name else [in_shape, out_shape]
         row[TABLE3_TENSOR] = max(math.prod(sh) for sh in thin) * BYTES_PER_VALUE / KB
@@ -98,11 +130,15 @@ def sliced_forward(block: InvertedResidual, x: torch.Tensor, n_slices: int) -> t
     (:func:`mnv2lab.memory_efficient.run_bottleneck`, BN folded, one image at a time): one
     implementation for the analysis and the measurements."""
     if block.training:
-        raise ParameterError("block: got a block in training mode; allowed: eval mode (BN uses "
-                             "running statistics, which are per channel and so slice exactly)")
+        raise ParameterError(
+            "block: got a block in training mode; allowed: eval mode (BN uses "
+            "running statistics, which are per channel and so slice exactly)"
+        )
     if block.expansion_shortcut_in:
-        raise ParameterError("block: got a block that receives an expansion shortcut; allowed: "
-                             "blocks of shortcut='bottleneck' or 'none'")
+        raise ParameterError(
+            "block: got a block that receives an expansion shortcut; allowed: "
+            "blocks of shortcut='bottleneck' or 'none'"
+        )
     hidden = block.hidden_channels
     if not isinstance(n_slices, int) or isinstance(n_slices, bool) or not 1 <= n_slices <= hidden:
         raise ParameterError(f"n_slices: got {n_slices!r}; allowed: 1 to {hidden}")

@@ -37,37 +37,76 @@ from .runner import run_study, status_lines
 from .scale import RECIPES, define_scaled_study
 from .timing import measure_epoch_seconds
 
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m mnv2lab.study",
-                                 description="Train and list the runs of the CIFAR-10 study.")
+    ap = argparse.ArgumentParser(
+        prog="python -m mnv2lab.study", description="Train and list the runs of the CIFAR-10 study."
+    )
     sub = ap.add_subparsers(dest="command", required=True)
-    for name, help_ in (("run", "train every missing run"), ("status", "list done/missing runs"),
-                        ("time", "measure seconds per epoch of the trainer here"),
-                        ("activations", "store Figure 7 statistics of finished runs that lack "
-                                        "them (needs their final weights)"),
-                        ("recipe", "train the long budget's recipe-search runs (validation "
-                                   "split) and print the chosen recipe")):
+    for name, help_ in (
+        ("run", "train every missing run"),
+        ("status", "list done/missing runs"),
+        ("time", "measure seconds per epoch of the trainer here"),
+        (
+            "activations",
+            "store Figure 7 statistics of finished runs that lack them (needs their final weights)",
+        ),
+        (
+            "recipe",
+            "train the long budget's recipe-search runs (validation "
+            "split) and print the chosen recipe",
+        ),
+    ):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("--budget", choices=("short", "long"), default="short",
-                       help="short: the committed 5-epoch study; long: the 30-epoch study")
-        p.add_argument("--device", choices=("cpu", "cuda"),
-                       help="long budget and recipe: where to train (default: cuda if present)")
-        p.add_argument("--only", help="only runs whose name contains this (shell pattern), or "
-                                      "used by this figure (fig6a, fig6b, width_sweep, v1_vs_v2)")
-        p.add_argument("--dataset", default=DATASET, help=f"data set (default {DATASET}), e.g. "
-                       "folder:/data/imagenet (streamed when too big to hold in memory)")
-        p.add_argument("--recipe", default="cifar", choices=RECIPES,
-                       help="cifar: the CIFAR-10 study's recipe (default); paper: the paper's "
-                            "ImageNet recipe scaled to the torchrun job's GPUs, 224x224 models")
-        p.add_argument("--image-size", type=int, help="image side for folder data sets "
-                                                      "(default 224)")
+        p.add_argument(
+            "--budget",
+            choices=("short", "long"),
+            default="short",
+            help="short: the committed 5-epoch study; long: the 30-epoch study",
+        )
+        p.add_argument(
+            "--device",
+            choices=("cpu", "cuda"),
+            help="long budget and recipe: where to train (default: cuda if present)",
+        )
+        p.add_argument(
+            "--only",
+            help="only runs whose name contains this (shell pattern), or "
+            "used by this figure (fig6a, fig6b, width_sweep, v1_vs_v2)",
+        )
+        p.add_argument(
+            "--dataset",
+            default=DATASET,
+            help=f"data set (default {DATASET}), e.g. "
+            "folder:/data/imagenet (streamed when too big to hold in memory)",
+        )
+        p.add_argument(
+            "--recipe",
+            default="cifar",
+            choices=RECIPES,
+            help="cifar: the CIFAR-10 study's recipe (default); paper: the paper's "
+            "ImageNet recipe scaled to the torchrun job's GPUs, 224x224 models",
+        )
+        p.add_argument(
+            "--image-size", type=int, help="image side for folder data sets (default 224)"
+        )
         p.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
-        p.add_argument("--study", help="results/<study>/ (default: cifar10_ablation for the "
-                                       "CIFAR study, else <data set>_<recipe>)")
-        p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
-                       help="mixed precision (fp16: CUDA only); part of each run's key")
-        p.add_argument("--sync-batchnorm", action="store_true",
-                       help="SyncBatchNorm across the GPUs of a torchrun job (CUDA only)")
+        p.add_argument(
+            "--study",
+            help="results/<study>/ (default: cifar10_ablation for the "
+            "CIFAR study, else <data set>_<recipe>)",
+        )
+        p.add_argument(
+            "--precision",
+            choices=("fp32", "bf16", "fp16"),
+            default="fp32",
+            help="mixed precision (fp16: CUDA only); part of each run's key",
+        )
+        p.add_argument(
+            "--sync-batchnorm",
+            action="store_true",
+            help="SyncBatchNorm across the GPUs of a torchrun job (CUDA only)",
+        )
         if name == "run":
             p.add_argument("--max-runs", type=int, help="stop after training this many runs")
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -77,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     for name in ("image_size", "epochs"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
-            ap.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an "
-                     "integer >= 1")
+            ap.error(
+                f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an integer >= 1"
+            )
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if args.command == "recipe":
         search = select(budgets.search_runs(device), args.only)
@@ -92,21 +132,27 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.budget == "long":
         if args.dataset != DATASET or args.recipe != "cifar":
-            ap.error("--budget long is the CIFAR-10 study's; --dataset/--recipe go with the "
-                     f"short budget (got --dataset {args.dataset} --recipe {args.recipe})")
+            ap.error(
+                "--budget long is the CIFAR-10 study's; --dataset/--recipe go with the "
+                f"short budget (got --dataset {args.dataset} --recipe {args.recipe})"
+            )
         try:
             everything = budgets.define_long_study(device=device)
         except ParameterError as e:
             ap.error(str(e))
     else:
-        everything = define_scaled_study(args.dataset, args.recipe, image_size=args.image_size,
-                                         study=args.study, epochs=args.epochs,
-                                         precision=args.precision,
-                                         sync_batchnorm=args.sync_batchnorm)
+        everything = define_scaled_study(
+            args.dataset,
+            args.recipe,
+            image_size=args.image_size,
+            study=args.study,
+            epochs=args.epochs,
+            precision=args.precision,
+            sync_batchnorm=args.sync_batchnorm,
+        )
     runs = select(everything, args.only)
     if not runs:
-        ap.error(f"--only {args.only!r} matches no run; names look like "
-                 f"{everything[0].name!r}")
+        ap.error(f"--only {args.only!r} matches no run; names look like {everything[0].name!r}")
     if args.command == "status":
         print("\n".join(status_lines(runs)))
     elif args.command == "activations":
@@ -124,8 +170,12 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             seen.add((r.model, r.width))
             m = measure_epoch_seconds(r.config, args.steps, args.intervals)
-            print(json.dumps({"model": r.model, "width": r.width, **{k: round(v, 2) for k, v in
-                                                                      m.items()}}), flush=True)
+            print(
+                json.dumps(
+                    {"model": r.model, "width": r.width, **{k: round(v, 2) for k, v in m.items()}}
+                ),
+                flush=True,
+            )
     return 0
 
 

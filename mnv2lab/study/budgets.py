@@ -31,20 +31,27 @@ from ..params import ParameterError
 from ..paths import resolve
 from ..train import TrainConfig, load_intact
 from .plan import plan_of
-from .definition import (BATCH_SIZE, DATASET, MAIN_WIDTH, PAPER_VARIANT, StudyRun, run_name,
-                         v2_kwargs)
+from .definition import (
+    BATCH_SIZE,
+    DATASET,
+    MAIN_WIDTH,
+    PAPER_VARIANT,
+    StudyRun,
+    run_name,
+    v2_kwargs,
+)
 
-RECIPE_STUDY = "cifar10_recipe"           # results/<RECIPE_STUDY>/: the validation runs
-LONG_STUDY = "cifar10_long"               # results/<LONG_STUDY>/: the long-budget runs
-VALIDATION_IMAGES = 5_000                 # carved from the 50,000 training images (stratified)
+RECIPE_STUDY = "cifar10_recipe"  # results/<RECIPE_STUDY>/: the validation runs
+LONG_STUDY = "cifar10_long"  # results/<LONG_STUDY>/: the long-budget runs
+VALIDATION_IMAGES = 5_000  # carved from the 50,000 training images (stratified)
 SEARCH_EPOCHS = 10
 SEARCH_SEED = 0
-LONG_EPOCHS = 30                          # the issue's cap is ~40; 30 fits the machine's budget
-LONG_SEEDS: tuple[int, ...] = (0, 1, 2)   # up to 5 where a gap stays unresolved
-LONG_EVAL_EVERY = 2.0                     # epochs between test evaluations (plus step 0)
-SNAPSHOT_EPOCHS = [1, 2, 5, 10, 20, 30]   # weights kept for Figure 7 along training
-V1_WIDTH = 0.4                            # matched to V2 0.5 (29.2M vs 28.0M MAdds at 32x32)
-V1_DROPOUT = 0.2                          # the same dropout as MobileNetV2's classifier
+LONG_EPOCHS = 30  # the issue's cap is ~40; 30 fits the machine's budget
+LONG_SEEDS: tuple[int, ...] = (0, 1, 2)  # up to 5 where a gap stays unresolved
+LONG_EVAL_EVERY = 2.0  # epochs between test evaluations (plus step 0)
+SNAPSHOT_EPOCHS = [1, 2, 5, 10, 20, 30]  # weights kept for Figure 7 along training
+V1_WIDTH = 0.4  # matched to V2 0.5 (29.2M vs 28.0M MAdds at 32x32)
+V1_DROPOUT = 0.2  # the same dropout as MobileNetV2's classifier
 LONG_VARIANTS = ("linear", "relu6", "no_residual", "expansion_shortcut")
 
 # Decided before any search run existed: (weight decay, label smoothing); lr 0.1, batch 128,
@@ -54,17 +61,28 @@ CANDIDATES: dict[str, dict[str, float]] = {
     "B_wd4e-5_paper": {"weight_decay": 4e-5, "label_smoothing": 0.0},
     "C_wd5e-4_ls0.1": {"weight_decay": 5e-4, "label_smoothing": 0.1},
 }
-CHOICE_RULE = ("the candidate with the highest final validation accuracy; within 0.3 points of "
-               "the best, the earlier one in CANDIDATES' order")
+CHOICE_RULE = (
+    "the candidate with the highest final validation accuracy; within 0.3 points of "
+    "the best, the earlier one in CANDIDATES' order"
+)
 TIE_POINTS = 0.3
 
 
 def common_fields(device: str = "cpu") -> dict[str, Any]:
     """The TrainConfig fields shared by the search and the long runs, for ``device``."""
     fields: dict[str, Any] = {
-        "dataset": DATASET, "batch_size": BATCH_SIZE, "optimizer": "sgd", "lr": 0.1,
-        "momentum": 0.9, "nesterov": True, "schedule": "cosine", "warmup_epochs": 0.0,
-        "augment": True, "crop_padding": 4, "eval_at_start": True, "channels_last": True,
+        "dataset": DATASET,
+        "batch_size": BATCH_SIZE,
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "momentum": 0.9,
+        "nesterov": True,
+        "schedule": "cosine",
+        "warmup_epochs": 0.0,
+        "augment": True,
+        "crop_padding": 4,
+        "eval_at_start": True,
+        "channels_last": True,
     }
     if device == "cpu":
         fields.update(device="cpu", ranks=2, threads=1)
@@ -79,12 +97,28 @@ def search_runs(device: str = "cpu") -> list[StudyRun]:
     """One validation run per candidate recipe (the paper's model, seed 0)."""
     runs = []
     for name, recipe in CANDIDATES.items():
-        cfg = TrainConfig(model="mobilenet_v2", model_kwargs=v2_kwargs(PAPER_VARIANT, MAIN_WIDTH),
-                          seed=SEARCH_SEED, epochs=SEARCH_EPOCHS, eval_every_epochs=1.0,
-                          validation_images=VALIDATION_IMAGES, study=RECIPE_STUDY,
-                          **common_fields(device), **recipe)
-        runs.append(StudyRun(f"recipe-{name}", "mobilenet_v2", PAPER_VARIANT, MAIN_WIDTH,
-                             SEARCH_SEED, cfg, ("recipe",)))
+        cfg = TrainConfig(
+            model="mobilenet_v2",
+            model_kwargs=v2_kwargs(PAPER_VARIANT, MAIN_WIDTH),
+            seed=SEARCH_SEED,
+            epochs=SEARCH_EPOCHS,
+            eval_every_epochs=1.0,
+            validation_images=VALIDATION_IMAGES,
+            study=RECIPE_STUDY,
+            **common_fields(device),
+            **recipe,
+        )
+        runs.append(
+            StudyRun(
+                f"recipe-{name}",
+                "mobilenet_v2",
+                PAPER_VARIANT,
+                MAIN_WIDTH,
+                SEARCH_SEED,
+                cfg,
+                ("recipe",),
+            )
+        )
     return runs
 
 
@@ -92,37 +126,79 @@ def choose(validation_accuracy: Mapping[str, float]) -> str:
     """The chosen candidate by :data:`CHOICE_RULE`; every candidate must have a result."""
     missing = [c for c in CANDIDATES if c not in validation_accuracy]
     if missing:
-        raise ParameterError(f"recipe search incomplete: no validation result for {missing}; run "
-                             "`python -m mnv2lab.study recipe`")
+        raise ParameterError(
+            f"recipe search incomplete: no validation result for {missing}; run "
+            "`python -m mnv2lab.study recipe`"
+        )
     best = max(validation_accuracy[c] for c in CANDIDATES)
-    return next(c for c in CANDIDATES
-                if validation_accuracy[c] >= best - TIE_POINTS / 100)
+    return next(c for c in CANDIDATES if validation_accuracy[c] >= best - TIE_POINTS / 100)
 
 
-def long_runs(recipe: Mapping[str, float], *, seeds: Sequence[int] = LONG_SEEDS,
-              device: str = "cpu") -> list[StudyRun]:
+def long_runs(
+    recipe: Mapping[str, float], *, seeds: Sequence[int] = LONG_SEEDS, device: str = "cpu"
+) -> list[StudyRun]:
     """The long-budget runs with ``recipe`` (a CANDIDATES value), seed by seed: the four Figure 6
     variants at width 0.5, then MobileNetV1 0.4."""
-    if not seeds or len(set(seeds)) != len(seeds) or any(
-            not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
-        raise ParameterError(f"parameter 'seeds': got {list(seeds)!r}; allowed: distinct "
-                             "non-negative integers, at least one")
-    fields = {**common_fields(device), **recipe, "epochs": LONG_EPOCHS,
-              "eval_every_epochs": LONG_EVAL_EVERY, "study": LONG_STUDY,
-              "snapshot_epochs": list(SNAPSHOT_EPOCHS)}
-    uses = {"linear": ("fig6a", "fig6b", "v1_vs_v2"), "relu6": ("fig6a",),
-            "no_residual": ("fig6b",), "expansion_shortcut": ("fig6b",)}
+    if (
+        not seeds
+        or len(set(seeds)) != len(seeds)
+        or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds)
+    ):
+        raise ParameterError(
+            f"parameter 'seeds': got {list(seeds)!r}; allowed: distinct "
+            "non-negative integers, at least one"
+        )
+    fields = {
+        **common_fields(device),
+        **recipe,
+        "epochs": LONG_EPOCHS,
+        "eval_every_epochs": LONG_EVAL_EVERY,
+        "study": LONG_STUDY,
+        "snapshot_epochs": list(SNAPSHOT_EPOCHS),
+    }
+    uses = {
+        "linear": ("fig6a", "fig6b", "v1_vs_v2"),
+        "relu6": ("fig6a",),
+        "no_residual": ("fig6b",),
+        "expansion_shortcut": ("fig6b",),
+    }
     runs = []
     for seed in seeds:
         for variant in LONG_VARIANTS:
-            cfg = TrainConfig(model="mobilenet_v2", model_kwargs=v2_kwargs(variant, MAIN_WIDTH),
-                              seed=seed, **fields)
-            runs.append(StudyRun(run_name("mobilenet_v2", variant, MAIN_WIDTH, seed),
-                                 "mobilenet_v2", variant, MAIN_WIDTH, seed, cfg, uses[variant]))
-        v1 = TrainConfig(model="mobilenet_v1", seed=seed, model_kwargs={
-            "width_mult": V1_WIDTH, "small_input": True, "dropout": V1_DROPOUT}, **fields)
-        runs.append(StudyRun(run_name("mobilenet_v1", "v1", V1_WIDTH, seed), "mobilenet_v1", "v1",
-                             V1_WIDTH, seed, v1, ("v1_vs_v2",)))
+            cfg = TrainConfig(
+                model="mobilenet_v2",
+                model_kwargs=v2_kwargs(variant, MAIN_WIDTH),
+                seed=seed,
+                **fields,
+            )
+            runs.append(
+                StudyRun(
+                    run_name("mobilenet_v2", variant, MAIN_WIDTH, seed),
+                    "mobilenet_v2",
+                    variant,
+                    MAIN_WIDTH,
+                    seed,
+                    cfg,
+                    uses[variant],
+                )
+            )
+        v1 = TrainConfig(
+            model="mobilenet_v1",
+            seed=seed,
+            model_kwargs={"width_mult": V1_WIDTH, "small_input": True, "dropout": V1_DROPOUT},
+            **fields,
+        )
+        runs.append(
+            StudyRun(
+                run_name("mobilenet_v1", "v1", V1_WIDTH, seed),
+                "mobilenet_v1",
+                "v1",
+                V1_WIDTH,
+                seed,
+                v1,
+                ("v1_vs_v2",),
+            )
+        )
     return runs
 
 
@@ -133,8 +209,10 @@ def search_accuracies(device: str = "cpu", results: str | None = None) -> dict[s
         res = load_intact(run.config, results)
         if res is not None:
             if res.final.get("evaluated_on") != "validation":
-                raise ParameterError(f"search run {run.name} was not evaluated on the validation"
-                                     " split; its result cannot choose a recipe")
+                raise ParameterError(
+                    f"search run {run.name} was not evaluated on the validation"
+                    " split; its result cannot choose a recipe"
+                )
             out[run.name.removeprefix("recipe-")] = float(res.final["test_acc"])
     return out
 
@@ -146,14 +224,15 @@ def chosen_recipe(device: str = "cpu", results: str | None = None) -> tuple[str,
     return name, dict(CANDIDATES[name])
 
 
-def define_long_study(*, seeds: Sequence[int] = LONG_SEEDS, device: str = "cpu",
-                      results: str | None = None) -> list[StudyRun]:
+def define_long_study(
+    *, seeds: Sequence[int] = LONG_SEEDS, device: str = "cpu", results: str | None = None
+) -> list[StudyRun]:
     """The long-budget runs with the recipe the committed search chose."""
     return long_runs(chosen_recipe(device, results)[1], seeds=seeds, device=device)
 
 
 def budget_label(plan) -> str:
-    """"CIFAR-10, 30 epochs" (or the smoke data set's name): how every trained claim names its
+    """ "CIFAR-10, 30 epochs" (or the smoke data set's name): how every trained claim names its
     data set and budget."""
     name = "CIFAR-10" if plan.dataset.startswith("cifar10") else plan.dataset
     return f"{name}, {plan.epochs} epoch{'s' if plan.epochs != 1 else ''}"
@@ -171,12 +250,16 @@ def long_plan(params: Mapping[str, Any], uses: Sequence[str], *, short_plan=None
         runs = []
         for r in short_plan.runs:
             if wanted & set(r.uses):
-                cfg = TrainConfig.from_dict({**r.config.to_dict(),
-                                             "epochs": 2 * r.config.epochs, "study": LONG_STUDY})
+                cfg = TrainConfig.from_dict(
+                    {**r.config.to_dict(), "epochs": 2 * r.config.epochs, "study": LONG_STUDY}
+                )
                 runs.append(StudyRun(r.name, r.model, r.variant, r.width, r.seed, cfg, r.uses))
         folder = short_plan.results.parent / LONG_STUDY
-        return (plan_of(runs, folder, train_missing=short_plan.train_missing, smoke=True)
-                if runs else None)
+        return (
+            plan_of(runs, folder, train_missing=short_plan.train_missing, smoke=True)
+            if runs
+            else None
+        )
     root = resolve(params.get("results_dir", "results"))
     try:
         runs = define_long_study(results=str(root / RECIPE_STUDY))
@@ -190,13 +273,18 @@ def long_status(plan, results) -> str:
     """One paragraph: where the long budget stands for this notebook's comparisons."""
     if plan is None:
         done = search_accuracies()
-        return (f"Long budget ({LONG_EPOCHS} epochs): not defined yet: its recipe search has "
-                f"{len(done)} of {len(CANDIDATES)} validation runs (`python -m mnv2lab.study "
-                f"recipe`). Every verdict below is from the short budget and says so.")
+        return (
+            f"Long budget ({LONG_EPOCHS} epochs): not defined yet: its recipe search has "
+            f"{len(done)} of {len(CANDIDATES)} validation runs (`python -m mnv2lab.study "
+            f"recipe`). Every verdict below is from the short budget and says so."
+        )
     n, total = (results.n_done if results is not None else 0), len(plan.runs)
-    where = ("every verdict below is from it" if n == total else
-             "verdicts below stay with the short budget until all its runs exist")
-    return (f"Long budget ({budget_label(plan)}): {n} of {total} runs have results; {where}.")
+    where = (
+        "every verdict below is from it"
+        if n == total
+        else "verdicts below stay with the short budget until all its runs exist"
+    )
+    return f"Long budget ({budget_label(plan)}): {n} of {total} runs have results; {where}."
 
 
 def verdict_source(short, long):
@@ -210,8 +298,10 @@ def verdict_source(short, long):
 def budget_labels(short_plan, long_plan) -> list[str]:
     """The x axis of a gap-against-budget figure: both budgets, even before the long one exists."""
     name = budget_label(short_plan).split(",")[0]
-    return [budget_label(short_plan),
-            budget_label(long_plan) if long_plan is not None else f"{name}, {LONG_EPOCHS} epochs"]
+    return [
+        budget_label(short_plan),
+        budget_label(long_plan) if long_plan is not None else f"{name}, {LONG_EPOCHS} epochs",
+    ]
 
 
 RANKS_CHECK_STUDY = "cifar10_ranks_check"
@@ -222,8 +312,11 @@ def ranks_check_run() -> StudyRun:
     (width 0.5, seed 0), trained as 2 DDP ranks x 1 thread instead of one 2-thread process. Its
     final accuracy should land inside the spread of the committed one-process seeds."""
     from .definition import define_study
-    run = next(r for r in define_study(seeds=[0]) if r.variant == PAPER_VARIANT
-               and r.width == MAIN_WIDTH)
-    cfg = TrainConfig.from_dict({**run.config.to_dict(), "ranks": 2, "threads": 1,
-                                 "study": RANKS_CHECK_STUDY})
+
+    run = next(
+        r for r in define_study(seeds=[0]) if r.variant == PAPER_VARIANT and r.width == MAIN_WIDTH
+    )
+    cfg = TrainConfig.from_dict(
+        {**run.config.to_dict(), "ranks": 2, "threads": 1, "study": RANKS_CHECK_STUDY}
+    )
     return StudyRun("ranks-check-" + run.name, run.model, run.variant, run.width, 0, cfg, ())

@@ -29,12 +29,12 @@ from typing import Any, Iterable, Sequence
 from ..params import ParameterError
 from ..train import TrainConfig
 
-STUDY = "cifar10_ablation"                # results/<STUDY>/<key>.json
+STUDY = "cifar10_ablation"  # results/<STUDY>/<key>.json
 DATASET = "cifar10-jpeg"
 SEEDS: tuple[int, ...] = (0, 1, 2)
-MAIN_WIDTH = 0.5                          # the width of the Fig. 6 ablations
+MAIN_WIDTH = 0.5  # the width of the Fig. 6 ablations
 WIDTHS: tuple[float, ...] = (0.25, 0.35, 0.5)  # linear vs ReLU6 width sweep (beyond the paper)
-EPOCHS = 5                                # chosen from the measured speed: see timing.TIMING_NOTE
+EPOCHS = 5  # chosen from the measured speed: see timing.TIMING_NOTE
 BATCH_SIZE = 128
 
 # MobileNetV2 variants: name -> the model switches that make it (Fig. 6).
@@ -59,13 +59,22 @@ V1_MATCHED_WIDTHS: dict[float, float] = {0.35: 0.3, 0.5: 0.4}
 def recipe(epochs: int = EPOCHS, batch_size: int = BATCH_SIZE) -> dict[str, Any]:
     """The one training recipe every run of the study uses (TrainConfig fields)."""
     return {
-        "epochs": epochs, "batch_size": batch_size,
-        "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True,
-        "weight_decay": 4e-5,                   # the paper's
-        "schedule": "cosine", "warmup_epochs": 0.0, "label_smoothing": 0.0,
-        "augment": True, "crop_padding": 4,
-        "eval_every_epochs": 0.5, "eval_at_start": True,
-        "channels_last": True, "device": "auto",
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "momentum": 0.9,
+        "nesterov": True,
+        "weight_decay": 4e-5,  # the paper's
+        "schedule": "cosine",
+        "warmup_epochs": 0.0,
+        "label_smoothing": 0.0,
+        "augment": True,
+        "crop_padding": 4,
+        "eval_every_epochs": 0.5,
+        "eval_at_start": True,
+        "channels_last": True,
+        "device": "auto",
     }
 
 
@@ -93,8 +102,12 @@ else (architecture, BatchNorm after every layer, weight decay, dropout 0.2 befor
 is the paper's."""  # noqa: E501 (Markdown table rows)
 
 
-def recipe_text(epochs: int = EPOCHS, n_seeds: int = len(SEEDS), train_images: int = 50_000,
-                batch_size: int = BATCH_SIZE) -> str:
+def recipe_text(
+    epochs: int = EPOCHS,
+    n_seeds: int = len(SEEDS),
+    train_images: int = 50_000,
+    batch_size: int = BATCH_SIZE,
+) -> str:
     """The recipe table (paper vs ours) and the reasons, as markdown, for the notebooks."""
     steps = epochs * (train_images // batch_size)
     return RECIPE_TEXT.format(epochs=epochs, steps=f"{steps:,}", n_seeds=n_seeds)
@@ -104,27 +117,42 @@ def recipe_text(epochs: int = EPOCHS, n_seeds: int = len(SEEDS), train_images: i
 class StudyRun:
     """One training run of the study: its name, what it belongs to, and its TrainConfig."""
 
-    name: str                      # e.g. "v2-linear-w0.5-seed0"
-    model: str                     # "mobilenet_v2" or "mobilenet_v1"
-    variant: str                   # a VARIANTS key, or "v1"
+    name: str  # e.g. "v2-linear-w0.5-seed0"
+    model: str  # "mobilenet_v2" or "mobilenet_v1"
+    variant: str  # a VARIANTS key, or "v1"
     width: float
     seed: int
     config: TrainConfig = field(compare=False)
-    uses: tuple[str, ...] = ()     # "fig6a", "fig6b", "width_sweep", "v1_vs_v2"
+    uses: tuple[str, ...] = ()  # "fig6a", "fig6b", "width_sweep", "v1_vs_v2"
 
     @property
     def key(self) -> str:
         return self.config.key()
 
 
-def make_config(model: str, model_kwargs: dict, seed: int, *, dataset: str = DATASET,
-                epochs: int = EPOCHS, study: str = STUDY, dataset_kwargs: dict | None = None,
-                batch_size: int = BATCH_SIZE, **overrides: Any) -> TrainConfig:
+def make_config(
+    model: str,
+    model_kwargs: dict,
+    seed: int,
+    *,
+    dataset: str = DATASET,
+    epochs: int = EPOCHS,
+    study: str = STUDY,
+    dataset_kwargs: dict | None = None,
+    batch_size: int = BATCH_SIZE,
+    **overrides: Any,
+) -> TrainConfig:
     """A TrainConfig of the study: the common recipe, this model and seed."""
     fields = {**recipe(epochs, batch_size), **overrides}
-    return TrainConfig(model=model, model_kwargs=dict(model_kwargs), dataset=dataset,
-                       dataset_kwargs=dict(dataset_kwargs or {}), seed=seed, study=study,
-                       **fields)
+    return TrainConfig(
+        model=model,
+        model_kwargs=dict(model_kwargs),
+        dataset=dataset,
+        dataset_kwargs=dict(dataset_kwargs or {}),
+        seed=seed,
+        study=study,
+        **fields,
+    )
 
 
 def v2_kwargs(variant: str, width: float, small_input: bool = True) -> dict:
@@ -142,11 +170,20 @@ def run_name(model: str, variant: str, width: float, seed: int) -> str:
     return f"{prefix}-w{width:g}-seed{seed}"
 
 
-def define_study(*, seeds: Sequence[int] = SEEDS, main_width: float = MAIN_WIDTH,
-                 widths: Sequence[float] = WIDTHS, epochs: int = EPOCHS, dataset: str = DATASET,
-                 study: str = STUDY, include_v1: bool = True,
-                 v1_widths: dict[float, float] | None = None, dataset_kwargs: dict | None = None,
-                 small_input: bool = True, **overrides: Any) -> list[StudyRun]:
+def define_study(
+    *,
+    seeds: Sequence[int] = SEEDS,
+    main_width: float = MAIN_WIDTH,
+    widths: Sequence[float] = WIDTHS,
+    epochs: int = EPOCHS,
+    dataset: str = DATASET,
+    study: str = STUDY,
+    include_v1: bool = True,
+    v1_widths: dict[float, float] | None = None,
+    dataset_kwargs: dict | None = None,
+    small_input: bool = True,
+    **overrides: Any,
+) -> list[StudyRun]:
     """Every run of the study, in the order to train them: seed by seed (seed 0 of every variant
     first, so that a first complete picture lands early), and within a seed the Fig. 6 variants at
     the main width, then the width sweep, then MobileNetV1. A run needed by several figures (the
@@ -174,20 +211,45 @@ def define_study(*, seeds: Sequence[int] = SEEDS, main_width: float = MAIN_WIDTH
                 add("mobilenet_v2", "linear", v2_width, "v1_vs_v2")
                 add("mobilenet_v1", "v1", v1_width, "v1_vs_v2")
         for (model, variant, width), uses in planned.items():
-            kwargs = (v2_kwargs(variant, width, small_input) if model == "mobilenet_v2"
-                      else v1_kwargs(width, small_input))
-            cfg = make_config(model, kwargs, seed, dataset=dataset, epochs=epochs, study=study,
-                              dataset_kwargs=dataset_kwargs, **overrides)
-            runs.append(StudyRun(run_name(model, variant, width, seed), model, variant,
-                                 float(width), seed, cfg, tuple(sorted(uses))))
+            kwargs = (
+                v2_kwargs(variant, width, small_input)
+                if model == "mobilenet_v2"
+                else v1_kwargs(width, small_input)
+            )
+            cfg = make_config(
+                model,
+                kwargs,
+                seed,
+                dataset=dataset,
+                epochs=epochs,
+                study=study,
+                dataset_kwargs=dataset_kwargs,
+                **overrides,
+            )
+            runs.append(
+                StudyRun(
+                    run_name(model, variant, width, seed),
+                    model,
+                    variant,
+                    float(width),
+                    seed,
+                    cfg,
+                    tuple(sorted(uses)),
+                )
+            )
     return runs
 
 
 def _check_study_args(seeds, main_width, widths, epochs) -> None:
-    if not seeds or len(set(seeds)) != len(seeds) or any(
-            not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
-        raise ParameterError(f"parameter 'seeds': got {list(seeds)!r}; allowed: distinct "
-                             "non-negative integers, at least one")
+    if (
+        not seeds
+        or len(set(seeds)) != len(seeds)
+        or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds)
+    ):
+        raise ParameterError(
+            f"parameter 'seeds': got {list(seeds)!r}; allowed: distinct "
+            "non-negative integers, at least one"
+        )
     for w in [main_width, *widths]:
         if not isinstance(w, (int, float)) or isinstance(w, bool) or not 0 < w <= 4:
             raise ParameterError(f"parameter 'widths': got {w!r}; allowed: numbers in (0, 4]")
@@ -201,7 +263,6 @@ def v1_vs_v2_configs(**kwargs: Any) -> list[TrainConfig]:
     return [r.config for r in define_study(**kwargs) if "v1_vs_v2" in r.uses]
 
 
-
 def select(runs: Iterable[StudyRun], pattern: str | None) -> list[StudyRun]:
     """Runs whose name matches a shell pattern (``*`` implied around it), e.g. ``seed0``,
     ``relu6-w0.35``, ``v1``; or whose uses include the pattern (``fig6b``)."""
@@ -210,5 +271,3 @@ def select(runs: Iterable[StudyRun], pattern: str | None) -> list[StudyRun]:
         return runs
     glob = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
     return [r for r in runs if fnmatch.fnmatch(r.name, glob) or pattern in r.uses]
-
-

@@ -14,6 +14,7 @@ from .collect import is_done, result_file
 from .definition import StudyRun, define_study
 from .timing import first_steps_history
 
+
 def committed_runs(results: str | os.PathLike | None = None) -> list[tuple[StudyRun, Path]]:
     """The study's runs whose result files exist (intact), in study order."""
     return [(r, result_file(r, results)) for r in define_study() if is_done(r, results)]
@@ -32,8 +33,12 @@ def replay_first_interval(result, *, test_subset: int = 200) -> dict:
     if history is None:
         raise ValueError("the run ends at its first evaluation: nothing shorter to replay")
     replayed = next(h for h in history if h["step"] == first["step"])
-    return {"steps": first["step"], "stored": first["train_loss"],
-            "replayed": replayed["train_loss"], "same_machine": produced_here(result)}
+    return {
+        "steps": first["step"],
+        "stored": first["train_loss"],
+        "replayed": replayed["train_loss"],
+        "same_machine": produced_here(result),
+    }
 
 
 def produced_here(result) -> bool:
@@ -41,6 +46,8 @@ def produced_here(result) -> bool:
     replay must match it exactly. The CPU model name alone is not enough (two "AMD EPYC" hosts
     rounded differently); results stored before ``cpu_fingerprint`` existed count as elsewhere."""
     prov = result.provenance
-    return bool(prov.get("cpu_fingerprint") == cpu_fingerprint()
-                and prov.get("torch") == torch.__version__
-                and result.final.get("threads") == (result.config.threads or os.cpu_count()))
+    return bool(
+        prov.get("cpu_fingerprint") == cpu_fingerprint()
+        and prov.get("torch") == torch.__version__
+        and result.final.get("threads") == (result.config.threads or os.cpu_count())
+    )

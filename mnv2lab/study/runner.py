@@ -60,16 +60,25 @@ def status_lines(runs: Sequence[StudyRun], results: str | os.PathLike | None = N
             else:
                 left += est
         minutes = "   ?" if est is None else f"{est / 60:4.0f}"
-        lines.append(f"{i:3d}  {'done   ' if done[r.name] else 'missing'}  {r.name:34s} "
-                     f"{r.key}  {minutes} min  {','.join(r.uses)}")
-    lines.append(f"{sum(done.values())}/{len(runs)} done; estimated time left {_hours(left)}"
-                 + (f" (+{unknown} runs without a timing)" if unknown else ""))
+        lines.append(
+            f"{i:3d}  {'done   ' if done[r.name] else 'missing'}  {r.name:34s} "
+            f"{r.key}  {minutes} min  {','.join(r.uses)}"
+        )
+    lines.append(
+        f"{sum(done.values())}/{len(runs)} done; estimated time left {_hours(left)}"
+        + (f" (+{unknown} runs without a timing)" if unknown else "")
+    )
     return lines
 
 
-def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress: bool = True,
-              results: str | os.PathLike | None = None,
-              out=sys.stdout) -> list[Path]:
+def run_study(
+    runs: Sequence[StudyRun],
+    *,
+    max_runs: int | None = None,
+    progress: bool = True,
+    results: str | os.PathLike | None = None,
+    out=sys.stdout,
+) -> list[Path]:
     """Train every missing run of ``runs`` in order (resuming from checkpoints) and store its
     result; print progress and, after each finished run, ``result: <path>``.
 
@@ -79,20 +88,31 @@ def run_study(runs: Sequence[StudyRun], *, max_runs: int | None = None, progress
     its identity (there is no runner-wide override)."""
     missing = [r for r in runs if not is_done(r, results)]
     todo = missing if max_runs is None else missing[:max_runs]
-    print(f"{len(runs) - len(missing)}/{len(runs)} runs done;"
-          f" training {len(todo)} now", file=out, flush=True)
+    print(
+        f"{len(runs) - len(missing)}/{len(runs)} runs done; training {len(todo)} now",
+        file=out,
+        flush=True,
+    )
     written = []
     for i, r in enumerate(todo, 1):
         est = estimate_seconds(r)
         about = "" if est is None else f", about {est / 60:.0f} min"
-        print(f"[{i}/{len(todo)}] {r.name} ({r.config.label()}, {r.config.epochs} epochs, key "
-              f"{r.key}{about})", file=out, flush=True)
+        print(
+            f"[{i}/{len(todo)}] {r.name} ({r.config.label()}, {r.config.epochs} epochs, key "
+            f"{r.key}{about})",
+            file=out,
+            flush=True,
+        )
         start = time.perf_counter()
         config = r.config
         result = launch.run(config, results, progress=progress)
         path = result_file(r, results)
-        print(f"  test accuracy {result.final['test_acc']:.4f} after "
-              f"{(time.perf_counter() - start) / 60:.1f} min", file=out, flush=True)
+        print(
+            f"  test accuracy {result.final['test_acc']:.4f} after "
+            f"{(time.perf_counter() - start) / 60:.1f} min",
+            file=out,
+            flush=True,
+        )
         print(f"result: {path}", file=out, flush=True)
         written.append(path)
         written += _after_run(r, result, path.parent, out)
@@ -107,8 +127,12 @@ def _after_run(run: StudyRun, result: RunResult, folder: Path, out) -> list[Path
         try:
             paths = hook(run, result, folder)
         except Exception as e:  # noqa: BLE001 (report it and carry on with the next run)
-            print(f"  after-run step {name!r} failed ({type(e).__name__}: {e}); its notebook "
-                  "computes it later from the saved weights", file=out, flush=True)
+            print(
+                f"  after-run step {name!r} failed ({type(e).__name__}: {e}); its notebook "
+                "computes it later from the saved weights",
+                file=out,
+                flush=True,
+            )
             continue
         for p in paths:
             print(f"result: {p}", file=out, flush=True)

@@ -21,8 +21,8 @@ from ..train import TrainConfig
 from ..train.recipes import recipe as named_recipe
 from .definition import DATASET, SEEDS, STUDY, StudyRun, define_study
 
-RECIPES = ("cifar", "paper")        # "cifar": the CIFAR-10 study's own recipe (definition.recipe)
-IMAGE_SIZE = 224                    # folders are read at 224x224 (the paper's resolution)
+RECIPES = ("cifar", "paper")  # "cifar": the CIFAR-10 study's own recipe (definition.recipe)
+IMAGE_SIZE = 224  # folders are read at 224x224 (the paper's resolution)
 
 
 def study_name(dataset: str, recipe: str) -> str:
@@ -34,10 +34,17 @@ def study_name(dataset: str, recipe: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{base}_{recipe}")
 
 
-def define_scaled_study(dataset: str = DATASET, recipe: str = "cifar", *,
-                        image_size: int | None = None, study: str | None = None,
-                        epochs: int | None = None, world_size: int | None = None,
-                        seeds: Sequence[int] = SEEDS, **execution: Any) -> list[StudyRun]:
+def define_scaled_study(
+    dataset: str = DATASET,
+    recipe: str = "cifar",
+    *,
+    image_size: int | None = None,
+    study: str | None = None,
+    epochs: int | None = None,
+    world_size: int | None = None,
+    seeds: Sequence[int] = SEEDS,
+    **execution: Any,
+) -> list[StudyRun]:
     """The study's runs on ``dataset`` with ``recipe``.
 
     ``recipe="paper"``: :func:`mnv2lab.train.recipes.paper_recipe` for ``world_size`` GPUs
@@ -50,8 +57,11 @@ def define_scaled_study(dataset: str = DATASET, recipe: str = "cifar", *,
     if recipe not in RECIPES:
         raise ParameterError(f"recipe: got {recipe!r}; allowed: {', '.join(RECIPES)}")
     world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
-    kwargs: dict[str, Any] = {"dataset": dataset, "seeds": seeds,
-                              "study": study or study_name(dataset, recipe)}
+    kwargs: dict[str, Any] = {
+        "dataset": dataset,
+        "seeds": seeds,
+        "study": study or study_name(dataset, recipe),
+    }
     if dataset.startswith("folder:"):
         kwargs["dataset_kwargs"] = {"image_size": image_size or IMAGE_SIZE}
     elif image_size is not None:
@@ -64,6 +74,7 @@ def define_scaled_study(dataset: str = DATASET, recipe: str = "cifar", *,
             kwargs["epochs"] = epochs
         if world > 1:
             kwargs["ranks"] = world
-    kwargs.update({k: v for k, v in execution.items()
-                   if v != TrainConfig.__dataclass_fields__[k].default})
+    kwargs.update(
+        {k: v for k, v in execution.items() if v != TrainConfig.__dataclass_fields__[k].default}
+    )
     return define_study(**kwargs)

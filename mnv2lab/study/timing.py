@@ -20,14 +20,22 @@ from .definition import DATASET, StudyRun
 # interval in TIMING_NOTE). Keys: (model, width) -> seconds per training epoch (50,000 images) and
 # per evaluation (10,000 test images).
 SECONDS_PER_EPOCH: dict[tuple[str, float], float] = {
-    ("mobilenet_v2", 0.25): 186.0, ("mobilenet_v2", 0.35): 233.0, ("mobilenet_v2", 0.5): 209.0,
-    ("mobilenet_v1", 0.3): 136.0, ("mobilenet_v1", 0.4): 180.0,
-    ("mobilenet_v2", 0.75): 634.0, ("mobilenet_v2", 1.0): 540.0,
+    ("mobilenet_v2", 0.25): 186.0,
+    ("mobilenet_v2", 0.35): 233.0,
+    ("mobilenet_v2", 0.5): 209.0,
+    ("mobilenet_v1", 0.3): 136.0,
+    ("mobilenet_v1", 0.4): 180.0,
+    ("mobilenet_v2", 0.75): 634.0,
+    ("mobilenet_v2", 1.0): 540.0,
 }
 SECONDS_PER_EVAL: dict[tuple[str, float], float] = {
-    ("mobilenet_v2", 0.25): 12.0, ("mobilenet_v2", 0.35): 17.0, ("mobilenet_v2", 0.5): 20.0,
-    ("mobilenet_v1", 0.3): 18.0, ("mobilenet_v1", 0.4): 18.0,
-    ("mobilenet_v2", 0.75): 56.0, ("mobilenet_v2", 1.0): 54.0,
+    ("mobilenet_v2", 0.25): 12.0,
+    ("mobilenet_v2", 0.35): 17.0,
+    ("mobilenet_v2", 0.5): 20.0,
+    ("mobilenet_v1", 0.3): 18.0,
+    ("mobilenet_v1", 0.4): 18.0,
+    ("mobilenet_v2", 0.75): 56.0,
+    ("mobilenet_v2", 1.0): 54.0,
 }
 TIMING_NOTE = """\
 Seconds per training epoch of the trainer, measured 2026-11-23 15:50-16:02 on this 2-core machine
@@ -51,31 +59,42 @@ def measure_epoch_seconds(config: TrainConfig, steps: int = 3, intervals: int = 
     ds = load_dataset(config.dataset, progress=False, **config.dataset_kwargs)
     n_train, n_test = len(ds.train_labels), len(ds.test_labels)
     probe_test = min(1000, n_test)
-    probe = TrainConfig.from_dict({**config.to_dict(), "eval_every_epochs": None,
-                                   "eval_every_steps": steps, "eval_at_start": True,
-                                   "epochs": 1, "test_subset": probe_test})
+    probe = TrainConfig.from_dict(
+        {
+            **config.to_dict(),
+            "eval_every_epochs": None,
+            "eval_every_steps": steps,
+            "eval_at_start": True,
+            "epochs": 1,
+            "test_subset": probe_test,
+        }
+    )
     load_before = os.getloadavg()[0]
     history = first_steps_history(probe, (intervals + 1) * steps)
     if history is None:
-        raise ValueError(f"the probe of {config.label()} ended before {(intervals + 1) * steps} "
-                         "steps: nothing to time")
-    timed = history[2:]                        # history[0]: step 0; history[1]: warm-up interval
+        raise ValueError(
+            f"the probe of {config.label()} ended before {(intervals + 1) * steps} "
+            "steps: nothing to time"
+        )
+    timed = history[2:]  # history[0]: step 0; history[1]: warm-up interval
     train_s = [steps * config.batch_size / h["images_per_s"] for h in timed]
     evals = [b["elapsed_s"] - a["elapsed_s"] - t for a, b, t in zip(history[1:], timed, train_s)]
     scale = n_test / probe_test
     per_epoch = [t * n_train / (steps * config.batch_size) for t in train_s]
-    return {"seconds_per_epoch_best": min(per_epoch),
-            "seconds_per_epoch_median": statistics.median(per_epoch),
-            "seconds_per_eval_best": max(0.0, min(evals)) * scale,
-            "seconds_per_eval_median": max(0.0, statistics.median(evals)) * scale,
-            "load_average": round((load_before + os.getloadavg()[0]) / 2, 2)}
+    return {
+        "seconds_per_epoch_best": min(per_epoch),
+        "seconds_per_epoch_median": statistics.median(per_epoch),
+        "seconds_per_eval_best": max(0.0, min(evals)) * scale,
+        "seconds_per_eval_median": max(0.0, statistics.median(evals)) * scale,
+        "load_average": round((load_before + os.getloadavg()[0]) / 2, 2),
+    }
 
 
 def estimate_seconds(run: StudyRun) -> float | None:
     """Estimated wall time of one run from the measured table (None if not measured)."""
     k = (run.model, run.width)
     if k not in SECONDS_PER_EPOCH or run.config.dataset != DATASET or run.config.train_subset:
-        return None                      # measured for the full CIFAR-10 training set only
+        return None  # measured for the full CIFAR-10 training set only
     cfg = run.config
     n_evals = int(cfg.epochs / (cfg.eval_every_epochs or 1.0)) + int(cfg.eval_at_start)
     return cfg.epochs * SECONDS_PER_EPOCH[k] + n_evals * SECONDS_PER_EVAL.get(k, 0.0)

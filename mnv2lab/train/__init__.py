@@ -17,11 +17,35 @@ from .config import TrainConfig
 from .engine import RunResult, TrainingInterrupted, evaluate, resolve_device, train
 from .models import TinyCNN, build
 from .optim import RMSpropTF
-from .results import (ResultCacheWarning, load_intact, load_result, result_path, run_or_load,
-                      same_history, weights_available)
+from .results import (
+    ResultCacheWarning,
+    load_intact,
+    load_result,
+    result_path,
+    run_or_load,
+    same_history,
+    weights_available,
+)
 from .schedule import lr_at
 
-__all__ = ["TrainConfig", "train", "run_or_load", "RunResult", "TrainingInterrupted",
-           "load_result", "load_intact", "weights_available", "result_path", "same_history",
-           "lr_at", "run_dir", "evaluate", "resolve_device", "build", "TinyCNN", "RMSpropTF",
-           "CheckpointWarning", "ResultCacheWarning"]
+__all__ = [
+    "TrainConfig",
+    "train",
+    "run_or_load",
+    "RunResult",
+    "TrainingInterrupted",
+    "load_result",
+    "load_intact",
+    "weights_available",
+    "result_path",
+    "same_history",
+    "lr_at",
+    "run_dir",
+    "evaluate",
+    "resolve_device",
+    "build",
+    "TinyCNN",
+    "RMSpropTF",
+    "CheckpointWarning",
+    "ResultCacheWarning",
+]

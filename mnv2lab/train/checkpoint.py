@@ -51,8 +51,12 @@ def load(path: Path, key: str) -> dict[str, Any] | None:
                 raise ValueError(f"missing {k!r}")
         return state
     except Exception as e:  # any unpickling/zip error means: cannot resume from it
-        warnings.warn(f"checkpoint {path} is unusable ({type(e).__name__}: {e}); starting the run "
-                      "from the beginning", CheckpointWarning, stacklevel=3)
+        warnings.warn(
+            f"checkpoint {path} is unusable ({type(e).__name__}: {e}); starting the run "
+            "from the beginning",
+            CheckpointWarning,
+            stacklevel=3,
+        )
         return None
 
 
@@ -77,6 +81,8 @@ def load_weights(path: Path, sha256: str | None = None) -> dict[str, torch.Tenso
     """The weights at ``path``; with ``sha256`` (from the run's result), refuse weights that are
     not the ones that run wrote (another run with the same key, e.g. on another machine)."""
     if sha256 is not None and file_sha256(path) != sha256:
-        raise ValueError(f"weights {path} are not the ones this result was trained with (SHA-256 "
-                         "differs): retrain with run_or_load(config, need_model=True)")
+        raise ValueError(
+            f"weights {path} are not the ones this result was trained with (SHA-256 "
+            "differs): retrain with run_or_load(config, need_model=True)"
+        )
     return torch.load(path, map_location="cpu", weights_only=True)

@@ -23,8 +23,13 @@ DATASET_KWARGS = ("root", "image_size", "limit_per_class", "download")
 # Fields that change how a run executes or where it is stored, not its numbers: left out of the
 # cache key. (Resuming is exact, so checkpoint cadence does not change the history.)
 _STUDY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-NOT_HASHED = ("study", "checkpoint_every_steps", "checkpoint_seconds", "snapshot_epochs",
-              "loader_workers")
+NOT_HASHED = (
+    "study",
+    "checkpoint_every_steps",
+    "checkpoint_seconds",
+    "snapshot_epochs",
+    "loader_workers",
+)
 # Fields added (or made part of the key) after results were stored: left out of the key while at
 # their default, so that adding an option does not invalidate every stored result. (Changing a
 # default that affects the numbers needs a TRAINER_VERSION bump instead.) Map field name -> default.
@@ -36,9 +41,14 @@ NOT_HASHED = ("study", "checkpoint_every_steps", "checkpoint_seconds", "snapshot
 # thread count is recorded in the checkpoint and the result, and a resume with another count is
 # refused rather than mixed.
 ADDED_LATER: dict[str, Any] = {
-    "threads": None, "ranks": 1, "validation_images": None,
+    "threads": None,
+    "ranks": 1,
+    "validation_images": None,
     # scale (issue 18): data pipeline, mixed precision, BatchNorm options
-    "data_pipeline": "auto", "precision": "fp32", "sync_batchnorm": False, "bn_momentum": None,
+    "data_pipeline": "auto",
+    "precision": "fp32",
+    "sync_batchnorm": False,
+    "bn_momentum": None,
     "bn_eps": None,
 }
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -49,61 +59,63 @@ class TrainConfig:
     """Everything that determines a training run. Defaults: a quick digits run of MobileNetV2."""
 
     # what to train
-    model: str = "mobilenet_v2"                 # mnv2lab.models name, or "tiny_cnn" (tests)
+    model: str = "mobilenet_v2"  # mnv2lab.models name, or "tiny_cnn" (tests)
     model_kwargs: dict = field(default_factory=lambda: {"width_mult": 0.5, "small_input": True})
-    dataset: str = "digits"                     # see mnv2lab.data.DATASETS
-    dataset_kwargs: dict = field(default_factory=dict)  # root, image_size, limit_per_class, download
-    train_subset: int | None = None             # random subset of N training images (quick runs)
-    test_subset: int | None = None              # random subset of N test images
-    subset_seed: int = 0                        # the subsets do not change with `seed`
-    validation_images: int | None = None        # hold out N training images (stratified, by
+    dataset: str = "digits"  # see mnv2lab.data.DATASETS
+    dataset_kwargs: dict = field(
+        default_factory=dict
+    )  # root, image_size, limit_per_class, download
+    train_subset: int | None = None  # random subset of N training images (quick runs)
+    test_subset: int | None = None  # random subset of N test images
+    subset_seed: int = 0  # the subsets do not change with `seed`
+    validation_images: int | None = None  # hold out N training images (stratified, by
     #   subset_seed) and evaluate on them instead of the test set, which is then never loaded onto
     #   the device: for choosing recipes and budgets without looking at the test set
     # how long, in what batches
     epochs: int = 1
-    batch_size: int = 128                       # global batch (split across ranks under torchrun)
+    batch_size: int = 128  # global batch (split across ranks under torchrun)
     # optimizer
-    optimizer: str = "sgd"                      # sgd | rmsprop (TensorFlow's, as in the paper)
+    optimizer: str = "sgd"  # sgd | rmsprop (TensorFlow's, as in the paper)
     lr: float = 0.05
     momentum: float = 0.9
-    nesterov: bool = False                      # sgd only
-    rmsprop_alpha: float = 0.9                  # RMSProp decay (paper: 0.9)
-    rmsprop_eps: float = 1e-3                   # inside the sqrt, as in TF (paper: not stated)
-    weight_decay: float = 4e-5                  # on conv/linear weights only (paper: 4e-5)
+    nesterov: bool = False  # sgd only
+    rmsprop_alpha: float = 0.9  # RMSProp decay (paper: 0.9)
+    rmsprop_eps: float = 1e-3  # inside the sqrt, as in TF (paper: not stated)
+    weight_decay: float = 4e-5  # on conv/linear weights only (paper: 4e-5)
     # learning-rate schedule
-    schedule: str = "cosine"                    # constant | cosine | step | exponential
-    decay_rate: float = 0.98                    # step/exponential: factor per `decay_epochs`
-    decay_epochs: float = 1.0                   # (paper: 0.98 per epoch)
-    warmup_epochs: float = 0.0                  # linear warm-up from lr/steps to lr
+    schedule: str = "cosine"  # constant | cosine | step | exponential
+    decay_rate: float = 0.98  # step/exponential: factor per `decay_epochs`
+    decay_epochs: float = 1.0  # (paper: 0.98 per epoch)
+    warmup_epochs: float = 0.0  # linear warm-up from lr/steps to lr
     label_smoothing: float = 0.0
     # data augmentation (batched, on the device)
-    augment: bool = True                        # random crop with padding + horizontal flip
+    augment: bool = True  # random crop with padding + horizontal flip
     crop_padding: int = 4
     # evaluation
-    eval_every_epochs: float | None = None      # evaluate every this many epochs (default 1) ...
-    eval_every_steps: int | None = None         # ... or every this many steps (not both)
-    eval_at_start: bool = False                 # also evaluate the untrained model (step 0)
+    eval_every_epochs: float | None = None  # evaluate every this many epochs (default 1) ...
+    eval_every_steps: int | None = None  # ... or every this many steps (not both)
+    eval_at_start: bool = False  # also evaluate the untrained model (step 0)
     # randomness and execution
     seed: int = 0
-    device: str = "auto"                        # cpu | cuda | auto
-    channels_last: bool = True                  # NHWC memory format (fast on CPU)
-    compile: bool = False                       # torch.compile the model
-    threads: int | None = None                  # CPU threads per rank (default: all cores / ranks)
-    ranks: int = 1                              # processes (DDP) the run is trained with: 1, or
+    device: str = "auto"  # cpu | cuda | auto
+    channels_last: bool = True  # NHWC memory format (fast on CPU)
+    compile: bool = False  # torch.compile the model
+    threads: int | None = None  # CPU threads per rank (default: all cores / ranks)
+    ranks: int = 1  # processes (DDP) the run is trained with: 1, or
     #   torchrun --nproc-per-node N (mnv2lab.train.launch starts them for you)
-    checkpoint_every_steps: int | None = None   # also checkpoint every N steps (always at evals)
-    checkpoint_seconds: float = 300.0           # and at least every this many seconds
-    study: str = "default"                      # results/<study>/ holds the result JSON
+    checkpoint_every_steps: int | None = None  # also checkpoint every N steps (always at evals)
+    checkpoint_seconds: float = 300.0  # and at least every this many seconds
+    study: str = "default"  # results/<study>/ holds the result JSON
     snapshot_epochs: list[int] = field(default_factory=list)  # also keep the weights after these
     #   epochs (run folder, epoch<E>.pt): for analyses along training (Fig. 7); not in the key
     # scale (mnv2lab.data.stream, "Running at scale" in the README)
-    data_pipeline: str = "auto"                 # memory | stream | auto (stream big folders)
-    loader_workers: int | None = None           # stream: decoding processes per rank (not in
+    data_pipeline: str = "auto"  # memory | stream | auto (stream big folders)
+    loader_workers: int | None = None  # stream: decoding processes per rank (not in
     #   the key: a batch does not depend on which worker decodes it)
-    precision: str = "fp32"                     # fp32 | bf16 (autocast) | fp16 (CUDA, scaled)
-    sync_batchnorm: bool = False                # SyncBatchNorm across ranks (CUDA under torchrun)
-    bn_momentum: float | None = None            # BatchNorm running-average momentum (torch's
-    bn_eps: float | None = None                 # convention, = 1 - TF decay); None: the model's
+    precision: str = "fp32"  # fp32 | bf16 (autocast) | fp16 (CUDA, scaled)
+    sync_batchnorm: bool = False  # SyncBatchNorm across ranks (CUDA under torchrun)
+    bn_momentum: float | None = None  # BatchNorm running-average momentum (torch's
+    bn_eps: float | None = None  # convention, = 1 - TF decay); None: the model's
 
     # ----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -120,16 +132,22 @@ class TrainConfig:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise ParameterError(f"unknown training option {unknown[0]!r} (value {d[unknown[0]]!r});"
-                                 f" allowed options: {', '.join(sorted(names))}")
+            raise ParameterError(
+                f"unknown training option {unknown[0]!r} (value {d[unknown[0]]!r});"
+                f" allowed options: {', '.join(sorted(names))}"
+            )
         return cls(**d)
 
     def key(self) -> str:
         """A 16-hex-digit hash of every field that can change the numbers (the cache key)."""
-        hashed = {k: v for k, v in self.to_dict().items() if k not in NOT_HASHED
-                  and not (k in ADDED_LATER and v == ADDED_LATER[k])}
-        blob = json.dumps({"trainer_version": TRAINER_VERSION, **hashed}, sort_keys=True,
-                          default=str)
+        hashed = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in NOT_HASHED and not (k in ADDED_LATER and v == ADDED_LATER[k])
+        }
+        blob = json.dumps(
+            {"trainer_version": TRAINER_VERSION, **hashed}, sort_keys=True, default=str
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def label(self) -> str:
@@ -148,60 +166,89 @@ class TrainConfig:
             if not (v > 0 and math.isfinite(v)):
                 raise ParameterError(f"parameter {name!r}: got {v!r}; allowed: a number > 0")
         if not 0 < self.decay_rate <= 1:
-            raise ParameterError(f"parameter 'decay_rate': got {self.decay_rate!r}; allowed: a "
-                                 "number in (0, 1]")
+            raise ParameterError(
+                f"parameter 'decay_rate': got {self.decay_rate!r}; allowed: a number in (0, 1]"
+            )
         if self.eval_every_epochs is not None and self.eval_every_epochs <= 0:
-            raise ParameterError(f"parameter 'eval_every_epochs': got {self.eval_every_epochs!r}; "
-                                 "allowed: a number > 0, or None")
+            raise ParameterError(
+                f"parameter 'eval_every_epochs': got {self.eval_every_epochs!r}; "
+                "allowed: a number > 0, or None"
+            )
         if self.eval_every_epochs is not None and self.eval_every_steps is not None:
-            raise ParameterError("eval_every_epochs and eval_every_steps: give one of them, not "
-                                 f"both (got {self.eval_every_epochs!r} and {self.eval_every_steps!r})")
+            raise ParameterError(
+                "eval_every_epochs and eval_every_steps: give one of them, not "
+                f"both (got {self.eval_every_epochs!r} and {self.eval_every_steps!r})"
+            )
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
-            raise ParameterError(f"parameter 'nesterov': True needs optimizer='sgd' and momentum > 0"
-                                 f" (got optimizer={self.optimizer!r}, momentum={self.momentum!r})")
-        bad = [e for e in self.snapshot_epochs
-               if not isinstance(e, int) or isinstance(e, bool) or not 1 <= e <= self.epochs]
+            raise ParameterError(
+                f"parameter 'nesterov': True needs optimizer='sgd' and momentum > 0"
+                f" (got optimizer={self.optimizer!r}, momentum={self.momentum!r})"
+            )
+        bad = [
+            e
+            for e in self.snapshot_epochs
+            if not isinstance(e, int) or isinstance(e, bool) or not 1 <= e <= self.epochs
+        ]
         if bad:
-            raise ParameterError(f"parameter 'snapshot_epochs': got {bad[0]!r}; allowed: whole "
-                                 f"epochs from 1 to epochs={self.epochs}")
+            raise ParameterError(
+                f"parameter 'snapshot_epochs': got {bad[0]!r}; allowed: whole "
+                f"epochs from 1 to epochs={self.epochs}"
+            )
         if self.batch_size % self.ranks:
-            raise ParameterError(f"parameter 'batch_size': got {self.batch_size}, which does not "
-                                 f"split evenly over ranks={self.ranks}")
+            raise ParameterError(
+                f"parameter 'batch_size': got {self.batch_size}, which does not "
+                f"split evenly over ranks={self.ranks}"
+            )
         if self.validation_images is not None and self.test_subset is not None:
-            raise ParameterError("validation_images and test_subset: give one of them, not both "
-                                 f"(got {self.validation_images!r} and {self.test_subset!r}); with"
-                                 " validation_images the test set is not used at all")
+            raise ParameterError(
+                "validation_images and test_subset: give one of them, not both "
+                f"(got {self.validation_images!r} and {self.test_subset!r}); with"
+                " validation_images the test set is not used at all"
+            )
         if not _STUDY.match(self.study):
-            raise ParameterError(f"parameter 'study': got {self.study!r}; allowed: a folder name of "
-                                 "letters, digits, '_', '-' and '.' (it names results/<study>/)")
+            raise ParameterError(
+                f"parameter 'study': got {self.study!r}; allowed: a folder name of "
+                "letters, digits, '_', '-' and '.' (it names results/<study>/)"
+            )
         from ..data import check_dataset_name
+
         try:
             check_dataset_name(self.dataset)
         except ValueError as e:
             raise ParameterError(str(e)) from None
         bad = sorted(set(self.dataset_kwargs) - set(DATASET_KWARGS))
         if bad:
-            raise ParameterError(f"parameter 'dataset_kwargs': unknown key {bad[0]!r}; allowed "
-                                 f"keys: {', '.join(DATASET_KWARGS)}")
+            raise ParameterError(
+                f"parameter 'dataset_kwargs': unknown key {bad[0]!r}; allowed "
+                f"keys: {', '.join(DATASET_KWARGS)}"
+            )
         if self.data_pipeline == "stream" and not self.dataset.startswith("folder:"):
-            raise ParameterError(f"parameter 'data_pipeline': 'stream' reads an ImageNet-style "
-                                 f"folder; give dataset='folder:<path>' (got {self.dataset!r})")
+            raise ParameterError(
+                f"parameter 'data_pipeline': 'stream' reads an ImageNet-style "
+                f"folder; give dataset='folder:<path>' (got {self.dataset!r})"
+            )
         if self.device == "cpu" and (self.precision == "fp16" or self.sync_batchnorm):
             what = "precision='fp16'" if self.precision == "fp16" else "sync_batchnorm=True"
-            raise ParameterError(f"{what} needs a CUDA device (got device='cpu'); on CPU use "
-                                 "precision 'fp32' or 'bf16' and sync_batchnorm=False")
+            raise ParameterError(
+                f"{what} needs a CUDA device (got device='cpu'); on CPU use "
+                "precision 'fp32' or 'bf16' and sync_batchnorm=False"
+            )
         for name in ("bn_momentum", "bn_eps"):
             v = getattr(self, name)
             if v is not None and not (0 < v < 1):
-                raise ParameterError(f"parameter {name!r}: got {v!r}; allowed: a number in "
-                                     "(0, 1), or None (the model's default)")
+                raise ParameterError(
+                    f"parameter {name!r}: got {v!r}; allowed: a number in "
+                    "(0, 1), or None (the model's default)"
+                )
         from .models import check_model
+
         check_model(self.model, self.model_kwargs)
         try:
             json.dumps(self.to_dict(), allow_nan=False)
         except (TypeError, ValueError) as e:
-            raise ParameterError(f"the configuration must be plain JSON data (numbers, strings, "
-                                 f"lists, dicts): {e}") from None
+            raise ParameterError(
+                f"the configuration must be plain JSON data (numbers, strings, lists, dicts): {e}"
+            ) from None
         return self
 
 

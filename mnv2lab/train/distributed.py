@@ -41,16 +41,24 @@ class DistContext:
 def setup(device_type: str) -> DistContext:
     """Join the process group if launched by torchrun (or one is already initialized)."""
     if dist.is_available() and dist.is_initialized():
-        return DistContext(dist.get_world_size(), dist.get_rank(),
-                           int(os.environ.get("LOCAL_RANK", 0)),
-                           int(os.environ.get("LOCAL_WORLD_SIZE", dist.get_world_size())))
+        return DistContext(
+            dist.get_world_size(),
+            dist.get_rank(),
+            int(os.environ.get("LOCAL_RANK", 0)),
+            int(os.environ.get("LOCAL_WORLD_SIZE", dist.get_world_size())),
+        )
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistContext()
     backend = "nccl" if device_type == "cuda" else "gloo"
     dist.init_process_group(backend=backend)
-    return DistContext(world, dist.get_rank(), int(os.environ.get("LOCAL_RANK", 0)),
-                       int(os.environ.get("LOCAL_WORLD_SIZE", world)), created_group=True)
+    return DistContext(
+        world,
+        dist.get_rank(),
+        int(os.environ.get("LOCAL_RANK", 0)),
+        int(os.environ.get("LOCAL_WORLD_SIZE", world)),
+        created_group=True,
+    )
 
 
 def all_sum(values: list[float], ctx: DistContext, device: torch.device) -> list[float]:

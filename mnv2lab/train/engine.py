@@ -30,8 +30,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import (ImageDataset, epoch_order, load_dataset, random_crop_flip, step_generator,
-                    to_model_input)
+from ..data import (
+    ImageDataset,
+    epoch_order,
+    load_dataset,
+    random_crop_flip,
+    step_generator,
+    to_model_input,
+)
 from ..data.augment import mix_seeds
 from ..data.stream import StreamSource, choose_pipeline, default_loader_workers
 from ..params import ParameterError
@@ -74,10 +80,12 @@ class RunResult:
         if not self.weights_path or not Path(self.weights_path).exists():
             raise FileNotFoundError(
                 f"final weights of run {self.key} are not on this machine ({self.weights_path}); "
-                "call run_or_load(config, need_model=True) to retrain (deterministically)")
+                "call run_or_load(config, need_model=True) to retrain (deterministically)"
+            )
         model = build(self.config.model, self.final["num_classes"], self.config.model_kwargs)
-        model.load_state_dict(checkpoint.load_weights(Path(self.weights_path),
-                                                      self.final.get("weights_sha256")))
+        model.load_state_dict(
+            checkpoint.load_weights(Path(self.weights_path), self.final.get("weights_sha256"))
+        )
         self.model = model.to(device).eval()
         return self.model
 
@@ -90,8 +98,10 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ParameterError("parameter 'device': got 'cuda' but no CUDA device is available; "
-                             "allowed here: 'cpu' or 'auto'")
+        raise ParameterError(
+            "parameter 'device': got 'cuda' but no CUDA device is available; "
+            "allowed here: 'cpu' or 'auto'"
+        )
     return torch.device(name)
 
 
@@ -99,10 +109,14 @@ def resolve_device(name: str) -> torch.device:
 def execution_settings(device: torch.device, threads: int):
     """Threads and deterministic algorithms for the run; the caller's settings are restored."""
     det = torch.utils.deterministic
-    saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
-             torch.is_deterministic_algorithms_warn_only_enabled(),
-             torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
-             det.fill_uninitialized_memory)
+    saved = (
+        torch.get_num_threads(),
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.deterministic,
+        det.fill_uninitialized_memory,
+    )
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(threads)
@@ -135,16 +149,25 @@ def eval_steps(config: TrainConfig, steps_per_epoch: int, total: int) -> set[int
     return points
 
 
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, ds: ImageDataset,
-             channels_last: bool) -> tuple[float, int, int]:
+def evaluate(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    ds: ImageDataset,
+    channels_last: bool,
+) -> tuple[float, int, int]:
     """(summed cross-entropy, number correct, number of images) of ``model`` on uint8 images."""
     return evaluate_batches(model, _memory_batches(images, labels, ds, channels_last))
 
 
 def _memory_batches(images, labels, ds, channels_last):
     for i in range(0, len(labels), EVAL_BATCH):
-        yield (to_model_input(images[i:i + EVAL_BATCH], ds.mean, ds.std,
-                              channels_last=channels_last), labels[i:i + EVAL_BATCH])
+        yield (
+            to_model_input(
+                images[i : i + EVAL_BATCH], ds.mean, ds.std, channels_last=channels_last
+            ),
+            labels[i : i + EVAL_BATCH],
+        )
 
 
 @torch.inference_mode()
@@ -167,8 +190,14 @@ class BatchSource:
     order, this rank's slice of the global batch, the step's crop/flip draws, normalization.
     All of it batched tensor work on the device (the uint8 images live there)."""
 
-    def __init__(self, ds: ImageDataset, config: TrainConfig, device: torch.device,
-                 rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self,
+        ds: ImageDataset,
+        config: TrainConfig,
+        device: torch.device,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
         self.ds, self.config, self.rank = ds, config, rank
         self.images, self.labels = ds.train_images.to(device), ds.train_labels.to(device)
         self.steps_per_epoch = len(self.labels) // config.batch_size
@@ -182,11 +211,12 @@ class BatchSource:
             self._order = epoch_order(len(self.labels), c.seed, epoch).to(self.images.device)
             self._epoch = epoch
         start = position * c.batch_size + self.rank * self.per_rank
-        idx = self._order[start:start + self.per_rank]
+        idx = self._order[start : start + self.per_rank]
         xb, yb = self.images[idx], self.labels[idx]
         if c.augment:
-            xb = random_crop_flip(xb, padding=c.crop_padding,
-                                  generator=step_generator(c.seed, step, self.rank))
+            xb = random_crop_flip(
+                xb, padding=c.crop_padding, generator=step_generator(c.seed, step, self.rank)
+            )
         return to_model_input(xb, self.ds.mean, self.ds.std, channels_last=c.channels_last), yb
 
 
@@ -197,12 +227,17 @@ class MemorySource:
 
     skipped = 0
 
-    def __init__(self, ds: ImageDataset, config: TrainConfig, device: torch.device,
-                 ctx: distributed.DistContext) -> None:
+    def __init__(
+        self,
+        ds: ImageDataset,
+        config: TrainConfig,
+        device: torch.device,
+        ctx: distributed.DistContext,
+    ) -> None:
         self.ds, self.channels_last = ds, config.channels_last
         self.get = BatchSource(ds, config, device, ctx.rank, ctx.world_size).get
-        self.test_x = ds.test_images[ctx.rank::ctx.world_size].to(device)
-        self.test_y = ds.test_labels[ctx.rank::ctx.world_size].to(device)
+        self.test_x = ds.test_images[ctx.rank :: ctx.world_size].to(device)
+        self.test_y = ds.test_labels[ctx.rank :: ctx.world_size].to(device)
         self.num_classes, self.image_shape = ds.num_classes, ds.image_shape
         self.evaluated_on = ds.info.get("evaluated_on", "test")
         self.n_train, self.n_test = len(ds.train_labels), len(ds.test_labels)
@@ -217,32 +252,44 @@ class MemorySource:
         pass
 
 
-def open_data(config: TrainConfig, ctx: distributed.DistContext, device: torch.device,
-              progress: bool = False) -> MemorySource | StreamSource:
+def open_data(
+    config: TrainConfig, ctx: distributed.DistContext, device: torch.device, progress: bool = False
+) -> MemorySource | StreamSource:
     """The run's data source: in memory, or streamed from a folder (``config.data_pipeline``;
     "auto" streams folders too big to hold: :func:`mnv2lab.data.stream.choose_pipeline`)."""
     kw = config.dataset_kwargs
-    pipeline, index = choose_pipeline(config.data_pipeline, config.dataset, kw.get("image_size"),
-                                      kw.get("limit_per_class"))
+    pipeline, index = choose_pipeline(
+        config.data_pipeline, config.dataset, kw.get("image_size"), kw.get("limit_per_class")
+    )
     if pipeline == "memory":
         return MemorySource(load_training_data(config, ctx, progress), config, device, ctx)
     if config.validation_images is not None:
-        raise ParameterError("parameter 'validation_images': not supported by the streaming "
-                             "pipeline yet (it evaluates on the folder's val/ or test/ split); "
-                             f"got {config.validation_images!r}, allowed here: None")
+        raise ParameterError(
+            "parameter 'validation_images': not supported by the streaming "
+            "pipeline yet (it evaluates on the folder's val/ or test/ split); "
+            f"got {config.validation_images!r}, allowed here: None"
+        )
     if config.train_subset is not None or config.test_subset is not None:
         index = index.subset(config.train_subset, config.test_subset, config.subset_seed)
     workers = config.loader_workers
-    return StreamSource(index, seed=config.seed, batch_size=config.batch_size,
-                        epochs=config.epochs, device=device, rank=ctx.rank,
-                        world_size=ctx.world_size, size=kw.get("image_size") or 224,
-                        augment=config.augment, channels_last=config.channels_last,
-                        workers=default_loader_workers(ctx.local_world_size) if workers is None
-                        else workers)
+    return StreamSource(
+        index,
+        seed=config.seed,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        device=device,
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+        size=kw.get("image_size") or 224,
+        augment=config.augment,
+        channels_last=config.channels_last,
+        workers=default_loader_workers(ctx.local_world_size) if workers is None else workers,
+    )
 
 
-def load_training_data(config: TrainConfig, ctx: distributed.DistContext,
-                       progress: bool = False) -> ImageDataset:
+def load_training_data(
+    config: TrainConfig, ctx: distributed.DistContext, progress: bool = False
+) -> ImageDataset:
     """The run's data set (subset applied), as every rank of ``train()`` loads it: rank 0 first
     (it may build the decode cache), then the others read the cache."""
     if not ctx.is_main:
@@ -250,15 +297,16 @@ def load_training_data(config: TrainConfig, ctx: distributed.DistContext,
     ds = load_dataset(config.dataset, progress=progress, **config.dataset_kwargs)
     if ctx.is_main:
         ctx.barrier()
-    if config.validation_images is not None:      # the test split is dropped here
+    if config.validation_images is not None:  # the test split is dropped here
         ds = ds.holdout(config.validation_images, seed=config.subset_seed)
     if config.train_subset is not None or config.test_subset is not None:
         ds = ds.subset(config.train_subset, config.test_subset, seed=config.subset_seed)
     return ds
 
 
-def build_for_training(config: TrainConfig, num_classes: int, device: torch.device, rank: int = 0
-                       ) -> tuple[nn.Module, torch.optim.Optimizer, nn.Module]:
+def build_for_training(
+    config: TrainConfig, num_classes: int, device: torch.device, rank: int = 0
+) -> tuple[nn.Module, torch.optim.Optimizer, nn.Module]:
     """(model, optimizer, loss) of one rank as ``train()`` builds them: the same initialization on
     every rank (seeded by ``config.seed``), channels_last if configured, then a per-rank RNG
     stream (dropout)."""
@@ -272,35 +320,47 @@ def build_for_training(config: TrainConfig, num_classes: int, device: torch.devi
                 m.eps = config.bn_eps
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    torch.manual_seed(mix_seeds(config.seed, rank, 0xD0))     # per-rank dropout stream
+    torch.manual_seed(mix_seeds(config.seed, rank, 0xD0))  # per-rank dropout stream
     optimizer = make_optimizer(config, model)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     return model, optimizer, criterion
 
 
-def wrap_for_training(model: nn.Module, config: TrainConfig, ctx: distributed.DistContext,
-                      device: torch.device) -> nn.Module:
+def wrap_for_training(
+    model: nn.Module, config: TrainConfig, ctx: distributed.DistContext, device: torch.device
+) -> nn.Module:
     """The module the training steps call: DistributedDataParallel when there are several ranks,
     compiled when ``config.compile``; ``model`` itself otherwise."""
     net: nn.Module = model
     if config.sync_batchnorm and device.type != "cuda":
-        raise ParameterError("parameter 'sync_batchnorm': True needs CUDA devices (torch's "
-                             f"SyncBatchNorm runs only on GPUs); this run is on {device.type}")
+        raise ParameterError(
+            "parameter 'sync_batchnorm': True needs CUDA devices (torch's "
+            f"SyncBatchNorm runs only on GPUs); this run is on {device.type}"
+        )
     if ctx.enabled and config.sync_batchnorm:
         # in place: the new SyncBatchNorm modules share the old ones' parameters and buffers, so
         # the optimizer and the state_dict keys stay valid
         nn.SyncBatchNorm.convert_sync_batchnorm(model)
     if ctx.enabled:
         net = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     if config.compile:
         net = torch.compile(net)
     return net
 
 
-def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.Module,
-               x: torch.Tensor, y: torch.Tensor, lr: float, *, autocast=contextlib.nullcontext,
-               scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
+def train_step(
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lr: float,
+    *,
+    autocast=contextlib.nullcontext,
+    scaler: torch.amp.GradScaler | None = None,
+) -> torch.Tensor:
     """One optimizer step at learning rate ``lr``; returns the (graph-free) loss. ``autocast``:
     a mixed-precision context (see :func:`precision_settings`); ``scaler``: fp16 loss scaling."""
     for group in optimizer.param_groups:
@@ -325,8 +385,9 @@ def precision_settings(precision: str, device: torch.device):
     if precision == "fp32":
         return contextlib.nullcontext, None
     if precision == "fp16" and device.type != "cuda":
-        raise ParameterError("parameter 'precision': 'fp16' needs a CUDA device; on CPU use "
-                             "'bf16' or 'fp32'")
+        raise ParameterError(
+            "parameter 'precision': 'fp16' needs a CUDA device; on CPU use 'bf16' or 'fp32'"
+        )
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
     return (lambda: torch.autocast(device.type, dtype=dtype)), scaler
@@ -341,9 +402,15 @@ def _finite(v: float | None) -> float | None:
     return v if v is None or math.isfinite(v) else None
 
 
-def train(config: TrainConfig, progress: bool | None = None, *, resume: bool = True,
-          stop_after_steps: int | None = None, run_directory: str | os.PathLike | None = None,
-          rank_weights_dir: str | os.PathLike | None = None) -> RunResult:
+def train(
+    config: TrainConfig,
+    progress: bool | None = None,
+    *,
+    resume: bool = True,
+    stop_after_steps: int | None = None,
+    run_directory: str | os.PathLike | None = None,
+    rank_weights_dir: str | os.PathLike | None = None,
+) -> RunResult:
     """Train ``config`` (validated first) and return its :class:`RunResult`, model included.
 
     ``progress``: a progress bar (epoch, loss, accuracy, images/s); None follows
@@ -366,29 +433,69 @@ def train(config: TrainConfig, progress: bool | None = None, *, resume: bool = T
                 f"parameter 'ranks': the configuration says ranks={config.ranks} but this run has "
                 f"{ctx.world_size} process(es); the rank count changes the numbers, so it is part "
                 f"of the run's identity. Start it with mnv2lab.train.launch.run(config) (or "
-                f"torchrun --nproc-per-node {config.ranks}), or set ranks={ctx.world_size}")
+                f"torchrun --nproc-per-node {config.ranks}), or set ranks={ctx.world_size}"
+            )
         threads = config.threads or max(1, (os.cpu_count() or 1) // ctx.local_world_size)
         with execution_settings(device, threads):
-            return _train(config, device, ctx, threads, progress, resume, stop_after_steps,
-                          Path(run_directory) if run_directory else None,
-                          Path(rank_weights_dir) if rank_weights_dir else None)
+            return _train(
+                config,
+                device,
+                ctx,
+                threads,
+                progress,
+                resume,
+                stop_after_steps,
+                Path(run_directory) if run_directory else None,
+                Path(rank_weights_dir) if rank_weights_dir else None,
+            )
     finally:
         ctx.teardown()
 
 
-def _train(config, device, ctx, threads, progress, resume, stop_after_steps, run_directory,
-           rank_weights_dir) -> RunResult:
+def _train(
+    config,
+    device,
+    ctx,
+    threads,
+    progress,
+    resume,
+    stop_after_steps,
+    run_directory,
+    rank_weights_dir,
+) -> RunResult:
     key = config.key()
     rdir = run_directory or checkpoint.run_dir(key)
     # One trainer per run directory (it also clears temporary files of dead writers); Ctrl-C
     # stops at a step boundary with a checkpoint (single process only: ranks stop together).
     with guard.run_lock(rdir, enabled=ctx.is_main), guard.StopRequest(not ctx.enabled) as stop:
-        return _train_locked(config, device, ctx, threads, progress, resume, stop_after_steps,
-                             rank_weights_dir, key, rdir, stop)
+        return _train_locked(
+            config,
+            device,
+            ctx,
+            threads,
+            progress,
+            resume,
+            stop_after_steps,
+            rank_weights_dir,
+            key,
+            rdir,
+            stop,
+        )
 
 
-def _train_locked(config, device, ctx, threads, progress, resume, stop_after_steps,
-                  rank_weights_dir, key, rdir, stop) -> RunResult:
+def _train_locked(
+    config,
+    device,
+    ctx,
+    threads,
+    progress,
+    resume,
+    stop_after_steps,
+    rank_weights_dir,
+    key,
+    rdir,
+    stop,
+) -> RunResult:
     ckpt_path, weights_path = rdir / "checkpoint.pt", rdir / "final.pt"
     show = (enabled_by_default() if progress is None else bool(progress)) and ctx.is_main
 
@@ -397,8 +504,10 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
     n_train = data.n_train
     steps_per_epoch = n_train // config.batch_size
     if steps_per_epoch == 0:
-        raise ParameterError(f"parameter 'batch_size': got {config.batch_size}, larger than the "
-                             f"{n_train} training images")
+        raise ParameterError(
+            f"parameter 'batch_size': got {config.batch_size}, larger than the "
+            f"{n_train} training images"
+        )
     total = config.epochs * steps_per_epoch
     evals = eval_steps(config, steps_per_epoch, total)
     autocast, scaler = precision_settings(config.precision, device)
@@ -413,7 +522,7 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, history = int(state["step"]), list(state["history"])
-        sums = state["loss_sum"]    # per rank (a single float in checkpoints before 2026-12)
+        sums = state["loss_sum"]  # per rank (a single float in checkpoints before 2026-12)
         loss_acc.fill_(float(sums[ctx.rank] if isinstance(sums, list) else sums))
         loss_n, elapsed_before = int(state["loss_n"]), float(state["elapsed_s"])
         iv_time, iv_images = float(state["interval_s"]), int(state["interval_images"])
@@ -423,11 +532,14 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
                 f"checkpoint {ckpt_path} was written by a run with {saved_threads} thread(s) per "
                 f"rank; this one would use {threads}. The thread count changes the numbers, so "
                 f"the two would mix: resume with threads={saved_threads}, or delete the checkpoint"
-                " to start over")
+                " to start over"
+            )
         rng = state["rng"]
         if len(rng["cpu"]) != ctx.world_size:
-            raise RuntimeError(f"checkpoint {ckpt_path} was written by {len(rng['cpu'])} ranks, "
-                               f"this run has {ctx.world_size}")
+            raise RuntimeError(
+                f"checkpoint {ckpt_path} was written by {len(rng['cpu'])} ranks, "
+                f"this run has {ctx.world_size}"
+            )
         torch.set_rng_state(rng["cpu"][ctx.rank])
         if device.type == "cuda" and rng.get("cuda"):
             torch.cuda.set_rng_state(rng["cuda"][ctx.rank])
@@ -451,45 +563,85 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
         nonlocal loss_n, iv_time, iv_images
         distributed.broadcast_buffers(model, ctx)
         with autocast():
-            ls, correct, n = (evaluate_batches(model, data.eval_batches()) if streamed else
-                              evaluate(model, data.test_x, data.test_y, data.ds,
-                                       config.channels_last))
+            ls, correct, n = (
+                evaluate_batches(model, data.eval_batches())
+                if streamed
+                else evaluate(model, data.test_x, data.test_y, data.ds, config.channels_last)
+            )
         ls, correct, n, tl, tn, skipped, skipped_test = distributed.all_sum(
-            [ls, correct, n, float(loss_acc), loss_n, data.skipped,
-             getattr(data, "eval_skipped", 0)], ctx, device)
-        history.append({
-            "step": at_step, "epoch": round(at_step / steps_per_epoch, 6),
-            "train_loss": _finite(tl / tn) if tn else None,
-            "test_loss": _finite(ls / n), "test_acc": round(correct) / n,
-            "lr": lr_at(config, max(0, at_step - 1), steps_per_epoch, total),
-            "images_per_s": round(iv_images / iv_time, 2) if iv_time > 0 else None,
-            "elapsed_s": round(elapsed(), 3),
-        })
-        if streamed:     # unreadable images so far (training, all ranks) and in this evaluation
-            history[-1].update(skipped_images=round(skipped),
-                               skipped_test_images=round(skipped_test))
+            [
+                ls,
+                correct,
+                n,
+                float(loss_acc),
+                loss_n,
+                data.skipped,
+                getattr(data, "eval_skipped", 0),
+            ],
+            ctx,
+            device,
+        )
+        history.append(
+            {
+                "step": at_step,
+                "epoch": round(at_step / steps_per_epoch, 6),
+                "train_loss": _finite(tl / tn) if tn else None,
+                "test_loss": _finite(ls / n),
+                "test_acc": round(correct) / n,
+                "lr": lr_at(config, max(0, at_step - 1), steps_per_epoch, total),
+                "images_per_s": round(iv_images / iv_time, 2) if iv_time > 0 else None,
+                "elapsed_s": round(elapsed(), 3),
+            }
+        )
+        if streamed:  # unreadable images so far (training, all ranks) and in this evaluation
+            history[-1].update(
+                skipped_images=round(skipped), skipped_test_images=round(skipped_test)
+            )
         loss_acc.zero_()
         loss_n, iv_time, iv_images = 0, 0.0, 0
 
     def save_checkpoint(at_step: int) -> None:
         rng_cpu = distributed.gather_objects(torch.get_rng_state(), ctx)
-        rng_cuda = (distributed.gather_objects(torch.cuda.get_rng_state(device), ctx)
-                    if device.type == "cuda" else [])
+        rng_cuda = (
+            distributed.gather_objects(torch.cuda.get_rng_state(device), ctx)
+            if device.type == "cuda"
+            else []
+        )
         data_states = distributed.gather_objects(data.state(), ctx)
-        loss_sums = distributed.gather_objects(float(loss_acc), ctx)   # each rank's own losses
+        loss_sums = distributed.gather_objects(float(loss_acc), ctx)  # each rank's own losses
         if ctx.is_main:
             epoch, position = divmod(at_step, steps_per_epoch)
-            checkpoint.save(ckpt_path, {
-                "key": key, "config": config.to_dict(), "step": at_step, "epoch": epoch,
-                "position": position, "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "history": history,
-                "loss_sum": loss_sums, "loss_n": loss_n, "elapsed_s": elapsed(),
-                "interval_s": iv_time, "interval_images": iv_images, "threads": threads,
-                "rng": {"cpu": rng_cpu, "cuda": rng_cuda}, "data": data_states,
-                "scaler": scaler.state_dict() if scaler is not None else None})
+            checkpoint.save(
+                ckpt_path,
+                {
+                    "key": key,
+                    "config": config.to_dict(),
+                    "step": at_step,
+                    "epoch": epoch,
+                    "position": position,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "history": history,
+                    "loss_sum": loss_sums,
+                    "loss_n": loss_n,
+                    "elapsed_s": elapsed(),
+                    "interval_s": iv_time,
+                    "interval_images": iv_images,
+                    "threads": threads,
+                    "rng": {"cpu": rng_cpu, "cuda": rng_cuda},
+                    "data": data_states,
+                    "scaler": scaler.state_dict() if scaler is not None else None,
+                },
+            )
 
-    bar = progress_bar(None, enabled=show, total=total, initial=step, unit="step",
-                       desc=f"{config.model} seed {config.seed}")
+    bar = progress_bar(
+        None,
+        enabled=show,
+        total=total,
+        initial=step,
+        unit="step",
+        desc=f"{config.model} seed {config.seed}",
+    )
     if 0 in evals and not history:
         record(0)
     last_ckpt = time.monotonic()
@@ -497,9 +649,16 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
     seg_start = time.perf_counter()
     while step < total:
         x, y = data.get(step)
-        loss = train_step(net, optimizer, criterion, x, y,
-                          lr_at(config, step, steps_per_epoch, total), autocast=autocast,
-                          scaler=scaler)
+        loss = train_step(
+            net,
+            optimizer,
+            criterion,
+            x,
+            y,
+            lr_at(config, step, steps_per_epoch, total),
+            autocast=autocast,
+            scaler=scaler,
+        )
         loss_acc += loss.detach()
         loss_n += 1
         iv_images += config.batch_size
@@ -509,7 +668,7 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
         boundary = step in evals
         due = bool(config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0)
         late = time.monotonic() - last_ckpt > config.checkpoint_seconds
-        if ctx.enabled:     # every rank must agree, since saving gathers RNG states from all
+        if ctx.enabled:  # every rank must agree, since saving gathers RNG states from all
             late = distributed.all_sum([float(late)], ctx, device)[0] > 0
         due = due or late
         if boundary or due:
@@ -518,9 +677,11 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
             if boundary:
                 record(step)
                 h = history[-1]
-                bar.set_postfix_str(f"epoch {h['epoch']:.2f} loss {h['train_loss'] or float('nan'):.3f}"
-                                    f" acc {h['test_acc']:.3f} {h['images_per_s'] or 0:.0f} img/s",
-                                    refresh=False)
+                bar.set_postfix_str(
+                    f"epoch {h['epoch']:.2f} loss {h['train_loss'] or float('nan'):.3f}"
+                    f" acc {h['test_acc']:.3f} {h['images_per_s'] or 0:.0f} img/s",
+                    refresh=False,
+                )
             save_checkpoint(step)
             last_ckpt = time.monotonic()
             seg_start = time.perf_counter()
@@ -552,18 +713,33 @@ def _train_locked(config, device, ctx, threads, progress, resume, stop_after_ste
     timed = [h for h in history if h["images_per_s"]]
     last = history[-1]
     final = {
-        "test_acc": last["test_acc"], "test_loss": last["test_loss"],
-        "train_loss": last["train_loss"], "steps": total, "epochs": config.epochs,
-        "num_classes": data.num_classes, "train_images": n_train,
-        "test_images": data.n_test, "image_shape": list(data.image_shape),
+        "test_acc": last["test_acc"],
+        "test_loss": last["test_loss"],
+        "train_loss": last["train_loss"],
+        "steps": total,
+        "epochs": config.epochs,
+        "num_classes": data.num_classes,
+        "train_images": n_train,
+        "test_images": data.n_test,
+        "image_shape": list(data.image_shape),
         "images_per_s": round(sum(h["images_per_s"] for h in timed) / len(timed), 2)
-        if timed else None,
-        "wall_time_s": round(elapsed(), 3), "threads": threads, "device": str(device),
-        "world_size": ctx.world_size, "evaluated_on": data.evaluated_on,
+        if timed
+        else None,
+        "wall_time_s": round(elapsed(), 3),
+        "threads": threads,
+        "device": str(device),
+        "world_size": ctx.world_size,
+        "evaluated_on": data.evaluated_on,
     }
     if streamed:
         final.update(data_pipeline="stream", skipped_images=last["skipped_images"])
     if weights_sha256 is not None:
         final["weights_sha256"] = weights_sha256
-    return RunResult(config=config, key=key, history=history, final=final,
-                     weights_path=str(weights_path), model=model.eval())
+    return RunResult(
+        config=config,
+        key=key,
+        history=history,
+        final=final,
+        weights_path=str(weights_path),
+        model=model.eval(),
+    )

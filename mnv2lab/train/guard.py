@@ -64,8 +64,9 @@ def run_lock(run_directory: Path, enabled: bool = True) -> Iterator[None]:
                 f"run {run_directory.name} is being trained by process {_holder(path)} (lock "
                 f"{path}); two trainers on one run would overwrite each other's checkpoints. Wait "
                 "for it to finish and run again (the finished result is then loaded), or stop "
-                "that process first.") from None
-        try:            # the file may have been removed by the previous holder meanwhile
+                "that process first."
+            ) from None
+        try:  # the file may have been removed by the previous holder meanwhile
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
             same = False
@@ -75,12 +76,12 @@ def run_lock(run_directory: Path, enabled: bool = True) -> Iterator[None]:
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        for stale in run_directory.glob(".*.tmp"):     # written by a process that is gone
+        for stale in run_directory.glob(".*.tmp"):  # written by a process that is gone
             stale.unlink(missing_ok=True)
         yield
     finally:
         path.unlink(missing_ok=True)
-        os.close(fd)        # releases the flock
+        os.close(fd)  # releases the flock
 
 
 class StopRequest:
@@ -97,8 +98,12 @@ class StopRequest:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print("\nCtrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to stop "
-              "at once, without one)", file=sys.stderr, flush=True)
+        print(
+            "\nCtrl-C: stopping after this step and saving a checkpoint (Ctrl-C again to stop "
+            "at once, without one)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def __enter__(self) -> "StopRequest":
         if self.enabled:
@@ -112,9 +117,11 @@ class StopRequest:
 
 def stopped(step: int, total: int, checkpoint_path: Path) -> TrainingStopped:
     """The exception (with its resume hint, also printed) for a run stopped by Ctrl-C."""
-    message = (f"training interrupted (Ctrl-C) after step {step} of {total}; checkpoint saved to "
-               f"{checkpoint_path}. To resume, run the same command again (for example "
-               "`python -m mnv2lab.train --config <the same file>`, or run_or_load / train with "
-               f"the same configuration): it continues from step {step}.")
+    message = (
+        f"training interrupted (Ctrl-C) after step {step} of {total}; checkpoint saved to "
+        f"{checkpoint_path}. To resume, run the same command again (for example "
+        "`python -m mnv2lab.train --config <the same file>`, or run_or_load / train with "
+        f"the same configuration): it continues from step {step}."
+    )
     print(message, file=sys.stderr, flush=True)
     return TrainingStopped(message)

@@ -33,12 +33,24 @@ class LaunchError(RuntimeError):
     """The ranks of a multi-process run failed (the message names the run and the exit code)."""
 
 
-def torchrun_command(config_file: str | os.PathLike, ranks: int,
-                     results_dir: str | os.PathLike | None = None,
-                     progress: bool = True) -> list[str]:
+def torchrun_command(
+    config_file: str | os.PathLike,
+    ranks: int,
+    results_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> list[str]:
     """The command that trains the configuration in ``config_file`` with ``ranks`` processes."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc-per-node={ranks}", "-m", "mnv2lab.train", "--config", str(config_file)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={ranks}",
+        "-m",
+        "mnv2lab.train",
+        "--config",
+        str(config_file),
+    ]
     if results_dir is not None:
         cmd += ["--results-dir", str(results_dir)]
     if not progress:
@@ -46,8 +58,12 @@ def torchrun_command(config_file: str | os.PathLike, ranks: int,
     return cmd
 
 
-def run(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
-        progress: bool | None = None) -> RunResult:
+def run(
+    config: TrainConfig,
+    results_dir: str | os.PathLike | None = None,
+    *,
+    progress: bool | None = None,
+) -> RunResult:
     """The result of ``config``, trained with ``config.ranks`` processes if it is not stored yet.
 
     Inside a ``torchrun`` job (or with ``ranks=1``) this is :func:`run_or_load`. Otherwise the
@@ -65,11 +81,14 @@ def run(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
         config_file = Path(tmp) / "config.json"
         config_file.write_text(json.dumps(config.to_dict()))
         env = {**os.environ, "OMP_NUM_THREADS": str(config.threads or 1)}
-        cmd = torchrun_command(config_file, config.ranks, results_dir,
-                               progress=progress is not False)
+        cmd = torchrun_command(
+            config_file, config.ranks, results_dir, progress=progress is not False
+        )
         code = subprocess.run(cmd, env=env).returncode
     if code != 0:
-        raise LaunchError(f"run {config.key()} ({config.label()}) with {config.ranks} ranks failed "
-                          f"with exit code {code}; its checkpoint (if any) is kept: launch it "
-                          "again to resume")
+        raise LaunchError(
+            f"run {config.key()} ({config.label()}) with {config.ranks} ranks failed "
+            f"with exit code {code}; its checkpoint (if any) is kept: launch it "
+            "again to resume"
+        )
     return load_result(path, config)

@@ -23,16 +23,28 @@ import torch
 class RMSpropTF(torch.optim.Optimizer):
     """TensorFlow-style RMSProp (see the module docstring); ``alpha`` is TensorFlow's ``decay``."""
 
-    def __init__(self, params: Iterable, lr: float, alpha: float = 0.9, eps: float = 1e-3,
-                 momentum: float = 0.9, weight_decay: float = 0.0) -> None:
-        for name, v, lo in (("lr", lr, 0.0), ("eps", eps, 0.0), ("momentum", momentum, 0.0),
-                            ("weight_decay", weight_decay, 0.0)):
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float,
+        alpha: float = 0.9,
+        eps: float = 1e-3,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+    ) -> None:
+        for name, v, lo in (
+            ("lr", lr, 0.0),
+            ("eps", eps, 0.0),
+            ("momentum", momentum, 0.0),
+            ("weight_decay", weight_decay, 0.0),
+        ):
             if v < lo:
                 raise ValueError(f"{name}: got {v!r}; allowed: >= {lo}")
         if not 0.0 <= alpha < 1.0:
             raise ValueError(f"alpha: got {alpha!r}; allowed: 0 <= alpha < 1")
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, momentum=momentum,
-                                      weight_decay=weight_decay))
+        super().__init__(
+            params, dict(lr=lr, alpha=alpha, eps=eps, momentum=momentum, weight_decay=weight_decay)
+        )
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -51,7 +63,9 @@ class RMSpropTF(torch.optim.Optimizer):
                 state = self.state[p]
                 if not state:
                     state["square_avg"] = torch.ones_like(p, memory_format=torch.preserve_format)
-                    state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["momentum_buffer"] = torch.zeros_like(
+                        p, memory_format=torch.preserve_format
+                    )
             square = [self.state[p]["square_avg"] for p in params]
             torch._foreach_mul_(square, group["alpha"])
             torch._foreach_addcmul_(square, grads, grads, value=1 - group["alpha"])
@@ -72,10 +86,18 @@ def make_optimizer(config, model: torch.nn.Module) -> torch.optim.Optimizer:
     scales/shifts or biases (as the TF-slim reference training regularizes only weights)."""
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
     if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov, foreach=True)
-    return RMSpropTF(groups, lr=config.lr, alpha=config.rmsprop_alpha, eps=config.rmsprop_eps,
-                     momentum=config.momentum)
+        return torch.optim.SGD(
+            groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, foreach=True
+        )
+    return RMSpropTF(
+        groups,
+        lr=config.lr,
+        alpha=config.rmsprop_alpha,
+        eps=config.rmsprop_eps,
+        momentum=config.momentum,
+    )

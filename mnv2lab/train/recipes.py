@@ -16,22 +16,22 @@ from typing import Any, Callable
 from ..params import ParameterError
 
 # --- the paper (Section 6.1) ----------------------------------------------------------------------
-PAPER_GPUS = 16                 # "16 GPU asynchronous workers"
-PAPER_BATCH_PER_GPU = 96        # "a batch size of 96"
-PAPER_LR = 0.045                # "initial learning rate of 0.045" (per batch of 96)
-PAPER_LR_DECAY = 0.98           # "learning rate decay rate of 0.98 per epoch"
-PAPER_WEIGHT_DECAY = 4e-5       # "the standard weight decay is set to 0.00004"
-PAPER_RMSPROP = 0.9             # "RMSPropOptimizer with both decay and momentum set to 0.9"
+PAPER_GPUS = 16  # "16 GPU asynchronous workers"
+PAPER_BATCH_PER_GPU = 96  # "a batch size of 96"
+PAPER_LR = 0.045  # "initial learning rate of 0.045" (per batch of 96)
+PAPER_LR_DECAY = 0.98  # "learning rate decay rate of 0.98 per epoch"
+PAPER_WEIGHT_DECAY = 4e-5  # "the standard weight decay is set to 0.00004"
+PAPER_RMSPROP = 0.9  # "RMSPropOptimizer with both decay and momentum set to 0.9"
 # --- filled from the reference TF-slim training setup (not in the paper) --------------------------
 # [README]: tensorflow/models research/slim/nets/mobilenet/README.md, "Training / V2"
 # [SCOPE]:  tensorflow/models research/slim/nets/mobilenet/mobilenet.py, training_scope()
 # [TIC]:    tensorflow/models research/slim/train_image_classifier.py, flag defaults
-REF_LABEL_SMOOTHING = 0.1       # [README] --label_smoothing=0.1
-REF_BN_DECAY = 0.997            # [SCOPE] bn_decay=0.997 -> torch momentum 1 - 0.997 = 0.003
-REF_BN_EPSILON = 1e-3           # slim.batch_norm's default epsilon (training_scope keeps it)
-REF_RMSPROP_EPSILON = 1.0       # [TIC] --opt_epsilon default 1.0 (the README does not set it)
-REF_MOVING_AVERAGE = 0.9999     # [README] --moving_average_decay=0.9999: NOT implemented here
-REF_STEPS_8_GPUS = 700_000      # [README] "72.0% ... after about 700K when trained on 8 GPU"
+REF_LABEL_SMOOTHING = 0.1  # [README] --label_smoothing=0.1
+REF_BN_DECAY = 0.997  # [SCOPE] bn_decay=0.997 -> torch momentum 1 - 0.997 = 0.003
+REF_BN_EPSILON = 1e-3  # slim.batch_norm's default epsilon (training_scope keeps it)
+REF_RMSPROP_EPSILON = 1.0  # [TIC] --opt_epsilon default 1.0 (the README does not set it)
+REF_MOVING_AVERAGE = 0.9999  # [README] --moving_average_decay=0.9999: NOT implemented here
+REF_STEPS_8_GPUS = 700_000  # [README] "72.0% ... after about 700K when trained on 8 GPU"
 IMAGENET_TRAIN_IMAGES = 1_281_167
 PAPER_EPOCHS = round(REF_STEPS_8_GPUS * 8 * PAPER_BATCH_PER_GPU / IMAGENET_TRAIN_IMAGES)  # 420
 
@@ -49,8 +49,9 @@ def paper_lr(global_batch: int) -> float:
     return PAPER_LR * global_batch / PAPER_BATCH_PER_GPU
 
 
-def paper_recipe(gpus: int = PAPER_GPUS, batch_per_gpu: int = PAPER_BATCH_PER_GPU,
-                 epochs: int = PAPER_EPOCHS) -> dict[str, Any]:
+def paper_recipe(
+    gpus: int = PAPER_GPUS, batch_per_gpu: int = PAPER_BATCH_PER_GPU, epochs: int = PAPER_EPOCHS
+) -> dict[str, Any]:
     """The paper's ImageNet recipe (Section 6.1) for ``gpus`` synchronous GPUs.
 
     From the paper: RMSProp (TensorFlow's, :class:`~mnv2lab.train.RMSpropTF`) with decay and
@@ -100,15 +101,26 @@ def paper_recipe(gpus: int = PAPER_GPUS, batch_per_gpu: int = PAPER_BATCH_PER_GP
             raise ParameterError(f"parameter {name!r}: got {v!r}; allowed: an integer >= 1")
     batch = gpus * batch_per_gpu
     return {
-        "epochs": epochs, "batch_size": batch, "ranks": gpus,
-        "optimizer": "rmsprop", "lr": paper_lr(batch), "momentum": PAPER_RMSPROP,
+        "epochs": epochs,
+        "batch_size": batch,
+        "ranks": gpus,
+        "optimizer": "rmsprop",
+        "lr": paper_lr(batch),
+        "momentum": PAPER_RMSPROP,
         "nesterov": False,
-        "rmsprop_alpha": PAPER_RMSPROP, "rmsprop_eps": REF_RMSPROP_EPSILON,
+        "rmsprop_alpha": PAPER_RMSPROP,
+        "rmsprop_eps": REF_RMSPROP_EPSILON,
         "weight_decay": PAPER_WEIGHT_DECAY,
-        "schedule": "step", "decay_rate": PAPER_LR_DECAY, "decay_epochs": 1.0,
-        "warmup_epochs": 0.0, "label_smoothing": REF_LABEL_SMOOTHING,
-        "bn_momentum": round(1 - REF_BN_DECAY, 6), "bn_eps": REF_BN_EPSILON,
-        "augment": True, "eval_every_epochs": 1.0, "channels_last": True,
+        "schedule": "step",
+        "decay_rate": PAPER_LR_DECAY,
+        "decay_epochs": 1.0,
+        "warmup_epochs": 0.0,
+        "label_smoothing": REF_LABEL_SMOOTHING,
+        "bn_momentum": round(1 - REF_BN_DECAY, 6),
+        "bn_eps": REF_BN_EPSILON,
+        "augment": True,
+        "eval_every_epochs": 1.0,
+        "channels_last": True,
     }
 
 

@@ -43,9 +43,14 @@ def result_path(config: TrainConfig, results: str | os.PathLike | None = None) -
 
 def to_record(result: RunResult) -> dict[str, Any]:
     record = {
-        "format": FORMAT, "key": result.key, "label": result.config.label(),
-        "config": result.config.to_dict(), "seed": result.config.seed,
-        "history": result.history, "final": result.final, "provenance": result.provenance,
+        "format": FORMAT,
+        "key": result.key,
+        "label": result.config.label(),
+        "config": result.config.to_dict(),
+        "seed": result.config.seed,
+        "history": result.history,
+        "final": result.final,
+        "provenance": result.provenance,
     }
     return records.seal(record)
 
@@ -64,9 +69,15 @@ def load_result(path: Path, config: TrainConfig | None = None) -> RunResult:
         raise ValueError("belongs to a different configuration")
     weights = _weights_candidates(path, record["key"])
     existing = next((w for w in weights if w.exists()), None)
-    return RunResult(config=stored, key=record["key"], history=record["history"],
-                     final=record["final"], provenance=record["provenance"],
-                     weights_path=str(existing or weights[-1]), cached=True)
+    return RunResult(
+        config=stored,
+        key=record["key"],
+        history=record["history"],
+        final=record["final"],
+        provenance=record["provenance"],
+        weights_path=str(existing or weights[-1]),
+        cached=True,
+    )
 
 
 def _weights_candidates(path: Path, key: str) -> list[Path]:
@@ -86,12 +97,17 @@ def weights_available(result: RunResult) -> bool:
 
 def same_history(a: list[dict], b: list[dict]) -> bool:
     """Whether two histories agree in every deterministic field (timings excluded)."""
-    return len(a) == len(b) and all(x.get(k) == y.get(k) for x, y in zip(a, b)
-                                    for k in DETERMINISTIC_FIELDS)
+    return len(a) == len(b) and all(
+        x.get(k) == y.get(k) for x, y in zip(a, b) for k in DETERMINISTIC_FIELDS
+    )
 
 
-def load_intact(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
-                unusable: str = "treated as missing") -> RunResult | None:
+def load_intact(
+    config: TrainConfig,
+    results_dir: str | os.PathLike | None = None,
+    *,
+    unusable: str = "treated as missing",
+) -> RunResult | None:
     """The stored result of ``config`` if its file is there and intact, else None: the
     "don't train" half of :func:`run_or_load`. A file that is there but unusable (truncated,
     edited, another configuration) is reported with a :class:`ResultCacheWarning` saying it is
@@ -102,14 +118,20 @@ def load_intact(config: TrainConfig, results_dir: str | os.PathLike | None = Non
     try:
         return load_result(path, config)
     except (ValueError, KeyError, TypeError) as e:
-        warnings.warn(f"stored result {path} is unusable ({e}); {unusable}", ResultCacheWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"stored result {path} is unusable ({e}); {unusable}", ResultCacheWarning, stacklevel=3
+        )
         return None
 
 
-def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = None, *,
-                progress: bool | None = None, need_model: bool = False,
-                weights_in_results: bool = False) -> RunResult:
+def run_or_load(
+    config: TrainConfig,
+    results_dir: str | os.PathLike | None = None,
+    *,
+    progress: bool | None = None,
+    need_model: bool = False,
+    weights_in_results: bool = False,
+) -> RunResult:
     """The result of ``config``: from ``results/<study>/<key>.json`` if it is there and intact,
     otherwise trained now (resuming from a checkpoint if one exists) and stored.
 
@@ -124,13 +146,16 @@ def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = Non
     if cached is not None and (not need_model or weights_available(cached)):
         return cached
 
-    if cached is not None:   # retrained only for the weights: check that it reproduced
+    if cached is not None:  # retrained only for the weights: check that it reproduced
         result = train(config, progress=progress)
         if not same_history(cached.history, result.history):
-            warnings.warn(f"retraining {config.key()} for its weights did not reproduce the stored "
-                          "history (different machine or library versions?); keeping the stored "
-                          "result, the weights come from the new run", ResultCacheWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"retraining {config.key()} for its weights did not reproduce the stored "
+                "history (different machine or library versions?); keeping the stored "
+                "result, the weights come from the new run",
+                ResultCacheWarning,
+                stacklevel=2,
+            )
         new_weights = result.final.get("weights_sha256")
         result.history, result.provenance = cached.history, cached.provenance
         result.final = {**cached.final, "weights_sha256": new_weights}
@@ -139,14 +164,24 @@ def run_or_load(config: TrainConfig, results_dir: str | os.PathLike | None = Non
     return train_and_store(config, path, progress=progress, weights_in_results=weights_in_results)
 
 
-def train_and_store(config: TrainConfig, path: Path, *, progress: bool | None = None,
-                    weights_in_results: bool = False, **train_kwargs) -> RunResult:
+def train_and_store(
+    config: TrainConfig,
+    path: Path,
+    *,
+    progress: bool | None = None,
+    weights_in_results: bool = False,
+    **train_kwargs,
+) -> RunResult:
     """Train ``config`` and (on rank 0) store its result JSON at ``path`` with provenance."""
     wall_start = time.perf_counter()
     result = train(config, progress=progress, **train_kwargs)
-    result.provenance = {**provenance(), "threads": result.final["threads"],
-                         "device": result.final["device"], "world_size": result.final["world_size"],
-                         "wall_time_s": round(time.perf_counter() - wall_start, 3)}
+    result.provenance = {
+        **provenance(),
+        "threads": result.final["threads"],
+        "device": result.final["device"],
+        "world_size": result.final["world_size"],
+        "wall_time_s": round(time.perf_counter() - wall_start, 3),
+    }
     if _is_main():
         save_result(result, path)
         if weights_in_results:
@@ -157,8 +192,12 @@ def train_and_store(config: TrainConfig, path: Path, *, progress: bool | None = 
                     shutil.copyfile(result.weights_path, tmp)
                 result.weights_path = str(target)
             else:
-                warnings.warn(f"final weights are {size / 1e6:.1f} MB (> 2 MB): kept only in "
-                              f"{result.weights_path}", ResultCacheWarning, stacklevel=2)
+                warnings.warn(
+                    f"final weights are {size / 1e6:.1f} MB (> 2 MB): kept only in "
+                    f"{result.weights_path}",
+                    ResultCacheWarning,
+                    stacklevel=2,
+                )
     return result
 
 

@@ -10,9 +10,16 @@ from .pareto import left_out_text, pareto_summary
 from .plan import FIGURES, RATIO_TOLERANCE
 from .trained import trained_text
 
-def findings(ratio: pd.DataFrame, points: pd.DataFrame, memory: pd.DataFrame,
-             latency_slices: pd.DataFrame, pairs: pd.DataFrame, trained: pd.DataFrame,
-             budget: str = "") -> list[Finding]:
+
+def findings(
+    ratio: pd.DataFrame,
+    points: pd.DataFrame,
+    memory: pd.DataFrame,
+    latency_slices: pd.DataFrame,
+    pairs: pd.DataFrame,
+    trained: pd.DataFrame,
+    budget: str = "",
+) -> list[Finding]:
     """The notebook's findings for the README's reproduction table, each with its figure.
     ``budget`` ("CIFAR-10, 5 epochs") opens the trained comparison's finding."""
     out = []
@@ -21,20 +28,43 @@ def findings(ratio: pd.DataFrame, points: pd.DataFrame, memory: pd.DataFrame,
         # counts can only make it "partly".
         r = ratio.set_index("threads")["V2/V1 here"]
         close = {t: abs(v - published.TABLE4_V2_V1_RATIO) <= RATIO_TOLERANCE for t, v in r.items()}
-        verdict = ("reproduced" if all(close.values()) else
-                   "partly" if close.get(1, False) else "not reproduced")
-        out.append(Finding("Table 4 (CPU latency)", verdict,
-                           "V2/V1 latency " + ", ".join(f"{v:.2f} at {t} thr" for t, v in r.items())
-                           + f" on this CPU vs 75/113 = {published.TABLE4_V2_V1_RATIO:.2f} on a "
-                           "Pixel 1", figures=(FIGURES["table4"],)))
+        verdict = (
+            "reproduced"
+            if all(close.values())
+            else "partly"
+            if close.get(1, False)
+            else "not reproduced"
+        )
+        out.append(
+            Finding(
+                "Table 4 (CPU latency)",
+                verdict,
+                "V2/V1 latency "
+                + ", ".join(f"{v:.2f} at {t} thr" for t, v in r.items())
+                + f" on this CPU vs 75/113 = {published.TABLE4_V2_V1_RATIO:.2f} on a "
+                "Pixel 1",
+                figures=(FIGURES["table4"],),
+            )
+        )
     if not points.empty or left_out_text(points):
-        out.append(Finding("Figure 5 vs latency", "beyond the paper", pareto_summary(points)[:300],
-                           figures=(FIGURES["accuracy_latency"],)))
+        out.append(
+            Finding(
+                "Figure 5 vs latency",
+                "beyond the paper",
+                pareto_summary(points)[:300],
+                figures=(FIGURES["accuracy_latency"],),
+            )
+        )
     item = section5.finding(memory, latency_slices, figures=(FIGURES["section5"],))
     if item is not None:
         out.append(item)
     if not pairs.empty:
-        out.append(Finding("Trained V1 vs V2 (CIFAR-10)", "beyond the paper",
-                           ((budget + ": ") if budget else "") + trained_text(pairs),
-                           figures=(FIGURES["trained"],)))
+        out.append(
+            Finding(
+                "Trained V1 vs V2 (CIFAR-10)",
+                "beyond the paper",
+                ((budget + ": ") if budget else "") + trained_text(pairs),
+                figures=(FIGURES["trained"],),
+            )
+        )
     return out

@@ -24,9 +24,8 @@ def exercise_2() -> dict:
 def exercise_3() -> dict:
     """How many of MobileNetV2's 17 blocks have a shortcut in their diagram."""
     model = build_model("mobilenet_v2")
-    n_blocks = len(model.features) - 2            # without the stem and the last 1x1 conv
-    with_shortcut = [i for i in range(1, n_blocks + 1)
-                     if blocks.describe_blocks(model, i).skips]
+    n_blocks = len(model.features) - 2  # without the stem and the last 1x1 conv
+    with_shortcut = [i for i in range(1, n_blocks + 1) if blocks.describe_blocks(model, i).skips]
     return {"blocks": n_blocks, "with_shortcut": len(with_shortcut), "which": with_shortcut}
 
 

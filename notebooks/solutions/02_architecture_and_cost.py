@@ -18,8 +18,11 @@ def exercise_2(step: float = 0.01) -> dict:
     width = 0.5
     while model_costs("mobilenet_v1", 224, width_mult=round(width, 2))["madds"] < target:
         width += step
-    return {"v2_madds": target, "v1_width": round(width, 2),
-            "v1_madds": model_costs("mobilenet_v1", 224, width_mult=round(width, 2))["madds"]}
+    return {
+        "v2_madds": target,
+        "v1_width": round(width, 2),
+        "v1_madds": model_costs("mobilenet_v1", 224, width_mult=round(width, 2))["madds"],
+    }
 
 
 if __name__ == "__main__":

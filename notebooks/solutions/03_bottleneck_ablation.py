@@ -19,8 +19,13 @@ def exercise_1() -> dict:
     """The paired gap linear - ReLU6 at width 0.5 at the end of training: mean, 95% interval,
     whether it excludes zero."""
     d = ablation.paired_gap(_study.committed("fig6a"), "relu6", 0.5)
-    return {"n": d.n, "mean": d.mean, "low": d.low, "high": d.high,
-            "excludes_zero": d.excludes_zero}
+    return {
+        "n": d.n,
+        "mean": d.mean,
+        "low": d.low,
+        "high": d.high,
+        "excludes_zero": d.excludes_zero,
+    }
 
 
 def exercise_2() -> dict:
@@ -28,12 +33,16 @@ def exercise_2() -> dict:
     the half-width is t(0.975, n-1) s / sqrt(n)."""
     d = ablation.paired_gap(_study.committed("fig6a"), "relu6", 0.5)
     half = (d.high - d.low) / 2
-    s = half / stats.t.ppf(0.975, d.n - 1) * d.n ** 0.5
+    s = half / stats.t.ppf(0.975, d.n - 1) * d.n**0.5
     n = d.n
-    while stats.t.ppf(0.975, n - 1) * s / n ** 0.5 > half / 2:
+    while stats.t.ppf(0.975, n - 1) * s / n**0.5 > half / 2:
         n += 1
-    return {"seeds_now": d.n, "half_width_now": half, "seeds_needed": n,
-            "half_width_then": stats.t.ppf(0.975, n - 1) * s / n ** 0.5}
+    return {
+        "seeds_now": d.n,
+        "half_width_now": half,
+        "seeds_needed": n,
+        "half_width_then": stats.t.ppf(0.975, n - 1) * s / n**0.5,
+    }
 
 
 if __name__ == "__main__":

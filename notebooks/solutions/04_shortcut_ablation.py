@@ -16,9 +16,12 @@ _spec.loader.exec_module(_study)
 
 def exercise_1() -> dict:
     """Do the three shortcut variants cost the same (width 0.5, 32x32, small_input, 10 classes)?"""
-    return {shortcut: model_costs("mobilenet_v2", 32, width_mult=0.5, num_classes=10,
-                                  small_input=True, shortcut=shortcut)
-            for shortcut in ("bottleneck", "expansion", "none")}
+    return {
+        shortcut: model_costs(
+            "mobilenet_v2", 32, width_mult=0.5, num_classes=10, small_input=True, shortcut=shortcut
+        )
+        for shortcut in ("bottleneck", "expansion", "none")
+    }
 
 
 def exercise_2() -> dict:
@@ -28,8 +31,13 @@ def exercise_2() -> dict:
     out = {}
     for variant in ("expansion_shortcut", "no_residual"):
         d = ablation.paired_gap(results, variant, 0.5)
-        out[variant] = {"n": d.n, "mean": d.mean, "low": d.low, "high": d.high,
-                        "excludes_zero": d.excludes_zero}
+        out[variant] = {
+            "n": d.n,
+            "mean": d.mean,
+            "low": d.low,
+            "high": d.high,
+            "excludes_zero": d.excludes_zero,
+        }
     return out
 
 

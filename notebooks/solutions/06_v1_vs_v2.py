@@ -20,8 +20,10 @@ def exercise_1(v2_width: float = 0.35) -> dict:
 
 def exercise_2() -> dict:
     """Parameters of the matched pair V2 0.35 / V1 0.3 (32x32, 10 classes): which is smaller?"""
-    return {name: model_costs(name, 32, width_mult=w, num_classes=10, small_input=True)["params"]
-            for name, w in (("mobilenet_v2", 0.35), ("mobilenet_v1", 0.3))}
+    return {
+        name: model_costs(name, 32, width_mult=w, num_classes=10, small_input=True)["params"]
+        for name, w in (("mobilenet_v2", 0.35), ("mobilenet_v1", 0.3))
+    }
 
 
 if __name__ == "__main__":

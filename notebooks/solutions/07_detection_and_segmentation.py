@@ -27,28 +27,47 @@ def exercise_2(crop: int = dp.SEG_CROP, aspp: bool = True) -> dict:
     many times more output stride 8 costs."""
     out = {}
     for os_ in (16, 8):
-        c = dp.counts("deeplabv3", crop, backbone="mobilenet_v2", output_stride=os_, aspp=aspp,
-                      num_classes=dp.SEG_CLASSES)
-        out[os_] = {"madds": c["madds"], "head_madds": c["head_madds"],
-                    "trunk_madds": c["madds"] - c["head_madds"]}
+        c = dp.counts(
+            "deeplabv3",
+            crop,
+            backbone="mobilenet_v2",
+            output_stride=os_,
+            aspp=aspp,
+            num_classes=dp.SEG_CLASSES,
+        )
+        out[os_] = {
+            "madds": c["madds"],
+            "head_madds": c["head_madds"],
+            "trunk_madds": c["madds"] - c["head_madds"],
+        }
     out["os8_over_os16"] = out[8]["madds"] / out[16]["madds"]
     return out
 
 
 def exercise_3(crop: int = dp.SEG_CROP) -> dict:
-    """"About 2.5 times fewer operations than MobileNetV1": MobileNetV1 / MobileNetV2*
+    """ "About 2.5 times fewer operations than MobileNetV1": MobileNetV1 / MobileNetV2*
     multiply-adds (both with ASPP, one ``crop`` pass, nominal count) at output stride 16 and 8,
     beside the same ratio from the printed Table 7 (whose OS8 rows are multi-scale + flip)."""
-    printed = {(r["network"], r["os"]): float(r["madds"])
-               for r in published.TABLE7 if r["aspp"]}
+    printed = {(r["network"], r["os"]): float(r["madds"]) for r in published.TABLE7 if r["aspp"]}
     out = {}
     for os_ in (16, 8):
-        madds = {bb: dp.counts("deeplabv3", crop, backbone=bb, output_stride=os_, aspp=True,
-                               num_classes=dp.SEG_CLASSES)["madds"]
-                 for bb in ("mobilenet_v1", "mobilenet_v2")}
-        out[os_] = {"v1_madds": madds["mobilenet_v1"], "v2_madds": madds["mobilenet_v2"],
-                    "ours": madds["mobilenet_v1"] / madds["mobilenet_v2"],
-                    "printed": printed[("MNet V1", os_)] / printed[("MNet V2*", os_)]}
+        madds = {
+            bb: dp.counts(
+                "deeplabv3",
+                crop,
+                backbone=bb,
+                output_stride=os_,
+                aspp=True,
+                num_classes=dp.SEG_CLASSES,
+            )["madds"]
+            for bb in ("mobilenet_v1", "mobilenet_v2")
+        }
+        out[os_] = {
+            "v1_madds": madds["mobilenet_v1"],
+            "v2_madds": madds["mobilenet_v2"],
+            "ours": madds["mobilenet_v1"] / madds["mobilenet_v2"],
+            "printed": printed[("MNet V1", os_)] / printed[("MNet V2*", os_)],
+        }
     return out
 
 

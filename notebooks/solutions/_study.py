@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from mnv2lab import study
 
-DEFAULTS = {"dataset": "cifar10-jpeg", "main_width": 0.5, "widths": [0.25, 0.35, 0.5],
-            "seeds": [0, 1, 2], "epochs": 5, "train_missing": False, "results_dir": "results",
-            "smoke": False, "out_dir": "figures"}
+DEFAULTS = {
+    "dataset": "cifar10-jpeg",
+    "main_width": 0.5,
+    "widths": [0.25, 0.35, 0.5],
+    "seeds": [0, 1, 2],
+    "epochs": 5,
+    "train_missing": False,
+    "results_dir": "results",
+    "smoke": False,
+    "out_dir": "figures",
+}
 
 
 def committed(use: str) -> study.StudyResults:
