@@ -16,7 +16,7 @@ help:
 	@echo "make figures          run every notebook (papermill) and regenerate figures/"
 	@echo "make test             lint (ruff), then the whole test suite (pytest)"
 	@echo "make test-fast        the tests not marked slow, for day-to-day work"
-	@echo "make lint             ruff check (the rules in pyproject.toml)"
+	@echo "make lint             ruff check (the rules in pyproject.toml) and ruff format --check"
 	@echo "make format           ruff format the Python files (format-check: only report)"
 	@echo "make clean-notebooks  strip outputs from notebooks/*.ipynb (git also does it on add)"
 	@echo "make slides           16:9 deck from figures/ in the order of docs/story.toml -> build/slides/ (PDF, PNGs, notes.md)"
