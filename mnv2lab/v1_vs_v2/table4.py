@@ -30,7 +30,7 @@ def table4_latency(latency: pd.DataFrame, resolution: int = 224) -> pd.DataFrame
         rec = {
             "network": net,
             "top-1 (%, published)": row["top1"],
-            "params (M)": costs.loc[net, "ours params (M)"],
+            "params (M)": costs.loc[net, "ours params, with BN (M)"],  # as the notebook states
             "MAdds (M)": costs.loc[net, "ours MAdds (M)"],
             "CPU Pixel 1 (ms, published)": published.TABLE4_CPU_MS.get(net, np.nan),
         }
