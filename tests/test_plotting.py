@@ -165,8 +165,8 @@ def test_a_regenerated_figure_matches_the_committed_one(tmp_path):
         "smoke": False,
         "out_dir": str(tmp_path),
     }
-    nb = start("01_relu_manifold", params, manifold.SPEC_RELU_MANIFOLD)
-    run = manifold.workload(nb.params)
+    nb = start("01_relu_manifold", params, manifold.SPEC)
+    run = manifold.make_plan(nb.params)
     fig = manifold_plots.plot_figure1(
         manifold.figure1(run.panel_ns, run.n_points, run.turns, run.seed)
     )
