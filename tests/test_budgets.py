@@ -123,3 +123,65 @@ def test_the_two_rank_mode_lands_inside_the_one_process_seed_spread(repo_root):
     accs = [r.final["test_acc"] for r in one_process if r is not None]
     assert len(accs) == 3
     assert min(accs) <= res.final["test_acc"] <= max(accs), (res.final["test_acc"], accs)
+
+
+def _acc(**sides):
+    """variant -> {seed: accuracy (fraction)} from lists of points."""
+    return {v: {s: p / 100 for s, p in enumerate(points)} for v, points in sides.items()}
+
+
+def test_more_seeds_only_for_an_unresolved_gap_of_a_point_or_more():
+    ref = [90.0, 91.0, 89.0]
+    # linear - ReLU6 = +3, -1, +2: interval spans zero, mean 1.33 -> both sides get seed 3;
+    # bottleneck - no residual = +0.5 every seed: resolved; expansion shortcut: +0.4, -0.6, +0.5:
+    # spans zero but under a point; V1 has only two seeds: not read yet
+    acc = _acc(
+        linear=ref,
+        relu6=[87.0, 92.0, 87.0],
+        no_residual=[89.5, 90.5, 88.5],
+        expansion_shortcut=[89.6, 91.6, 88.5],
+        v1=[80.0, 95.0],
+    )
+    assert budgets.seeds_to_add(acc) == {"linear": {3}, "relu6": {3}}
+    # once linear has seed 3, only ReLU6 still needs it
+    acc["linear"][3] = 0.90
+    assert budgets.seeds_to_add(acc) == {"relu6": {3}}
+    # still unresolved after seed 3 -> seed 4; resolved -> nothing more
+    acc["relu6"][3] = 0.89
+    assert budgets.seeds_to_add(acc) == {"linear": {4}, "relu6": {4}}
+    acc["relu6"] = {0: 0.85, 1: 0.86, 2: 0.84, 3: 0.85}  # +5, +5, +5, +5
+    assert budgets.seeds_to_add(acc) == {}
+    # never more than MAX_SEEDS
+    wide = _acc(linear=[90, 91, 89, 90, 92], relu6=[87, 92, 87, 90, 92])
+    assert len(wide["linear"]) == budgets.MAX_SEEDS and budgets.seeds_to_add(wide) == {}
+
+
+def _store(config, acc, folder):
+    from mnv2lab.train import RunResult
+    from mnv2lab.train.results import result_path, save_result
+
+    final = {"test_acc": acc}
+    if config.validation_images is not None:
+        final["evaluated_on"] = "validation"
+    path = result_path(config, folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_result(RunResult(config=config, key=config.key(), history=[], final=final), path)
+
+
+def test_the_long_study_grows_by_the_seeds_the_rule_asks_for(tmp_path):
+    recipe_dir, long_dir = tmp_path / "recipe", tmp_path / "long"
+    for run, acc in zip(budgets.search_runs(), (0.80, 0.78, 0.79)):
+        _store(run.config, acc, recipe_dir)
+    base = budgets.define_long_study(results=str(recipe_dir), long_results=long_dir)
+    assert len(base) == 15 and {r.seed for r in base} == set(budgets.LONG_SEEDS)
+    points = {"linear": [90, 91, 89], "relu6": [87, 92, 87]}  # unresolved, mean +1.33
+    for r in base:
+        acc = points.get(r.variant, [89.0, 90.0, 88.0])[r.seed]
+        _store(r.config, acc / 100, long_dir)
+    grown = budgets.define_long_study(results=str(recipe_dir), long_results=long_dir)
+    added = grown[len(base) :]
+    assert [r.key for r in grown[: len(base)]] == [r.key for r in base]
+    assert sorted((r.variant, r.seed) for r in added) == [("linear", 3), ("relu6", 3)]
+    linear0 = next(r for r in base if r.variant == "linear" and r.seed == 0)
+    linear3 = next(r for r in added if r.variant == "linear")
+    assert linear3.config.to_dict() == {**linear0.config.to_dict(), "seed": 3}

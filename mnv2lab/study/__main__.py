@@ -7,6 +7,7 @@
     python -m mnv2lab.study activations         # Fig. 7 statistics of finished runs lacking them
     python -m mnv2lab.study recipe              # the long budget's recipe search (validation split)
     python -m mnv2lab.study run --budget long   # the long-budget runs, with the chosen recipe
+                                                # (and the seeds an unresolved gap asks for)
     torchrun --nproc-per-node 8 -m mnv2lab.study run --dataset folder:/data/imagenet --recipe paper
                                                 # the same runs at scale (mnv2lab.study.scale)
 
@@ -161,7 +162,20 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "run":
         if args.max_runs is not None and args.max_runs < 1:
             ap.error(f"--max-runs: got {args.max_runs}; allowed: an integer >= 1")
-        run_study(runs, max_runs=args.max_runs, progress=not args.no_progress)
+        trained = run_study(runs, max_runs=args.max_runs, progress=not args.no_progress)
+        while args.budget == "long" and args.max_runs is None and trained:
+            # the more-seeds rule (budgets.seeds_to_add) may ask for runs the new results made
+            # necessary: read the long study again and train those too
+            added = [
+                r
+                for r in select(budgets.define_long_study(device=device), args.only)
+                if r.key not in {x.key for x in runs}
+            ]
+            if not added:
+                break
+            print(f"more seeds for unresolved gaps: {', '.join(r.name for r in added)}")
+            runs += added
+            trained = run_study(added, progress=not args.no_progress)
     else:
         seen = set()
         print(f"cpu: {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)

@@ -15,6 +15,12 @@ long budget measures what they reach:
    images, the same for every variant: the paper's model, ReLU6 bottleneck, shortcut between
    expansions, no residual (width 0.5), and MobileNetV1 0.4 (matched multiply-adds) with the
    same dropout as V2; :data:`LONG_SEEDS` paired seeds. Results go to ``results/cifar10_long/``.
+3. **More seeds where a gap stays unresolved** (:func:`seeds_to_add`, fixed before the long runs
+   existed): once both sides of a comparison of :data:`LONG_COMPARISONS` have the three seeds,
+   a paired gap whose 95% interval spans zero with a mean of :data:`MORE_SEEDS_GAP` points or
+   more gets one more seed on both sides, then is read again, up to :data:`MAX_SEEDS` seeds.
+   The added runs are part of the long study (``define_long_study``), so the runner trains them
+   and the verdicts wait for them.
 
 Execution mode (part of each run's key, see ``TrainConfig``): on CPU 2 DDP ranks x 1 thread
 (about 2x one 2-thread process on a 2-core machine: ``benchmarks/train_throughput.py``); each rank's
@@ -25,10 +31,12 @@ channels_last (its runs are a separate set of keys: a GPU's numbers are not a CP
 
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping, Sequence
 
 from ..params import ParameterError
 from ..paths import resolve
+from ..stats import paired_difference
 from ..train import TrainConfig, load_intact
 from .plan import plan_of
 from .definition import (
@@ -53,6 +61,16 @@ SNAPSHOT_EPOCHS = [1, 2, 5, 10, 20, 30]  # weights kept for Figure 7 along train
 V1_WIDTH = 0.4  # matched to V2 0.5 (29.2M vs 28.0M MAdds at 32x32)
 V1_DROPOUT = 0.2  # the same dropout as MobileNetV2's classifier
 LONG_VARIANTS = ("linear", "relu6", "no_residual", "expansion_shortcut")
+# The comparisons the long budget answers (reference variant, other variant; "v1" is MobileNetV1
+# 0.4), with the rule for adding seeds; notebooks 03, 04 and 06 read the same pairs.
+LONG_COMPARISONS: dict[str, tuple[str, str]] = {
+    "linear - ReLU6": ("linear", "relu6"),
+    "bottleneck - expansion shortcut": ("linear", "expansion_shortcut"),
+    "bottleneck shortcut - no residual": ("linear", "no_residual"),
+    "V2 0.5 - V1 0.4": ("linear", "v1"),
+}
+MORE_SEEDS_GAP = 1.0  # points: an unresolved gap at least this large earns another seed
+MAX_SEEDS = 5
 
 # Decided before any search run existed: (weight decay, label smoothing); lr 0.1, batch 128,
 # SGD with Nesterov momentum 0.9 and a cosine schedule are fixed (no compute for a wider grid).
@@ -224,11 +242,63 @@ def chosen_recipe(device: str = "cpu", results: str | None = None) -> tuple[str,
     return name, dict(CANDIDATES[name])
 
 
+def seeds_to_add(accuracy: Mapping[str, Mapping[int, float]]) -> dict[str, set[int]]:
+    """variant -> the seeds it still needs by the more-seeds rule (module docstring, step 3).
+
+    ``accuracy[variant][seed]``: final test accuracy (a fraction) of every long run stored so far.
+    A comparison is read once both its sides have every seed of :data:`LONG_SEEDS`; if its paired
+    gap's 95% interval spans zero and ``|mean| >= MORE_SEEDS_GAP`` points, both sides get the
+    smallest seed they do not share yet (one at a time: the gap is read again after it)."""
+    wanted: dict[str, set[int]] = {}
+    for ref, var in LONG_COMPARISONS.values():
+        a, b = accuracy.get(ref, {}), accuracy.get(var, {})
+        shared = sorted(set(a) & set(b))
+        if not set(LONG_SEEDS) <= set(shared) or len(shared) >= MAX_SEEDS:
+            continue
+        gap = paired_difference([100 * a[s] for s in shared], [100 * b[s] for s in shared])
+        if gap.low <= 0.0 <= gap.high and abs(gap.mean) >= MORE_SEEDS_GAP:
+            seed = min(set(range(MAX_SEEDS)) - set(shared))
+            for side in (ref, var):
+                if seed not in accuracy.get(side, {}):
+                    wanted.setdefault(side, set()).add(seed)
+    return wanted
+
+
+def long_accuracies(
+    recipe: Mapping[str, float], *, device: str = "cpu", results: str | os.PathLike | None = None
+) -> dict[str, dict[int, float]]:
+    """variant -> seed -> final test accuracy of the stored (intact) long runs with ``recipe``,
+    seeds up to :data:`MAX_SEEDS`; ``results``: their folder (default ``results/cifar10_long``)."""
+    out: dict[str, dict[int, float]] = {}
+    for run in long_runs(recipe, seeds=list(range(MAX_SEEDS)), device=device):
+        res = load_intact(run.config, results)
+        if res is not None:
+            out.setdefault(run.variant, {})[run.seed] = float(res.final["test_acc"])
+    return out
+
+
 def define_long_study(
-    *, seeds: Sequence[int] = LONG_SEEDS, device: str = "cpu", results: str | None = None
+    *,
+    seeds: Sequence[int] = LONG_SEEDS,
+    device: str = "cpu",
+    results: str | None = None,
+    long_results: str | os.PathLike | None = None,
 ) -> list[StudyRun]:
-    """The long-budget runs with the recipe the committed search chose."""
-    return long_runs(chosen_recipe(device, results)[1], seeds=seeds, device=device)
+    """The long-budget runs with the recipe the committed search chose (``results``: the search's
+    folder), plus, with the default seeds, the runs the more-seeds rule asks for given the long
+    results stored so far (``long_results``: their folder)."""
+    recipe = chosen_recipe(device, results)[1]
+    runs = long_runs(recipe, seeds=seeds, device=device)
+    if tuple(seeds) != LONG_SEEDS:
+        return runs
+    wanted = seeds_to_add(long_accuracies(recipe, device=device, results=long_results))
+    for seed in sorted(set().union(*wanted.values())):
+        runs += [
+            r
+            for r in long_runs(recipe, seeds=[seed], device=device)
+            if seed in wanted.get(r.variant, ())
+        ]
+    return runs
 
 
 def budget_label(plan) -> str:
@@ -262,7 +332,7 @@ def long_plan(params: Mapping[str, Any], uses: Sequence[str], *, short_plan=None
         )
     root = resolve(params.get("results_dir", "results"))
     try:
-        runs = define_long_study(results=str(root / RECIPE_STUDY))
+        runs = define_long_study(results=str(root / RECIPE_STUDY), long_results=root / LONG_STUDY)
     except ParameterError:
         return None
     runs = [r for r in runs if wanted & set(r.uses)]
