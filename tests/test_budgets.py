@@ -185,3 +185,15 @@ def test_the_long_study_grows_by_the_seeds_the_rule_asks_for(tmp_path):
     linear0 = next(r for r in base if r.variant == "linear" and r.seed == 0)
     linear3 = next(r for r in added if r.variant == "linear")
     assert linear3.config.to_dict() == {**linear0.config.to_dict(), "seed": 3}
+
+
+def test_the_notebooks_read_the_comparisons_the_seed_rule_watches(repo_root):
+    """The more-seeds rule and notebooks 03/04/06 must mean the same pairs by the same labels."""
+    import re
+
+    sources = "".join(
+        (repo_root / "notebooks" / n).read_text()
+        for n in ("03_bottleneck_ablation.ipynb", "04_shortcut_ablation.ipynb", "06_v1_vs_v2.ipynb")
+    )
+    labels = set(re.findall(r'budget\.Comparison\(\\"([^"\\]+)\\"', sources))
+    assert labels == set(budgets.LONG_COMPARISONS)
