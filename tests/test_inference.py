@@ -1,6 +1,6 @@
 """The practitioner inference path: BatchNorm folding is exact (all three families and every
 ablation variant), the prepared model is eval/channels-last/in-place and gives the same outputs as
-the naive path, and the original model is left untouched."""
+the naive path, and the original model is left untouched; the same for the Table 5-7 heads."""
 
 from __future__ import annotations
 
@@ -36,13 +36,19 @@ VARIANTS = [
 ]
 
 
-# The detection/segmentation heads (Tables 5-7) return boxes or maps, not logits; the folded
-# practitioner path is not yet checked against eager for them (a gap, noted for planning).
-DENSE = {"ssdlite", "ssd", "deeplabv3"}
+# The detection/segmentation heads (Tables 5-7): outputs are boxes + class scores (SSD) or a
+# segmentation map (DeepLabv3), at the smallest input each accepts that still has every map.
+DENSE_VARIANTS = [
+    ("ssdlite", {}, 96),
+    ("ssd", {"backbone": "mobilenet_v1"}, 96),
+    ("deeplabv3", {"aspp": True, "aspp_separable": True}, 65),
+    ("deeplabv3", {"backbone": "mobilenet_v1", "output_stride": 8}, 33),
+]
 
 
 def test_variants_cover_every_registered_model():
-    assert {name for name, _ in VARIANTS} == set(model_names()) - DENSE
+    names = {name for name, _ in VARIANTS} | {name for name, _, _ in DENSE_VARIANTS}
+    assert names == set(model_names())
 
 
 def _input(kwargs, batch=2):
@@ -66,6 +72,30 @@ def test_folded_copy_equals_the_model(name, kwargs):
     assert torch.allclose(features, ref_features, rtol=1e-4, atol=1e-5 * scale.item())
     assert torch.allclose(out, ref, rtol=1e-4, atol=1e-5 * ref.abs().max().item())
     assert (out - ref).abs().max() < (ref.abs().max() * 1e-3), "logits must agree"
+
+
+@pytest.mark.parametrize(
+    "name,kwargs,size", DENSE_VARIANTS, ids=[f"{n}-{k}" for n, k, _ in DENSE_VARIANTS]
+)
+def test_folded_dense_heads_equal_the_model(name, kwargs, size):
+    """The Table 6/7 latencies time the practitioner path: it must compute the same network."""
+    model = trained_like(name, **kwargs)
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ref = model(x)
+    n_bn = count_batchnorms(model)
+    prepare, forward = make_runner(model, "practitioner")
+    folded = fold_batchnorm(model)
+    assert count_batchnorms(folded) == 0 and folded.folded_batchnorms == n_bn > 0
+    with torch.no_grad():
+        outs = [folded(x), forward(prepare(x))]
+    refs = ref if isinstance(ref, tuple) else (ref,)
+    for out in outs:
+        out = out if isinstance(out, tuple) else (out,)
+        assert len(out) == len(refs)
+        for a, b in zip(out, refs):
+            assert a.shape == b.shape
+            assert (a - b).abs().max() < 1e-4 * b.abs().max(), f"{name}: outputs differ"
 
 
 def test_folding_is_exact_per_layer_in_float64():
