@@ -215,3 +215,28 @@ def gap_sentence(results, comparison: Comparison, label: str) -> str:
         + gap_summary(table, [label], comparison.label).replace(f"{label}: ", "", 1)
         + " points"
     )
+
+
+def target_sentence(results, side: Side, label: str, target: float, name: str) -> str:
+    """Whether ``side`` reaches the accuracy ``target`` (a fraction) at one budget, in words with
+    the numbers that explain a shortfall: "The paper's model (CIFAR-10, 30 epochs): 88.40% [95% CI
+    87.90, 88.90] over 3 seeds (89.00 / 88.10 / 88.10): meets the 88% target; final train loss
+    0.210 vs test loss 0.380"."""
+    runs = side.runs(results) if results is not None else {}
+    if not runs:
+        return f"{name} ({label}): no runs yet, so the {100 * target:g}% target is not measured."
+    seeds = sorted(runs)
+    acc = [100 * runs[s].final["test_acc"] for s in seeds]
+    m, lo, hi = mean_ci(acc)
+    interval = f" [95% CI {lo:.2f}, {hi:.2f}]" if len(acc) > 1 else ""
+    if m >= 100 * target:
+        verdict = f"meets the {100 * target:g}% target"
+    else:
+        verdict = f"misses the {100 * target:g}% target by {100 * target - m:.2f} points"
+    train = float(np.mean([runs[s].final["train_loss"] for s in seeds]))
+    test = float(np.mean([runs[s].final["test_loss"] for s in seeds]))
+    return (
+        f"{name} ({label}): {m:.2f}%{interval} over {len(acc)} seed{'s' * (len(acc) != 1)} "
+        f"({' / '.join(f'{a:.2f}' for a in acc)}): {verdict}; final train loss {train:.3f} vs "
+        f"test loss {test:.3f}"
+    )

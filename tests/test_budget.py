@@ -94,3 +94,17 @@ def test_budget_figures_draw_every_comparison_and_budget():
     assert len(curves) == 12 and set(curves.model) == {"paper", "relu6"}
     fit = budget_plots.plot_fit(curves, title="fit")
     assert len(fit.axes[0].lines) == 4
+
+
+def test_the_target_sentence_says_met_or_missed_with_the_numbers():
+    met = _study([0.89, 0.88, 0.90], [0.5, 0.5, 0.5], train_loss=0.2, test_loss=0.4)
+    s = budget.target_sentence(met, REF, "CIFAR-10, 30 epochs", 0.88, "The paper's model")
+    assert s.startswith("The paper's model (CIFAR-10, 30 epochs): 89.00% [95% CI ")
+    assert "(89.00 / 88.00 / 90.00): meets the 88% target" in s
+    assert s.endswith("final train loss 0.200 vs test loss 0.400")
+    short = _study([0.87, 0.86], [0.5])
+    s = budget.target_sentence(short, REF, "CIFAR-10, 30 epochs", 0.88, "The paper's model")
+    assert "over 2 seeds" in s and "misses the 88% target by 1.50 points" in s
+    one = budget.target_sentence(_study([0.9], []), REF, "x", 0.88, "M")
+    assert "over 1 seed (" in one and "CI" not in one
+    assert "no runs yet" in budget.target_sentence(None, REF, "x", 0.88, "M")
