@@ -156,3 +156,11 @@ def test_constraints_pin_the_installed_dependency_closure():
         "environment and constraints.txt disagree (run `make venv`, or pin the "
         f"new package as constraints.txt's header says): {problems}"
     )
+
+
+def test_every_results_folder_is_described_in_its_readme(repo_root):
+    readme = (repo_root / "results" / "README.md").read_text()
+    folders = {p.name for p in (repo_root / "results").iterdir() if p.is_dir()}
+    folders.add("cifar10_long")  # described before its first run lands
+    missing = sorted(f for f in folders if f"`{f}/`" not in readme)
+    assert not missing, f"results/README.md does not describe {missing}"
