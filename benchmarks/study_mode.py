@@ -38,10 +38,6 @@ import tempfile
 import time
 from pathlib import Path
 
-# The runs' checkpoints and weights go to a throw-away cache (the rank processes inherit it).
-os.environ["MNV2LAB_CACHE"] = tempfile.mkdtemp(prefix="mnv2lab-bench-cache-")
-os.environ.setdefault("MNV2LAB_PROGRESS", "0")
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mnv2lab.atomic import write_json  # noqa: E402
@@ -93,6 +89,9 @@ def main() -> None:
         ap.error(f"--images: got {args.images}; allowed: >= 2560 (20 steps of 128)")
     if args.pairs < 1:
         ap.error(f"--pairs: got {args.pairs}; allowed: an integer >= 1")
+    # the runs' checkpoints and weights go to a throw-away cache (the rank processes inherit it)
+    os.environ["MNV2LAB_CACHE"] = tempfile.mkdtemp(prefix="mnv2lab-bench-cache-")
+    os.environ.setdefault("MNV2LAB_PROGRESS", "0")
 
     today = scaled(paper_model(define_study(seeds=[0])), args.images, "today")
     recipe = budgets.CANDIDATES["A_wd5e-4"]  # any candidate: the recipe does not change the cost

@@ -1,0 +1,35 @@
+"""benchmarks/study_mode.py's arithmetic: each side evaluates, per training image, what its full
+run would, and seconds per epoch come from the warm second half of a run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import study_mode  # noqa: E402  (benchmarks/ is not a package)
+
+from mnv2lab.study import budgets, define_study  # noqa: E402
+
+
+def test_evaluation_is_scaled_to_what_each_full_run_evaluates_per_epoch():
+    today = study_mode.paper_model(define_study(seeds=[0]))
+    study = study_mode.paper_model(budgets.long_runs(budgets.CANDIDATES["A_wd5e-4"], seeds=[0]))
+    assert (today.ranks, today.eval_every_epochs) == (1, 0.5)
+    assert (study.ranks, study.threads, study.eval_every_epochs) == (2, 1, budgets.LONG_EVAL_EVERY)
+    t, s = (study_mode.scaled(c, 12_800, n) for c, n in ((today, "today"), (study, "study")))
+    # today: 2 x 10,000 test images per 50,000 training images; study: 10,000 per 100,000
+    assert t.test_subset == 2_560 and s.test_subset == 640
+    for scaled, full in ((t, today), (s, study)):
+        assert scaled.train_subset == 12_800 and scaled.epochs == 1
+        assert scaled.eval_every_epochs == 0.5 and not scaled.eval_at_start
+        same = {"model_kwargs", "batch_size", "threads", "ranks", "channels_last", "device"}
+        assert all(getattr(scaled, k) == getattr(full, k) for k in same)
+        assert scaled.key() != full.key()  # never mistaken for a study run
+
+
+def test_seconds_per_epoch_come_from_the_second_half():
+    result = SimpleNamespace(history=[{"elapsed_s": 40.0}, {"elapsed_s": 65.0}])
+    assert study_mode.epoch_seconds(result, 12_800) == (65.0 - 40.0) * 2 * 50_000 / 12_800
