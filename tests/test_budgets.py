@@ -69,7 +69,9 @@ def test_long_runs_are_paired_and_differ_between_variants_only_in_the_model():
     v1 = next(r for r in runs if r.model == "mobilenet_v1")
     v2 = next(r for r in runs if r.variant == "linear")
     assert v1.config.model_kwargs["dropout"] == 0.2  # V2's classifier dropout
-    assert budgets.common_fields("cuda")["device"] == "cuda"
+    cuda = budgets.common_fields("cuda")
+    assert (cuda["device"], cuda["ranks"], cuda["precision"]) == ("cuda", 1, "fp16")
+    assert cuda["channels_last"] and "precision" not in budgets.common_fields("cpu")
     assert budgets.long_runs(recipe, device="cuda")[0].key != v2.key
     with pytest.raises(ParameterError, match="'device': got 'tpu'"):
         budgets.common_fields("tpu")

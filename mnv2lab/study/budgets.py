@@ -26,7 +26,8 @@ Execution mode (part of each run's key, see ``TrainConfig``): on CPU 2 DDP ranks
 (about 2x one 2-thread process on a 2-core machine: ``benchmarks/train_throughput.py``); each rank's
 BatchNorm normalizes its own 64 of the 128 images of a step (no SyncBatchNorm), and rank 0's
 running statistics are used for evaluation and saved. On a CUDA device: 1 process on the GPU,
-channels_last (its runs are a separate set of keys: a GPU's numbers are not a CPU's).
+channels_last, fp16 mixed precision with loss scaling (its runs are a separate set of keys: a GPU's
+numbers are not a CPU's).
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def common_fields(device: str = "cpu") -> dict[str, Any]:
     }
     if device == "cpu":
         fields.update(device="cpu", ranks=2, threads=1)
-    elif device == "cuda":
-        fields.update(device="cuda", ranks=1)
+    elif device == "cuda":  # fp16 autocast with loss scaling: fast on every CUDA GPU
+        fields.update(device="cuda", ranks=1, precision="fp16")
     else:
         raise ParameterError(f"parameter 'device': got {device!r}; allowed: 'cpu', 'cuda'")
     return fields
