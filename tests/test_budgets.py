@@ -199,3 +199,15 @@ def test_the_notebooks_read_the_comparisons_the_seed_rule_watches(repo_root):
     )
     labels = set(re.findall(r'budget\.Comparison\(\\"([^"\\]+)\\"', sources))
     assert labels == set(budgets.LONG_COMPARISONS)
+
+
+def test_recipe_search_runs_get_no_figure_7_statistics(tmp_path):
+    """The search's runs choose a recipe and nothing else: the runner's after-run hooks skip them
+    (without touching weights or data)."""
+    from mnv2lab import fig7_training
+    from mnv2lab.activations import runs as activation_runs
+
+    for run in budgets.search_runs():
+        assert activation_runs.after_run(run, None, tmp_path) == []
+        assert fig7_training.after_run(run, None, tmp_path) == []
+    assert not any(tmp_path.iterdir())

@@ -170,8 +170,11 @@ def trained_model(
 def after_run(run: StudyRun, result, folder: Path) -> list[Path]:
     """The study runner's after-run hook: Figure 7's statistics of a freshly trained paper's
     model, counted while its weights are in memory (they are not committed; the small statistics
-    files are)."""
+    files are). Recipe-search runs (trained on part of the training set, evaluated on the
+    validation split) are not study results: they get none."""
     if run.model != "mobilenet_v2" or run.variant != PAPER_VARIANT:
+        return []
+    if run.config.validation_images is not None:
         return []
     return store_run_statistics(run.config, folder, model=result.model)
 
