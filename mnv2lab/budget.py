@@ -15,7 +15,10 @@ the same comparison is read in each, so a figure can show the gap against the bu
 
 Fit: per variant and budget, the final training loss (running mean over the last evaluation
 interval, with augmentation and dropout on, and label smoothing if the recipe uses it) next to
-the test loss: train loss about equal to or above test loss means the model is still underfit.
+the test loss; where the run has it (``TrainConfig.fit_check_images``, the long budget), also the
+loss and accuracy on a fixed set of training images evaluated exactly as the test set is (no
+augmentation, dropout or smoothing). Train loss about equal to or above test loss means the model
+is still underfit.
 """
 
 from __future__ import annotations
@@ -125,8 +128,9 @@ def gap_table(budgets: Mapping[str, object], comparisons: Sequence[Comparison]) 
 
 def fit_table(budgets: Mapping[str, object], sides: Mapping[str, Side]) -> pd.DataFrame:
     """Per (budget, side): seeds, mean final test accuracy with its 95% interval, mean final train
-    and test loss, and ``underfit`` = train loss >= 0.9 x test loss (the models have not started
-    to fit the training set better than unseen data)."""
+    and test loss, the clean train loss and accuracy where the runs measured them (else nan), and
+    ``underfit``: the train loss (the clean one when measured) >= 0.9 x the test loss, i.e. the
+    models have not started to fit the training set better than unseen data."""
     rows = []
     for budget, results in budgets.items():
         for name, side in sides.items():
@@ -137,6 +141,14 @@ def fit_table(budgets: Mapping[str, object], sides: Mapping[str, Side]) -> pd.Da
             m, lo, hi = mean_ci(acc)
             train_loss = float(np.mean([r.final["train_loss"] for r in runs]))
             test_loss = float(np.mean([r.final["test_loss"] for r in runs]))
+            clean = [r.final.get("train_eval_loss") for r in runs]
+            clean_loss = float(np.mean(clean)) if None not in clean else math.nan
+            clean_acc = (
+                float(np.mean([100 * r.final["train_eval_acc"] for r in runs]))
+                if None not in clean
+                else math.nan
+            )
+            fit_loss = train_loss if math.isnan(clean_loss) else clean_loss
             rows.append(
                 {
                     "budget": budget,
@@ -147,7 +159,9 @@ def fit_table(budgets: Mapping[str, object], sides: Mapping[str, Side]) -> pd.Da
                     "high": hi,
                     "train_loss": train_loss,
                     "test_loss": test_loss,
-                    "underfit": train_loss >= 0.9 * test_loss,
+                    "clean_train_loss": clean_loss,
+                    "clean_train_acc": clean_acc,
+                    "underfit": fit_loss >= 0.9 * test_loss,
                 }
             )
     return pd.DataFrame(
@@ -161,14 +175,16 @@ def fit_table(budgets: Mapping[str, object], sides: Mapping[str, Side]) -> pd.Da
             "high",
             "train_loss",
             "test_loss",
+            "clean_train_loss",
+            "clean_train_acc",
             "underfit",
         ],
     )
 
 
 def loss_curves(results, sides: Mapping[str, Side]) -> pd.DataFrame:
-    """Long form: budget-free curves of one study, per side and seed: epoch, train loss, test
-    loss, test accuracy (points)."""
+    """Long form: budget-free curves of one study, per side and seed: epoch, train loss, clean
+    train loss (None where not measured), test loss, test accuracy (points)."""
     rows = []
     for name, side in sides.items():
         for seed, r in side.runs(results).items():
@@ -179,12 +195,22 @@ def loss_curves(results, sides: Mapping[str, Side]) -> pd.DataFrame:
                         "seed": seed,
                         "epoch": h["epoch"],
                         "train_loss": h.get("train_loss"),
+                        "clean_train_loss": h.get("train_eval_loss"),
                         "test_loss": h["test_loss"],
                         "test_acc": 100 * h["test_acc"],
                     }
                 )
     return pd.DataFrame(
-        rows, columns=["model", "seed", "epoch", "train_loss", "test_loss", "test_acc"]
+        rows,
+        columns=[
+            "model",
+            "seed",
+            "epoch",
+            "train_loss",
+            "clean_train_loss",
+            "test_loss",
+            "test_acc",
+        ],
     )
 
 
@@ -217,11 +243,13 @@ def gap_sentence(results, comparison: Comparison, label: str) -> str:
     )
 
 
-def target_sentence(results, side: Side, label: str, target: float, name: str) -> str:
+def target_sentence(
+    results, side: Side, label: str, target: float, name: str, planned: int | None = None
+) -> str:
     """Whether ``side`` reaches the accuracy ``target`` (a fraction) at one budget, in words with
     the numbers that explain a shortfall: "The paper's model (CIFAR-10, 30 epochs): 88.40% [95% CI
     87.90, 88.90] over 3 seeds (89.00 / 88.10 / 88.10): meets the 88% target; final train loss
-    0.210 vs test loss 0.380"."""
+    0.210 vs test loss 0.380". With fewer seeds than ``planned``, the verdict says "so far"."""
     runs = side.runs(results) if results is not None else {}
     if not runs:
         return f"{name} ({label}): no runs yet, so the {100 * target:g}% target is not measured."
@@ -233,6 +261,8 @@ def target_sentence(results, side: Side, label: str, target: float, name: str) -
         verdict = f"meets the {100 * target:g}% target"
     else:
         verdict = f"misses the {100 * target:g}% target by {100 * target - m:.2f} points"
+    if planned is not None and len(acc) < planned:
+        verdict += f" so far ({len(acc)} of {planned} seeds)"
     train = float(np.mean([runs[s].final["train_loss"] for s in seeds]))
     test = float(np.mean([runs[s].final["test_loss"] for s in seeds]))
     return (

@@ -88,8 +88,9 @@ def plot_gap_against_budget(
 
 
 def plot_fit(curves: pd.DataFrame, *, title: str):
-    """Left: train and test loss against epoch (mean over seeds) per model; right: test accuracy.
-    Train loss at or above test loss = still underfit."""
+    """Left: train and test loss against epoch (mean over seeds) per model, and where measured the
+    loss of training images evaluated as the test set is (dotted); right: test accuracy. Train loss
+    at or above test loss = still underfit."""
     fig, (axl, axa) = plotting.new_figure("full", 1, 2)
     models = list(dict.fromkeys(curves.model)) if not curves.empty else []
     colors = plotting.palette(max(1, len(models)))
@@ -99,12 +100,22 @@ def plot_fit(curves: pd.DataFrame, *, title: str):
         axl.plot(c.epoch, c.test_loss, "-", color=color, lw=2, label=f"{model}: test")
         train = c[c.epoch > 0]
         axl.plot(train.epoch, train.train_loss, "--", color=color, lw=2, label=f"{model}: train")
+        if "clean_train_loss" in c and c.clean_train_loss.notna().any():
+            clean = c[c.clean_train_loss.notna()]
+            axl.plot(
+                clean.epoch,
+                clean.clean_train_loss,
+                ":",
+                color=color,
+                lw=2,
+                label=f"{model}: train images, evaluated as test",
+            )
         axa.plot(c.epoch, c.test_acc.round(2), "-o", color=color, lw=2, ms=3, label=model)
     axl.set_xlabel("epoch")
     axl.set_ylabel("cross-entropy")
     axa.set_xlabel("epoch")
     axa.set_ylabel("test accuracy (%)")
-    axl.set_title("loss: train (dashed) vs test (solid)", fontsize="medium")
+    axl.set_title("loss: train (dashed; dotted: evaluated) vs test (solid)", fontsize="medium")
     axa.set_title("test accuracy", fontsize="medium")
     if models:
         axl.legend(fontsize="xx-small")

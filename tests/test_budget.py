@@ -17,16 +17,23 @@ matplotlib.use("Agg")
 class FakeStudy:
     """What budget reads of a StudyResults: runs(variant, width, model) -> {seed: result}."""
 
-    def __init__(self, acc: dict, train_loss: float = 1.0, test_loss: float = 1.0):
+    def __init__(self, acc: dict, train_loss: float = 1.0, test_loss: float = 1.0, clean=None):
         self.acc, self.tl, self.vl = acc, train_loss, test_loss
+        self.clean = clean  # (clean train loss, clean train accuracy) of every run, or None
 
     def runs(self, variant, width, model="mobilenet_v2"):
         return {
             s: SimpleNamespace(
-                final={"test_acc": a, "train_loss": self.tl, "test_loss": self.vl},
+                final={"test_acc": a, "train_loss": self.tl, "test_loss": self.vl}
+                | (
+                    {"train_eval_loss": self.clean[0], "train_eval_acc": self.clean[1]}
+                    if self.clean
+                    else {}
+                ),
                 history=[
                     {"epoch": 0.0, "train_loss": None, "test_loss": 2.3, "test_acc": 0.1},
-                    {"epoch": 5.0, "train_loss": self.tl, "test_loss": self.vl, "test_acc": a},
+                    {"epoch": 5.0, "train_loss": self.tl, "test_loss": self.vl, "test_acc": a}
+                    | ({"train_eval_loss": self.clean[0]} if self.clean else {}),
                 ],
             )
             for s, a in self.acc.get((variant, width, model), {}).items()
@@ -76,6 +83,13 @@ def test_fit_table_flags_underfit_models():
     t = budget.fit_table({"5 epochs": under, "30 epochs": fits}, {"paper": REF})
     assert list(t.underfit) == [True, False]
     assert t.iloc[1].test_acc == pytest.approx(90.0)
+    assert math.isnan(t.iloc[0].clean_train_loss)
+    # label smoothing keeps the training loss above the test loss although the model fits: the
+    # clean evaluation of training images decides then
+    smoothed = _study([0.9, 0.9], [0.88], train_loss=0.60, test_loss=0.40, clean=(0.15, 0.97))
+    row = budget.fit_table({"30 epochs": smoothed}, {"paper": REF}).iloc[0]
+    assert not row.underfit and row.clean_train_acc == pytest.approx(97.0)
+    assert row.clean_train_loss == pytest.approx(0.15)
 
 
 def test_budget_figures_draw_every_comparison_and_budget():
@@ -94,6 +108,11 @@ def test_budget_figures_draw_every_comparison_and_budget():
     assert len(curves) == 12 and set(curves.model) == {"paper", "relu6"}
     fit = budget_plots.plot_fit(curves, title="fit")
     assert len(fit.axes[0].lines) == 4
+    measured = _study([0.9, 0.9], [0.88, 0.89], clean=(0.2, 0.95))
+    curves = budget.loss_curves(measured, {"paper": REF, "relu6": VAR})
+    assert curves[curves.epoch == 5.0].clean_train_loss.tolist() == [0.2] * 4
+    fit = budget_plots.plot_fit(curves, title="fit")
+    assert len(fit.axes[0].lines) == 6  # test, train, train evaluated as test, per model
 
 
 def test_the_target_sentence_says_met_or_missed_with_the_numbers():
@@ -105,6 +124,7 @@ def test_the_target_sentence_says_met_or_missed_with_the_numbers():
     short = _study([0.87, 0.86], [0.5])
     s = budget.target_sentence(short, REF, "CIFAR-10, 30 epochs", 0.88, "The paper's model")
     assert "over 2 seeds" in s and "misses the 88% target by 1.50 points" in s
-    one = budget.target_sentence(_study([0.9], []), REF, "x", 0.88, "M")
+    one = budget.target_sentence(_study([0.9], []), REF, "x", 0.88, "M", planned=3)
     assert "over 1 seed (" in one and "CI" not in one
+    assert "meets the 88% target so far (1 of 3 seeds)" in one
     assert "no runs yet" in budget.target_sentence(None, REF, "x", 0.88, "M")

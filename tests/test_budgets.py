@@ -211,3 +211,14 @@ def test_recipe_search_runs_get_no_figure_7_statistics(tmp_path):
         assert activation_runs.after_run(run, None, tmp_path) == []
         assert fig7_training.after_run(run, None, tmp_path) == []
     assert not any(tmp_path.iterdir())
+
+
+def test_a_long_plan_with_missing_runs_names_the_long_command(tmp_path):
+    for run, acc in zip(budgets.search_runs(), (0.80, 0.78, 0.79)):
+        _store(run.config, acc, tmp_path / budgets.RECIPE_STUDY)
+    plan = budgets.long_plan({"results_dir": str(tmp_path)}, ["fig6a"])
+    assert {r.variant for r in plan.runs} == {"linear", "relu6"} and len(plan.runs) == 6
+    results = study.collect(plan, require_some=False)
+    message = study.missing_message(results)
+    assert "6 of 6 runs have no result" in message and budgets.LONG_COMMAND in message
+    assert "train_missing" not in message  # the notebook never trains 30-epoch runs

@@ -335,6 +335,7 @@ def test_torchrun_two_cpu_ranks_agree_and_learn(tmp_path):
         study="ddp",
         threads=None,
         ranks=2,
+        fit_check_images=101,  # split 51 + 50 over the ranks, summed back to 101
     )
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
     torchrun = Path(sys.executable).parent / "torchrun"
@@ -370,6 +371,7 @@ def test_torchrun_two_cpu_ranks_agree_and_learn(tmp_path):
     assert losses[-1] < losses[0] - 0.2, losses
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["key"] == cfg.key()
+    assert all(round(h["train_eval_acc"] * 101, 6).is_integer() for h in res.history)
 
 
 # --- run identity (issue 14, item 1) and the validation split (issue 13) -------------------------
@@ -498,6 +500,30 @@ def test_snapshots_keep_weights_along_training_without_changing_the_run(tmp_path
     assert all(torch.equal(last[k], v) for k, v in snap.model.state_dict().items())
     with pytest.raises(ParameterError, match="snapshot_epochs.*got 4"):
         tiny(epochs=3, snapshot_epochs=[4]).validate()
+
+
+def test_the_fit_check_evaluates_training_images_without_changing_the_run(tmp_path):
+    """fit_check_images adds clean-train loss and accuracy to every evaluation; it reads the
+    weights only, so the run (key, history, weights) is the same as without it."""
+    plain = train(tiny(label_smoothing=0.1), progress=False, run_directory=tmp_path / "a")
+    fit = train(
+        tiny(label_smoothing=0.1, fit_check_images=200),
+        progress=False,
+        run_directory=tmp_path / "b",
+    )
+    assert tiny(fit_check_images=200).key() == tiny().key()
+    assert same_history(plain.history, fit.history)
+    state = plain.model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in fit.model.state_dict().items())
+    h = fit.history[-1]
+    assert 0.0 <= h["train_eval_acc"] <= 1.0 and h["train_eval_loss"] > 0
+    assert round(h["train_eval_acc"] * 200) == h["train_eval_acc"] * 200  # 200 images counted
+    assert fit.final["train_eval_loss"] == h["train_eval_loss"]
+    # label smoothing inflates the training loss; the clean evaluation does not have it
+    assert h["train_eval_loss"] < h["train_loss"]
+    assert "train_eval_loss" not in plain.history[-1]
+    with pytest.raises(ParameterError, match="fit_check_images.*got 0"):
+        tiny(fit_check_images=0).validate()
 
 
 # --- one trainer per run, and Ctrl-C (issue 14, findings 4 and 6) -------------------------------

@@ -162,6 +162,11 @@ def missing_message(results: StudyResults) -> str:
             "on 2 cores; the whole study about 10 h) or rerun this notebook with "
             "`-p train_missing True`"
         )
+    elif plan.train_command:
+        how = (
+            f"train them with `{plan.train_command}` (in the background: each run resumes "
+            "from its checkpoint; commit each result as it lands)"
+        )
     else:
         how = (
             "these parameters differ from the committed study's, so rerun this notebook with "

@@ -57,6 +57,7 @@ class StudyPlan:
     dataset: str
     in_committed_study: bool  # every run is one of `python -m mnv2lab.study`'s
     only: str | None = None  # the runner's --only pattern that trains exactly these
+    train_command: str | None = None  # trains these runs when they are not the short study's
 
 
 def make_plan(params: Mapping[str, Any], use: str | Sequence[str]) -> StudyPlan:
@@ -118,9 +119,11 @@ def plan_of(
     train_missing: bool = False,
     smoke: bool = False,
     only: str | None = None,
+    train_command: str | None = None,
 ) -> StudyPlan:
     """A plan over given runs (e.g. one figure's, picked from :func:`define_study`); ``results``
-    None: the committed ``results/<study>/`` of the runs."""
+    None: the committed ``results/<study>/`` of the runs; ``train_command``: the command that
+    trains them (named when some are missing)."""
     runs = list(runs)
     if not runs:
         raise ParameterError("runs: got none; allowed: at least one run of the study")
@@ -139,4 +142,5 @@ def plan_of(
         dataset=runs[0].config.dataset,
         in_committed_study=all(r.key in committed for r in runs),
         only=only,
+        train_command=train_command,
     )

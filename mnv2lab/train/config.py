@@ -29,6 +29,7 @@ NOT_HASHED = (
     "checkpoint_seconds",
     "snapshot_epochs",
     "loader_workers",
+    "fit_check_images",
 )
 # Fields added (or made part of the key) after results were stored: left out of the key while at
 # their default, so that adding an option does not invalidate every stored result. (Changing a
@@ -108,6 +109,9 @@ class TrainConfig:
     study: str = "default"  # results/<study>/ holds the result JSON
     snapshot_epochs: list[int] = field(default_factory=list)  # also keep the weights after these
     #   epochs (run folder, epoch<E>.pt): for analyses along training (Fig. 7); not in the key
+    fit_check_images: int | None = None  # also evaluate this many training images (no augmentation,
+    #   eval mode) at every evaluation: the fit check (train vs test loss, label smoothing and
+    #   dropout excluded); reads the weights only, so not in the key
     # scale (mnv2lab.data.stream, "Running at scale" in the README)
     data_pipeline: str = "auto"  # memory | stream | auto (stream big folders)
     loader_workers: int | None = None  # stream: decoding processes per rank (not in
@@ -290,6 +294,7 @@ _SPEC: dict[str, Param] = {
     "checkpoint_seconds": Param(float),
     "study": Param(str),
     "snapshot_epochs": Param(list),
+    "fit_check_images": Param(int, min=1, nullable=True),
     "data_pipeline": Param(str, choices=PIPELINES),
     "loader_workers": Param(int, min=0, nullable=True),
     "precision": Param(str, choices=PRECISIONS),

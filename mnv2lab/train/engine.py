@@ -238,6 +238,17 @@ class MemorySource:
         self.get = BatchSource(ds, config, device, ctx.rank, ctx.world_size).get
         self.test_x = ds.test_images[ctx.rank :: ctx.world_size].to(device)
         self.test_y = ds.test_labels[ctx.rank :: ctx.world_size].to(device)
+        self.fit_x = self.fit_y = None
+        if config.fit_check_images is not None:  # a fixed set of training images, this rank's share
+            n = min(config.fit_check_images, len(ds.train_labels))
+            order = torch.randperm(
+                len(ds.train_labels), generator=torch.Generator().manual_seed(0xF17)
+            )
+            idx = order[:n][ctx.rank :: ctx.world_size]
+            self.fit_x, self.fit_y = (
+                ds.train_images[idx].to(device),
+                ds.train_labels[idx].to(device),
+            )
         self.num_classes, self.image_shape = ds.num_classes, ds.image_shape
         self.evaluated_on = ds.info.get("evaluated_on", "test")
         self.n_train, self.n_test = len(ds.train_labels), len(ds.test_labels)
@@ -263,6 +274,11 @@ def open_data(
     )
     if pipeline == "memory":
         return MemorySource(load_training_data(config, ctx, progress), config, device, ctx)
+    if config.fit_check_images is not None:
+        raise ParameterError(
+            "parameter 'fit_check_images': not supported by the streaming pipeline yet; got "
+            f"{config.fit_check_images!r}, allowed here: None"
+        )
     if config.validation_images is not None:
         raise ParameterError(
             "parameter 'validation_images': not supported by the streaming "
@@ -568,7 +584,10 @@ def _train_locked(
                 if streamed
                 else evaluate(model, data.test_x, data.test_y, data.ds, config.channels_last)
             )
-        ls, correct, n, tl, tn, skipped, skipped_test = distributed.all_sum(
+            fit = (0.0, 0, 0)
+            if getattr(data, "fit_x", None) is not None:
+                fit = evaluate(model, data.fit_x, data.fit_y, data.ds, config.channels_last)
+        ls, correct, n, tl, tn, skipped, skipped_test, fl, fc, fn = distributed.all_sum(
             [
                 ls,
                 correct,
@@ -577,6 +596,7 @@ def _train_locked(
                 loss_n,
                 data.skipped,
                 getattr(data, "eval_skipped", 0),
+                *fit,
             ],
             ctx,
             device,
@@ -593,6 +613,8 @@ def _train_locked(
                 "elapsed_s": round(elapsed(), 3),
             }
         )
+        if fn:  # the fit check: training images as the test images are evaluated
+            history[-1].update(train_eval_loss=_finite(fl / fn), train_eval_acc=round(fc) / fn)
         if streamed:  # unreadable images so far (training, all ranks) and in this evaluation
             history[-1].update(
                 skipped_images=round(skipped), skipped_test_images=round(skipped_test)
@@ -733,6 +755,8 @@ def _train_locked(
     }
     if streamed:
         final.update(data_pipeline="stream", skipped_images=last["skipped_images"])
+    if "train_eval_loss" in last:
+        final.update(train_eval_loss=last["train_eval_loss"], train_eval_acc=last["train_eval_acc"])
     if weights_sha256 is not None:
         final["weights_sha256"] = weights_sha256
     return RunResult(
