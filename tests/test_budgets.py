@@ -222,3 +222,16 @@ def test_a_long_plan_with_missing_runs_names_the_long_command(tmp_path):
     message = study.missing_message(results)
     assert "6 of 6 runs have no result" in message and budgets.LONG_COMMAND in message
     assert "train_missing" not in message  # the notebook never trains 30-epoch runs
+
+
+def test_the_recipe_table_marks_the_choice_only_when_the_search_is_complete(tmp_path):
+    runs = budgets.search_runs()
+    _store(runs[0].config, 0.80, tmp_path)
+    rows = budgets.recipe_table(results=str(tmp_path))
+    assert [r["validation_acc"] for r in rows] == [80.0, None, None]
+    assert not any(r["chosen"] for r in rows)
+    for run, acc in zip(runs[1:], (0.78, 0.81)):
+        _store(run.config, acc, tmp_path)
+    rows = budgets.recipe_table(results=str(tmp_path))
+    assert [r["candidate"] for r in rows if r["chosen"]] == ["C_wd5e-4_ls0.1"]
+    assert rows[2]["label_smoothing"] == 0.1 and rows[2]["epochs"] == budgets.SEARCH_EPOCHS

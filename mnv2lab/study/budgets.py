@@ -240,6 +240,23 @@ def search_accuracies(device: str = "cpu", results: str | None = None) -> dict[s
     return out
 
 
+def recipe_table(device: str = "cpu", results: str | None = None) -> list[dict[str, Any]]:
+    """One row per candidate: its recipe, final validation accuracy (None until its run exists)
+    and whether the rule chose it (only once the search is complete): for the notebooks."""
+    accuracies = search_accuracies(device, results)
+    chosen = choose(accuracies) if len(accuracies) == len(CANDIDATES) else None
+    return [
+        {
+            "candidate": name,
+            **recipe,
+            "epochs": SEARCH_EPOCHS,
+            "validation_acc": None if name not in accuracies else round(100 * accuracies[name], 2),
+            "chosen": name == chosen,
+        }
+        for name, recipe in CANDIDATES.items()
+    ]
+
+
 def chosen_recipe(device: str = "cpu", results: str | None = None) -> tuple[str, dict[str, float]]:
     """(candidate name, its TrainConfig fields), chosen by :func:`choose` from the committed
     search results; raises ParameterError naming what is missing if the search is incomplete."""
