@@ -235,3 +235,24 @@ def test_the_recipe_table_marks_the_choice_only_when_the_search_is_complete(tmp_
     rows = budgets.recipe_table(results=str(tmp_path))
     assert [r["candidate"] for r in rows if r["chosen"]] == ["C_wd5e-4_ls0.1"]
     assert rows[2]["label_smoothing"] == 0.1 and rows[2]["epochs"] == budgets.SEARCH_EPOCHS
+
+
+def test_the_committed_search_is_on_the_validation_split_and_defines_the_long_study():
+    """The committed search results (results/cifar10_recipe/): every candidate trained on 45,000
+    training images and evaluated on the other 5,000, never on the test set; the long study is
+    the chosen recipe's."""
+    from mnv2lab.train import load_intact
+
+    for run in budgets.search_runs():
+        res = load_intact(run.config)
+        assert res is not None, f"{run.name}: no committed result"
+        assert res.final["evaluated_on"] == "validation"
+        assert (res.final["train_images"], res.final["test_images"]) == (45_000, 5_000)
+    name, recipe = budgets.chosen_recipe()
+    accuracies = budgets.search_accuracies()
+    assert name == budgets.choose(accuracies)
+    assert accuracies[name] >= max(accuracies.values()) - budgets.TIE_POINTS / 100
+    runs = budgets.define_long_study()
+    assert len(runs) >= 15
+    assert all(r.config.label_smoothing == recipe["label_smoothing"] for r in runs)
+    assert all(r.config.weight_decay == recipe["weight_decay"] for r in runs)
