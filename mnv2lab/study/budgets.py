@@ -334,7 +334,7 @@ def long_plan(params: Mapping[str, Any], uses: Sequence[str], *, short_plan=None
     """The long-budget runs behind ``uses`` ("fig6a", "fig6b", "v1_vs_v2") as a StudyPlan, or None
     when the long budget is not defined yet (its recipe search is incomplete). Never trains
     (30-epoch runs are the runner's job). ``smoke``: tiny digits runs like the short smoke plan,
-    twice as long, trained into a temporary folder (``short_plan``: the smoke plan to mirror)."""
+    one epoch longer, trained into a temporary folder (``short_plan``: the smoke plan to mirror)."""
     wanted = set(uses)
     if params.get("smoke"):
         if short_plan is None:
@@ -343,7 +343,7 @@ def long_plan(params: Mapping[str, Any], uses: Sequence[str], *, short_plan=None
         for r in short_plan.runs:
             if wanted & set(r.uses):
                 cfg = TrainConfig.from_dict(
-                    {**r.config.to_dict(), "epochs": 2 * r.config.epochs, "study": LONG_STUDY}
+                    {**r.config.to_dict(), "epochs": r.config.epochs + 1, "study": LONG_STUDY}
                 )
                 runs.append(StudyRun(r.name, r.model, r.variant, r.width, r.seed, cfg, r.uses))
         folder = short_plan.results.parent / LONG_STUDY
