@@ -10,6 +10,8 @@ import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
+from mnv2lab.params import ParameterError
+
 from conftest import NOTEBOOKS
 
 
@@ -77,8 +79,9 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_bad_parameter_fails_clearly(path, tmp_path):
+def test_bad_parameter_fails_clearly(tmp_path):
+    """End to end through papermill (one notebook; the next test checks every notebook's cells)."""
+    path = next(p for p in NOTEBOOKS if p.stem.startswith("02_"))
     with pytest.raises(PapermillExecutionError) as err:
         papermill.execute_notebook(
             str(path),
@@ -94,6 +97,23 @@ def test_bad_parameter_fails_clearly(path, tmp_path):
     # so take the failing cell's source from the error itself.
     failing = err.value.source
     assert "start(" in failing, "the error must come from the validation cell, before heavy work"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_every_notebook_validates_a_bad_parameter_in_its_first_cell(path, tmp_path):
+    """What papermill does with ``-p smoke false``, without a kernel: the parameters cell, then
+    the injected ``smoke = "false"``, then the notebook's next cell, which must be the validating
+    ``start(...)`` and must refuse the string before any heavy work."""
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    i = next(k for k, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+    first = code[i + 1].source
+    assert "start(" in first, f"{path.name}: the cell after the parameters must call start()"
+    injected = f'# Parameters\nsmoke = "false"\nout_dir = {str(tmp_path)!r}\n'
+    namespace: dict = {"In": ["", code[i].source, injected, first]}  # IPython's cell history
+    for cell in (code[i].source, injected):
+        exec(cell, namespace)  # noqa: S102 (the notebook's own parameters cell, papermill's)
+    with pytest.raises(ParameterError, match=r"'smoke'.*'false'"):
+        exec(first, namespace)  # noqa: S102 (the notebook's own first cell)
 
 
 def test_a_name_typed_into_the_parameters_cell_is_validated(tmp_path):
