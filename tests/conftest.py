@@ -26,3 +26,27 @@ def cifar_tarball() -> Path:
     if not path.exists():
         pytest.skip(f"shared data not found at {path}")
     return path
+
+
+@pytest.fixture
+def tiny_study(tmp_path, monkeypatch):
+    """A factory of the study's runs shrunk to seconds: the digits set, one width, no MobileNetV1,
+    a small subset, and a private cache (keyword arguments override any of it)."""
+    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+    from mnv2lab.study import define_study
+
+    def make(width: float = 0.35, **overrides):
+        settings = dict(
+            seeds=[0],
+            widths=[width],
+            main_width=width,
+            epochs=1,
+            dataset="digits",
+            include_v1=False,
+            study="smoke",
+            train_subset=256,
+            test_subset=64,
+        )
+        return define_study(**{**settings, **overrides})
+
+    return make

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from mnv2lab import fig7_training as f7
-from mnv2lab.study import define_study
 from mnv2lab.train import train
 
 
@@ -24,20 +23,8 @@ def test_layer_statistics_use_the_same_pixels_and_count_saturation():
 
 
 @pytest.mark.slow
-def test_along_training_counts_init_and_each_snapshot(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
-    run = define_study(
-        seeds=[0],
-        widths=[0.25],
-        main_width=0.25,
-        epochs=2,
-        dataset="digits",
-        include_v1=False,
-        study="f7",
-        train_subset=256,
-        test_subset=64,
-        snapshot_epochs=[1, 2],
-    )[0]
+def test_along_training_counts_init_and_each_snapshot(tmp_path, tiny_study):
+    run = tiny_study(0.25, epochs=2, study="f7", snapshot_epochs=[1, 2])[0]
     assert run.variant == "linear"
     train(run.config, progress=False)
     paths = f7.after_run(run, None, tmp_path / "res")
@@ -50,13 +37,5 @@ def test_along_training_counts_init_and_each_snapshot(tmp_path, monkeypatch):
     assert again.equals(table)
     summary = f7.summary_by_epoch(f7.stored_along([run], tmp_path / "res"))
     assert list(summary.epoch) == [0, 1, 2] and (summary.seeds == 1).all()
-    plain = define_study(
-        seeds=[0],
-        widths=[0.25],
-        main_width=0.25,
-        epochs=2,
-        dataset="digits",
-        include_v1=False,
-        study="f7",
-    )[0]
+    plain = tiny_study(0.25, epochs=2, study="f7")[0]
     assert f7.after_run(plain, None, tmp_path / "res") == []  # no snapshots: nothing to count

@@ -133,19 +133,8 @@ def test_select_by_name_and_use():
 
 
 @pytest.mark.slow
-def test_runner_trains_missing_runs_then_skips_them(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
-    runs = study.define_study(
-        seeds=[0],
-        widths=[0.35],
-        main_width=0.35,
-        epochs=1,
-        dataset="digits",
-        include_v1=False,
-        study="smoke",
-        train_subset=256,
-        test_subset=64,
-    )[:2]
+def test_runner_trains_missing_runs_then_skips_them(tmp_path, tiny_study):
+    runs = tiny_study()[:2]
     out = io.StringIO()
     paths = study.run_study(runs, progress=False, results=tmp_path / "res", out=out)
     # two results, plus Figure 7's statistics of the paper's model (init and trained)
@@ -168,21 +157,9 @@ def test_runner_trains_missing_runs_then_skips_them(tmp_path, monkeypatch):
 
 
 def test_runner_starts_the_ranks_a_run_names_and_has_no_thread_override(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, capsys, tiny_study
 ):
-    run = study.define_study(
-        seeds=[0],
-        widths=[0.35],
-        main_width=0.35,
-        epochs=1,
-        dataset="digits",
-        include_v1=False,
-        study="smoke",
-        ranks=2,
-        threads=1,
-        train_subset=128,
-        test_subset=64,
-    )[1]  # relu6
+    run = tiny_study(ranks=2, threads=1, train_subset=128)[1]  # relu6
     calls = []
 
     def fake_run(config, results, progress=None):
@@ -399,19 +376,8 @@ def test_cpu_fingerprint_is_stable_and_stored():
     assert len(cpu_fingerprint()) == 12 and int(cpu_fingerprint(), 16) >= 0
 
 
-def test_status_lists_done_and_missing_runs_with_time_left(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
-    runs = study.define_study(
-        seeds=[0],
-        widths=[0.35],
-        main_width=0.35,
-        epochs=1,
-        dataset="digits",
-        include_v1=False,
-        study="smoke",
-        train_subset=256,
-        test_subset=64,
-    )[:2]
+def test_status_lists_done_and_missing_runs_with_time_left(tmp_path, tiny_study):
+    runs = tiny_study()[:2]
     before = study.status_lines(runs, tmp_path / "res")
     assert "0/2 done" in before[-1] and "+2 runs without a timing" in before[-1]
     study.run_study(runs[:1], progress=False, results=tmp_path / "res", out=io.StringIO())
@@ -422,21 +388,10 @@ def test_status_lists_done_and_missing_runs_with_time_left(tmp_path, monkeypatch
     assert len(full) == len(study.define_study()) + 1 and "estimated time left" in full[-1]
 
 
-def test_activation_statistics_are_filled_in_for_runs_that_lack_them(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+def test_activation_statistics_are_filled_in_for_runs_that_lack_them(tmp_path, tiny_study):
     from mnv2lab.train import run_or_load
 
-    runs = study.define_study(
-        seeds=[0],
-        widths=[0.35],
-        main_width=0.35,
-        epochs=1,
-        dataset="digits",
-        include_v1=False,
-        study="smoke",
-        train_subset=256,
-        test_subset=64,
-    )[:2]
+    runs = tiny_study()[:2]
     for r in runs:  # trained without the runner: no statistics stored
         run_or_load(r.config, tmp_path / "res", progress=False)
     out = io.StringIO()
