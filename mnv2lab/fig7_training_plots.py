@@ -55,8 +55,16 @@ def plot_along_training(table: pd.DataFrame, summary: pd.DataFrame, *, title: st
             label="share of channels at 6 (right)",
         )
         axb2.set_ylabel("saturated fraction")
-        axb.legend(fontsize="x-small", loc="upper left")
-        axb2.legend(fontsize="x-small", loc="upper right")
+        # one legend for both y axes, above the panel, where no curve can run under it
+        handles = axb.get_legend_handles_labels()[0] + axb2.get_legend_handles_labels()[0]
+        axb.legend(
+            handles=handles,
+            fontsize="x-small",
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncol=2,
+            frameon=False,
+        )
     ax.set_xlabel("epoch (0 = initialization)")
     ax.set_ylabel("positive fraction of the expanded channels")
     axb.set_xlabel("epoch")

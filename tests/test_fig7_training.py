@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from mnv2lab import fig7_training as f7
+from mnv2lab.fig7_training_plots import plot_along_training
 from mnv2lab.train import train
 
 
@@ -37,5 +38,11 @@ def test_along_training_counts_init_and_each_snapshot(tmp_path, tiny_study):
     assert again.equals(table)
     summary = f7.summary_by_epoch(f7.stored_along([run], tmp_path / "res"))
     assert list(summary.epoch) == [0, 1, 2] and (summary.seeds == 1).all()
+    fig = plot_along_training(f7.stored_along([run], tmp_path / "res"), summary, title="t")
+    left, right = fig.axes[:2]
+    assert len(left.lines) == table.layer.nunique() + 2  # a line per layer, the mean, y = 0.5
+    assert list(left.lines[-2].get_xdata()) == [0, 1, 2]
+    legend = [t.get_text() for t in right.get_legend().get_texts()]  # one legend, both y axes
+    assert legend == ["layers with a pixel under 1/t", "share of channels at 6 (right)"]
     plain = tiny_study(0.25, epochs=2, study="f7")[0]
     assert f7.after_run(plain, None, tmp_path / "res") == []  # no snapshots: nothing to count
