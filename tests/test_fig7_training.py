@@ -36,9 +36,10 @@ def test_along_training_counts_init_and_each_snapshot(tmp_path, tiny_study):
     assert table[table.epoch == 0].frac_mean.tolist() != table[table.epoch == 2].frac_mean.tolist()
     again = f7.along_training(run.config, tmp_path / "res")  # from the cache file
     assert again.equals(table)
-    summary = f7.summary_by_epoch(f7.stored_along([run], tmp_path / "res"))
+    stored = f7.stored_along([run], tmp_path / "res")
+    summary = f7.summary_by_epoch(stored)
     assert list(summary.epoch) == [0, 1, 2] and (summary.seeds == 1).all()
-    fig = plot_along_training(f7.stored_along([run], tmp_path / "res"), summary, title="t")
+    fig = plot_along_training(stored, summary, title="t")
     left, right = fig.axes[:2]
     assert len(left.lines) == table.layer.nunique() + 2  # a line per layer, the mean, y = 0.5
     assert list(left.lines[-2].get_xdata()) == [0, 1, 2]
