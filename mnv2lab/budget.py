@@ -182,11 +182,38 @@ def fit_table(budgets: Mapping[str, object], sides: Mapping[str, Side]) -> pd.Da
     )
 
 
+def fit_summary(table: pd.DataFrame, label: str) -> str:
+    """One budget's rows of :func:`fit_table` in words, for figure takeaways: "CIFAR-10, 30
+    epochs: paper's model 87.14% test, 93.55% on training images evaluated as test (loss 0.441 vs
+    0.275; 2 seeds): fits its training images; ...". Without the clean evaluation the training
+    loss as trained stands in (and says so)."""
+    rows = table[table.budget == label]
+    if rows.empty:
+        return f"{label}: no runs yet"
+    parts = []
+    for r in rows.itertuples():
+        state = "still underfit" if r.underfit else "fits its training images"
+        seeds = f"{r.seeds} seed{'s' * (r.seeds != 1)}"
+        if math.isfinite(r.clean_train_loss):
+            parts.append(
+                f"{r.model} {r.test_acc:.2f}% test, {r.clean_train_acc:.2f}% on training images "
+                f"evaluated as test (loss {r.test_loss:.3f} vs {r.clean_train_loss:.3f}; {seeds}): "
+                f"{state}"
+            )
+        else:
+            parts.append(
+                f"{r.model} {r.test_acc:.2f}% test (test loss {r.test_loss:.3f}, training loss as "
+                f"trained {r.train_loss:.3f}; {seeds}): {state}"
+            )
+    return f"{label}: " + "; ".join(parts)
+
+
 def loss_curves(results, sides: Mapping[str, Side]) -> pd.DataFrame:
     """Long form: budget-free curves of one study, per side and seed: epoch, train loss, clean
-    train loss (None where not measured), test loss, test accuracy (points)."""
+    train loss (None where not measured), test loss, test accuracy (points). No results (None):
+    an empty table."""
     rows = []
-    for name, side in sides.items():
+    for name, side in sides.items() if results is not None else ():
         for seed, r in side.runs(results).items():
             for h in r.history:
                 rows.append(
@@ -215,7 +242,8 @@ def loss_curves(results, sides: Mapping[str, Side]) -> pd.DataFrame:
 
 
 def gap_summary(table: pd.DataFrame, labels: Sequence[str], comparison: str) -> str:
-    """ "5 epochs: +11.05 [+8.22, +13.88] (n=3); 30 epochs: no runs yet" for one comparison."""
+    """ "linear - ReLU6: 5 epochs: +11.05 points [+8.22, +13.88] (n=3); 30 epochs: no runs yet"
+    for one comparison (figure takeaways: every budget named, every number with its unit)."""
     parts = []
     for label in labels:
         r = table[(table.budget == label) & (table.comparison == comparison)]
@@ -228,19 +256,15 @@ def gap_summary(table: pd.DataFrame, labels: Sequence[str], comparison: str) -> 
             if math.isfinite(r.low) and math.isfinite(r.high)
             else " (no interval)"
         )
-        parts.append(f"{label}: {r.gap:+.2f}{ci} (n={int(r.pairs)})")
+        parts.append(f"{label}: {r.gap:+.2f} points{ci} (n={int(r.pairs)})")
     return f"{comparison}: " + "; ".join(parts)
 
 
 def gap_sentence(results, comparison: Comparison, label: str) -> str:
     """One budget's paired gap in words, for figure takeaways: "CIFAR-10, 5 epochs: linear -
-    ReLU6 +11.05 [+8.22, +13.88] (n=3) points"."""
+    ReLU6 +11.05 points [+8.22, +13.88] (n=3)"."""
     table = gap_table({label: results}, [comparison])
-    return (
-        f"{label}: "
-        + gap_summary(table, [label], comparison.label).replace(f"{label}: ", "", 1)
-        + " points"
-    )
+    return f"{label}: " + gap_summary(table, [label], comparison.label).replace(f"{label}: ", "", 1)
 
 
 def target_sentence(

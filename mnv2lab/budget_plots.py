@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 
 from . import plotting
 
@@ -71,6 +72,7 @@ def plot_gap_against_budget(
             )
     ax.set_xticks(range(len(budgets)), budgets)
     ax.set_xlim(-0.6, len(budgets) - 0.4)
+    ax.margins(y=0.12)  # room for the n= labels above the intervals
     ax.set_ylabel("paired gap, test accuracy (points)")
     ax.set_title(title, fontsize="medium")
     if table.empty:
@@ -88,36 +90,40 @@ def plot_gap_against_budget(
 
 
 def plot_fit(curves: pd.DataFrame, *, title: str):
-    """Left: train and test loss against epoch (mean over seeds) per model, and where measured the
-    loss of training images evaluated as the test set is (dotted); right: test accuracy. Train loss
-    at or above test loss = still underfit."""
+    """Left: loss against epoch (mean over seeds) per model: test loss (solid), training loss as
+    trained (dashed: augmentation, dropout and label smoothing on) and, where measured, training
+    images evaluated as the test set is (dotted); right: test accuracy. A model fits its training
+    data once the dotted line runs below the solid one; train loss at or above test loss with no
+    dotted line means still underfit. Colours name the models, line styles the loss."""
     fig, (axl, axa) = plotting.new_figure("full", 1, 2)
     models = list(dict.fromkeys(curves.model)) if not curves.empty else []
     colors = plotting.palette(max(1, len(models)))
+    styles = {"test_loss": ("-", "test"), "train_loss": ("--", "training, as trained")}
+    clean_measured = "clean_train_loss" in curves and curves.clean_train_loss.notna().any()
+    if clean_measured:
+        styles["clean_train_loss"] = (":", "training images, evaluated as test")
     for color, model in zip(colors, models):
         c = curves[curves.model == model].groupby("epoch", as_index=False).mean(numeric_only=True)
         c = c.round(3)
-        axl.plot(c.epoch, c.test_loss, "-", color=color, lw=2, label=f"{model}: test")
-        train = c[c.epoch > 0]
-        axl.plot(train.epoch, train.train_loss, "--", color=color, lw=2, label=f"{model}: train")
-        if "clean_train_loss" in c and c.clean_train_loss.notna().any():
-            clean = c[c.clean_train_loss.notna()]
-            axl.plot(
-                clean.epoch,
-                clean.clean_train_loss,
-                ":",
-                color=color,
-                lw=2,
-                label=f"{model}: train images, evaluated as test",
-            )
+        for column, (style, _) in styles.items():
+            points = c[c[column].notna()]
+            axl.plot(points.epoch, points[column], style, color=color, lw=2)
         axa.plot(c.epoch, c.test_acc.round(2), "-o", color=color, lw=2, ms=3, label=model)
     axl.set_xlabel("epoch")
     axl.set_ylabel("cross-entropy")
     axa.set_xlabel("epoch")
     axa.set_ylabel("test accuracy (%)")
-    axl.set_title("loss: train (dashed; dotted: evaluated) vs test (solid)", fontsize="medium")
+    axl.set_title("loss", fontsize="medium")
     axa.set_title("test accuracy", fontsize="medium")
     if models:
-        axl.legend(fontsize="xx-small")
+        axl.legend(
+            [Line2D([], [], color="0.3", ls=style, lw=2) for style, _ in styles.values()],
+            [name for _, name in styles.values()],
+            fontsize="x-small",
+            loc="upper right",
+        )
+        axa.legend(fontsize="x-small", loc="lower right")
+    else:
+        axl.text(0.5, 0.5, "no runs yet", ha="center", va="center", transform=axl.transAxes)
     fig.suptitle(title, fontsize="medium")
     return fig

@@ -113,6 +113,10 @@ def test_budget_figures_draw_every_comparison_and_budget():
     assert curves[curves.epoch == 5.0].clean_train_loss.tolist() == [0.2] * 4
     fit = budget_plots.plot_fit(curves, title="fit")
     assert len(fit.axes[0].lines) == 6  # test, train, train evaluated as test, per model
+    none = budget.loss_curves(None, {"paper": REF})  # no long-budget results yet
+    assert none.empty and list(none.columns) == list(curves.columns)
+    empty = budget_plots.plot_fit(none, title="fit")
+    assert "no runs yet" in " ".join(x.get_text() for x in empty.axes[0].texts)
 
 
 def test_the_target_sentence_says_met_or_missed_with_the_numbers():
@@ -128,3 +132,28 @@ def test_the_target_sentence_says_met_or_missed_with_the_numbers():
     assert "over 1 seed (" in one and "CI" not in one
     assert "meets the 88% target so far (1 of 3 seeds)" in one
     assert "no runs yet" in budget.target_sentence(None, REF, "x", 0.88, "M")
+
+
+def test_gap_summary_names_every_budget_with_units_and_missing_budgets():
+    short = _study([0.60, 0.62, 0.64], [0.50, 0.55, 0.50])
+    t = budget.gap_table({"5 epochs": short, "30 epochs": _study([0.9], [0.89])}, [COMP])
+    s = budget.gap_summary(t, ["5 epochs", "30 epochs", "90 epochs"], "linear - ReLU6")
+    first, one_pair, missing = s.removeprefix("linear - ReLU6: ").split("; ")
+    assert first.startswith("5 epochs: +10.33 points [") and first.endswith("] (n=3)")
+    assert one_pair == "30 epochs: +1.00 points (no interval) (n=1)"
+    assert missing == "90 epochs: no runs yet"
+    sentence = budget.gap_sentence(short, COMP, "CIFAR-10, 5 epochs")
+    assert sentence.startswith("CIFAR-10, 5 epochs: linear - ReLU6: +10.33 points [")
+
+
+def test_fit_summary_says_fit_or_underfit_from_the_clean_evaluation_when_there_is_one():
+    under = _study([0.6, 0.6], [0.5, 0.5], train_loss=0.95, test_loss=0.93)
+    fits = _study([0.9, 0.9], [0.88], train_loss=0.60, test_loss=0.40, clean=(0.15, 0.97))
+    t = budget.fit_table({"5 epochs": under, "30 epochs": fits}, {"paper": REF, "relu6": VAR})
+    long = budget.fit_summary(t, "30 epochs")
+    assert long.startswith("30 epochs: paper 90.00% test, 97.00% on training images evaluated")
+    assert "(loss 0.400 vs 0.150; 2 seeds): fits its training images" in long
+    assert "relu6 88.00% test" in long and "1 seed)" in long
+    short = budget.fit_summary(t, "5 epochs")
+    assert "training loss as trained 0.950" in short and short.endswith("still underfit")
+    assert budget.fit_summary(t, "90 epochs") == "90 epochs: no runs yet"

@@ -9,6 +9,7 @@ import nbformat
 import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
+from papermill.translators import PythonTranslator
 
 from mnv2lab.params import ParameterError
 
@@ -55,6 +56,18 @@ def test_notebook_structure(path):
     assert "start(" in code[1].source, "the second code cell validates parameters via mnv2lab"
     assert nb.cells[0].cell_type == "markdown", "a notebook opens with narrative"
     assert nb.metadata.get("mnv2lab", {}).get("figures"), "metadata mnv2lab.figures lists figures"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_papermill_reads_every_parameter_with_its_help(path):
+    """`papermill --help-notebook` lists a parameter only when its line parses (an "=" inside the
+    comment makes papermill skip the line with a warning)."""
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    lines = [ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")]
+    parsed = PythonTranslator.inspect(cell)
+    assert [p.name for p in parsed] == [ln.split(":")[0].split("=")[0].strip() for ln in lines]
+    assert all(p.help for p in parsed), "every parameter has a comment saying what it is"
 
 
 @pytest.mark.slow
