@@ -31,8 +31,10 @@ import torch
 from torch import nn
 
 from . import records
-from .activations import expansion_layers, initial_model, probe_images
+from .activations import expansion_layers, fig7_checks, initial_model, probe_images
 from .data import to_model_input
+from .findings import Finding, count_verdict
+from .published import FIG7_TEXT
 from .study import PAPER_VARIANT, StudyRun, register_after_run
 from .train.checkpoint import load_weights, run_dir
 from .train.engine import snapshot_path
@@ -232,3 +234,51 @@ def summary_by_epoch(table: pd.DataFrame) -> pd.DataFrame:
     out = per_seed.groupby("epoch").mean()
     out.insert(0, "seeds", per_seed.groupby("epoch").size())
     return out.reset_index()
+
+
+def verdict(table: pd.DataFrame, label: str) -> Finding:
+    """Figure 7 from the long-budget models: the checks of
+    :func:`mnv2lab.activations.fig7_checks`, initialization (epoch 0) against the last epoch
+    counted, the same seeds at both, equal pixels in every layer. ``label`` names the budget."""
+    if table.empty:
+        raise ValueError("table: got no along-training counts; allowed: at least one run's")
+    last = int(table.epoch.max())
+    init, end = table[table.epoch == 0], table[table.epoch == last]
+    seeds = sorted(set(init.seed) & set(end.seed))
+    init, end = init[init.seed.isin(seeds)], end[end.seed.isin(seeds)]
+    li = init.groupby("layer")[["frac_mean", "frac_std"]].mean()  # per layer, mean over seeds
+    le = end.groupby("layer")[["frac_mean", "frac_std"]].mean()
+    n_layers, grows = len(li), int((le.frac_std > li.frac_std).sum())
+    below_init = init.groupby("seed").min_below.sum()
+    below_end = end.groupby("seed").min_below.sum()
+    f_init, f_end = float(li.frac_mean.mean()), float(le.frac_mean.mean())
+    checks = fig7_checks(f_init, f_end, grows, n_layers, float(below_end.mean()))
+    pixels = int(table.pixels.iloc[0])
+    per_seed = " / ".join(str(int(below_end[s])) for s in seeds)
+    details = (
+        f"{label}: Figure 7 from the long budget's paper's model ({len(seeds)} seeds), "
+        f"{pixels:,} pixels in every one of the {n_layers} expansion layers, initialization "
+        f"against epoch {last}. Mean fraction of positive channels per pixel, averaged over "
+        f"layers: {f_init:.3f} at initialization, {f_end:.3f} after {last} epochs. Spread (std "
+        f"over pixels) grows in {grows} of {n_layers} layers. Layers with a pixel under the "
+        f"invertibility threshold (1/t of the channels): {below_init.mean():.1f} at "
+        f"initialization, {below_end.mean():.1f} after {last} epochs (per seed {per_seed}). "
+        f"Paper: {FIG7_TEXT}. Checks: "
+        + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())
+        + "."
+    )
+    short = (
+        f"{label}: mean positive fraction {f_init:.2f} init -> {f_end:.2f} after {last} epochs, "
+        f"spread up in {grows}/{n_layers} layers, layers with a pixel under 1/t: "
+        f"{below_init.mean():.1f} init, {below_end.mean():.1f} trained (paper: ~0.5, same, "
+        "grows, a few)"
+    )
+    return Finding("Figure 7", count_verdict(checks.values()), short[:300], details=details)
+
+
+def figure7_finding(short: Finding, table: pd.DataFrame, planned: int, label: str) -> Finding:
+    """The Figure 7 finding the notebook records: the long budget's (:func:`verdict`) once all
+    ``planned`` long-budget runs are counted along training, else ``short`` (the short budget's,
+    which names its budget)."""
+    counted = table.seed.nunique() if len(table) else 0
+    return verdict(table, label) if planned and counted >= planned else short

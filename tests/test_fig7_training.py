@@ -47,3 +47,48 @@ def test_along_training_counts_init_and_each_snapshot(tmp_path, tiny_study):
     assert legend == ["layers with a pixel under 1/t", "share of channels at 6 (right)"]
     plain = tiny_study(0.25, epochs=2, study="f7")[0]
     assert f7.after_run(plain, None, tmp_path / "res") == []  # no snapshots: nothing to count
+
+
+def _along(seeds, end_frac, end_std, end_below):
+    """A fake along-training table: 4 layers, epochs 0 and 30, every seed alike."""
+    import pandas as pd
+
+    rows = []
+    for seed in seeds:
+        for epoch, frac, std, below in [
+            (0, 0.5, 0.1, [False] * 4),
+            (30, end_frac, end_std, end_below),
+        ]:
+            for layer in range(1, 5):
+                rows.append(
+                    {
+                        "seed": seed,
+                        "epoch": epoch,
+                        "layer": layer,
+                        "pixels": 8000,
+                        "frac_mean": frac,
+                        "frac_std": std,
+                        "min_below": below[layer - 1],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_long_budget_figure7_verdict_applies_the_four_checks():
+    from mnv2lab.findings import Finding
+
+    paper_like = f7.verdict(
+        _along([0, 1, 2], 0.48, 0.15, [False, False, True, True]), "C, 30 epochs"
+    )
+    assert paper_like.verdict == "reproduced" and paper_like.finding.startswith("C, 30 epochs: ")
+    assert "after 30 epochs (per seed 2 / 2 / 2)" in paper_like.details
+    flat = f7.verdict(_along([0, 1], 0.30, 0.08, [False] * 4), "C, 30 epochs")
+    assert flat.verdict == "partly"  # init near half only
+    assert "average kept: no, spread grows: no, a few layers under: no" in flat.details
+    short = Finding("Figure 7", "partly", "C, 5 epochs: short")
+    table = _along([0, 1], 0.48, 0.15, [False, False, True, True])
+    assert f7.figure7_finding(short, table, planned=3, label="L") is short  # 2 of 3 counted
+    assert f7.figure7_finding(short, table, planned=2, label="L").finding.startswith("L: ")
+    assert f7.figure7_finding(short, table.iloc[:0], planned=0, label="L") is short
+    with pytest.raises(ValueError, match="table: got no along-training counts"):
+        f7.verdict(table.iloc[:0], "L")
