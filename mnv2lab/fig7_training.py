@@ -31,10 +31,9 @@ import torch
 from torch import nn
 
 from . import records
-from .activations import expansion_layers, fig7_checks, initial_model, probe_images
+from .activations import expansion_layers, fig7_finding, initial_model, probe_images
 from .data import to_model_input
-from .findings import Finding, count_verdict
-from .published import FIG7_TEXT
+from .findings import Finding
 from .study import PAPER_VARIANT, StudyRun, register_after_run
 from .train.checkpoint import load_weights, run_dir
 from .train.engine import snapshot_path
@@ -252,28 +251,22 @@ def verdict(table: pd.DataFrame, label: str) -> Finding:
     below_init = init.groupby("seed").min_below.sum()
     below_end = end.groupby("seed").min_below.sum()
     f_init, f_end = float(li.frac_mean.mean()), float(le.frac_mean.mean())
-    checks = fig7_checks(f_init, f_end, grows, n_layers, float(below_end.mean()))
     pixels = int(table.pixels.iloc[0])
-    per_seed = " / ".join(str(int(below_end[s])) for s in seeds)
-    details = (
-        f"{label}: Figure 7 from the long budget's paper's model ({len(seeds)} seeds), "
-        f"{pixels:,} pixels in every one of the {n_layers} expansion layers, initialization "
-        f"against epoch {last}. Mean fraction of positive channels per pixel, averaged over "
-        f"layers: {f_init:.3f} at initialization, {f_end:.3f} after {last} epochs. Spread (std "
-        f"over pixels) grows in {grows} of {n_layers} layers. Layers with a pixel under the "
-        f"invertibility threshold (1/t of the channels): {below_init.mean():.1f} at "
-        f"initialization, {below_end.mean():.1f} after {last} epochs (per seed {per_seed}). "
-        f"Paper: {FIG7_TEXT}. Checks: "
-        + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())
-        + "."
+    return fig7_finding(
+        f"{label}: ",
+        f"from the long budget's paper's model ({len(seeds)} seeds, {pixels:,} pixels in every "
+        f"one of the {n_layers} expansion layers, initialization against epoch {last})",
+        frac_init=f_init,
+        frac_trained=f_end,
+        trained=f"after {last} epochs",
+        grows=grows,
+        n_layers=n_layers,
+        spread_note="",
+        below_init=f"{below_init.mean():.1f}",
+        below_trained=f"{below_end.mean():.1f}",
+        below_mean=float(below_end.mean()),
+        below_note=f" (per seed {' / '.join(str(int(below_end[s])) for s in seeds)})",
     )
-    short = (
-        f"{label}: mean positive fraction {f_init:.2f} init -> {f_end:.2f} after {last} epochs, "
-        f"spread up in {grows}/{n_layers} layers, layers with a pixel under 1/t: "
-        f"{below_init.mean():.1f} init, {below_end.mean():.1f} trained (paper: ~0.5, same, "
-        "grows, a few)"
-    )
-    return Finding("Figure 7", count_verdict(checks.values()), short[:300], details=details)
 
 
 def figure7_finding(short: Finding, table: pd.DataFrame, planned: int, label: str) -> Finding:

@@ -221,6 +221,43 @@ def fig7_checks(
     }
 
 
+def fig7_finding(
+    prefix: str,
+    scope: str,
+    *,
+    frac_init: float,
+    frac_trained: float,
+    trained: str,
+    grows: int,
+    n_layers: int,
+    spread_note: str,
+    below_init: str,
+    below_trained: str,
+    below_mean: float,
+    below_note: str = "",
+) -> Finding:
+    """Figure 7's finding from its statistics, for either budget: the verdict of
+    :func:`fig7_checks` and the sentences that give the numbers behind each check. ``trained``
+    names the trained stage ("trained", "after 30 epochs"); ``below_*`` are the layers with a
+    pixel under 1/t as printed, ``below_mean`` their mean over seeds after training."""
+    checks = fig7_checks(frac_init, frac_trained, grows, n_layers, below_mean)
+    details = (
+        f"{prefix}Figure 7 {scope}. Mean fraction of positive channels per pixel, averaged over "
+        f"layers: {frac_init:.3f} at initialization, {frac_trained:.3f} {trained}. Spread (std "
+        f"over pixels) grows in {grows} of {n_layers} layers{spread_note}. Layers with a pixel "
+        f"under the invertibility threshold (1/t of the channels): {below_init} at "
+        f"initialization, {below_trained} {trained}{below_note}. Paper: {FIG7_TEXT}. Checks: "
+        + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())
+        + "."
+    )
+    short = (
+        f"{prefix}mean positive fraction {frac_init:.2f} init -> {frac_trained:.2f} {trained}, "
+        f"spread up in {grows}/{n_layers} layers, layers with a pixel under 1/t: "
+        f"{below_init} init, {below_trained} {trained} (paper: ~0.5, same, grows, a few)"
+    )
+    return Finding("Figure 7", count_verdict(checks.values()), short[:300], details=details)
+
+
 def verdict(table: pd.DataFrame, plan: ActivationPlan) -> Finding:
     """Figure 7 against the paper's account, from the numbers, as four checks (all / some / none
     hold: :func:`mnv2lab.findings.count_verdict`): init mean fraction near 1/2; trained mean
@@ -270,24 +307,21 @@ def verdict(table: pd.DataFrame, plan: ActivationPlan) -> Finding:
     b_init = below[below.stage == "init"].layers_below
     b_tr = below[below.stage == "trained"].layers_below
     n_layers = len(trained)
-    checks = fig7_checks(f_init, f_trained, grows, n_layers, b_tr.mean())
-    text = (
-        f"{prefix}Figure 7 at width {w:g} ({n_seeds} seed(s), {plan.n_images} test images, "
-        f"{n_layers} expansion layers). Mean fraction of positive channels per pixel, averaged "
-        f"over layers: {f_init:.3f} at initialization, {f_trained:.3f} trained. Spread (std "
-        f"over pixels) grows in {grows} of {n_layers} layers (median ratio trained/init "
-        f"{spread_ratio.median():.2f}). Layers with a pixel under the invertibility threshold "
-        f"(1/t of the channels): {_range(b_init)} at initialization, {_range(b_tr)} trained "
-        f"(per seed). Paper: {FIG7_TEXT}. Checks: "
-        + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in checks.items())
-        + "."
+    return fig7_finding(
+        prefix,
+        f"at width {w:g} ({n_seeds} seed(s), {plan.n_images} test images, {n_layers} expansion "
+        "layers)",
+        frac_init=f_init,
+        frac_trained=f_trained,
+        trained="trained",
+        grows=grows,
+        n_layers=n_layers,
+        spread_note=f" (median ratio trained/init {spread_ratio.median():.2f})",
+        below_init=_range(b_init),
+        below_trained=_range(b_tr),
+        below_mean=b_tr.mean(),
+        below_note=" (per seed)",
     )
-    finding = (
-        f"{prefix}mean positive fraction {f_init:.2f} init -> {f_trained:.2f} trained, "
-        f"spread up in {grows}/{n_layers} layers, layers with a pixel under 1/t: "
-        f"{_range(b_init)} init, {_range(b_tr)} trained (paper: ~0.5, same, grows, a few)"
-    )
-    return Finding("Figure 7", count_verdict(checks.values()), finding[:300], details=text)
 
 
 def findings(table: pd.DataFrame, plan: ActivationPlan) -> list[Finding]:
