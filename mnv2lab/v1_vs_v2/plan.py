@@ -76,6 +76,7 @@ FIGURES = {
     "section5": "v1v2_section5_slices",
     "trained": "v1v2_trained_cifar10",
     "gap_budget": "v1v2_gap_budget",
+    "fit_long": "v1v2_fit_long",
 }
 
 # V2/V1 latency ratios within this of the paper's 75/113 count as agreeing.
