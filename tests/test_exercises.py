@@ -5,6 +5,7 @@ formulas, hand counts, or scipy), so the exercises cannot rot."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import re
 
@@ -121,6 +122,32 @@ def test_03_bottleneck_ablation():
     assert stats.t.ppf(0.975, n - 2) * sd / math.sqrt(n - 1) > two["half_width_now"] / 2, (
         "one seed fewer would not be enough"
     )
+
+    three = s.exercise_3()
+    long = []  # the paper's model's long-budget result files, read without the package
+    for f in sorted((ROOT / "results" / "cifar10_long").glob("*.json")):
+        r = json.loads(f.read_text())
+        c = r["config"]
+        if c["model"] == "mobilenet_v2" and c["model_kwargs"] == {
+            "bottleneck": "linear",
+            "shortcut": "bottleneck",
+            "small_input": True,
+            "width_mult": 0.5,
+        }:
+            long.append(r["final"])
+    assert three["long_seeds"] == len(long) >= 1
+
+    def mean(key: str) -> float:
+        return sum(f[key] for f in long) / len(long)
+
+    assert three["long_train_loss"] == pytest.approx(mean("train_loss"))
+    assert three["long_test_loss"] == pytest.approx(mean("test_loss"))
+    assert three["long_train_images_loss"] == pytest.approx(mean("train_eval_loss"))
+    assert three["long_train_images_acc"] == pytest.approx(100 * mean("train_eval_acc"))
+    eps = three["label_smoothing"]
+    q = [1 - eps + eps / 10] + [eps / 10] * 9
+    assert three["smoothing_floor"] == pytest.approx(stats.entropy(q))  # natural log
+    assert three["long_train_loss"] > three["smoothing_floor"]  # no model gets under the floor
 
 
 def test_04_shortcut_ablation():

@@ -20,3 +20,10 @@ DEFAULTS = {
 
 def committed(use: str) -> study.StudyResults:
     return study.collect(study.make_plan(DEFAULTS, use))
+
+
+def committed_long(use: str) -> study.StudyResults:
+    """The long budget's committed runs behind ``use`` (whatever of them exist)."""
+    from mnv2lab.study import budgets
+
+    return study.collect(budgets.long_plan(DEFAULTS, [use]), require_some=False)
