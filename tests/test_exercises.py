@@ -10,6 +10,7 @@ import math
 import re
 
 import nbformat
+import numpy as np
 import pytest
 import torch
 from scipy import stats
@@ -36,6 +37,26 @@ def solutions(stem: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def finals(study_dir: str, model: str, **model_kwargs) -> dict[int, dict]:
+    """{seed: final metrics} of the result files in results/<study_dir>/ whose model and model
+    kwargs match: the committed runs read without the package."""
+    out = {}
+    for f in sorted((ROOT / "results" / study_dir).glob("*.json")):
+        r = json.loads(f.read_text())
+        c = r["config"]
+        if c["model"] == model and c["model_kwargs"] == model_kwargs:
+            out[c["seed"]] = r["final"]
+    return out
+
+
+V2_05 = {"small_input": True, "width_mult": 0.5, "bottleneck": "linear"}
+
+
+def paired_points(a: dict, b: dict) -> list[float]:
+    """100 x (a - b) in final test accuracy, over the seeds both have, in seed order."""
+    return [100 * (a[s]["test_acc"] - b[s]["test_acc"]) for s in sorted(set(a) & set(b))]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -124,17 +145,7 @@ def test_03_bottleneck_ablation():
     )
 
     three = s.exercise_3()
-    long = []  # the paper's model's long-budget result files, read without the package
-    for f in sorted((ROOT / "results" / "cifar10_long").glob("*.json")):
-        r = json.loads(f.read_text())
-        c = r["config"]
-        if c["model"] == "mobilenet_v2" and c["model_kwargs"] == {
-            "bottleneck": "linear",
-            "shortcut": "bottleneck",
-            "small_input": True,
-            "width_mult": 0.5,
-        }:
-            long.append(r["final"])
+    long = list(finals("cifar10_long", "mobilenet_v2", shortcut="bottleneck", **V2_05).values())
     assert three["long_seeds"] == len(long) >= 1
 
     def mean(key: str) -> float:
@@ -161,6 +172,19 @@ def test_04_shortcut_ablation():
         mean, low, high = _independent_gap(results, variant)
         assert (got["mean"], got["low"], got["high"]) == pytest.approx((mean, low, high), abs=1e-9)
         assert got["excludes_zero"] == (low > 0 or high < 0)
+    three = s.exercise_3(half_width=1.0)
+    for budget_name, folder in (("5 epochs", "cifar10_ablation"), ("30 epochs", "cifar10_long")):
+        got = three[budget_name]
+        gaps = paired_points(
+            finals(folder, "mobilenet_v2", shortcut="bottleneck", **V2_05),
+            finals(folder, "mobilenet_v2", shortcut="expansion", **V2_05),
+        )
+        assert got["per_seed"] == pytest.approx(gaps, abs=0.006)  # the table rounds to 0.01
+        sd = float(np.std(got["per_seed"], ddof=1))
+        assert got["sd"] == pytest.approx(sd)
+        n = got["seeds_needed"]
+        assert stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) <= 1.0
+        assert n == 2 or stats.t.ppf(0.975, n - 2) * sd / math.sqrt(n - 1) > 1.0, "not minimal"
 
 
 def test_05_activation_patterns():
@@ -173,6 +197,22 @@ def test_05_activation_patterns():
     # widest: 160 x 0.5 = 80, times 6 = 480.
     assert (two["narrowest"], two["widest"]) == (8 * 6, 80 * 6)
     assert (two["needed_narrowest"], two["needed_widest"]) == (8, 80)
+    three = s.exercise_3(n_images=500, share_below=1e-5)
+    # By hand from Table 2 with the small-input strides (stem and the c = 24 stage at stride 1): an
+    # expansion runs at its block's input size, so the first block of a stride-2 stage still sees
+    # the previous size. 32x32 for both c = 24 blocks and the first c = 32 block, then halving.
+    sizes, side = [], 32
+    for t, c, n, stride in TABLE2:
+        for i in range(n):
+            if t != 1:
+                sizes.append(side * side)
+            if i == 0 and stride == 2 and c != 24:
+                side //= 2
+    assert three["pixels_per_image"] == sizes and len(sizes) == 16
+    assert (three["first_layer_pixels"], three["last_layer_pixels"]) == (500 * 1024, 500 * 16)
+    assert three["ratio"] == 64
+    assert three["p_min_below_first"] == pytest.approx(-math.expm1(512_000 * math.log1p(-1e-5)))
+    assert three["p_min_below_first"] > 0.99 > 0.1 > three["p_min_below_last"] > 0.05
 
 
 def test_06_v1_vs_v2():
@@ -184,6 +224,19 @@ def test_06_v1_vs_v2():
     assert abs(one["v1_madds"] - one["v2_madds"]) / one["v2_madds"] < 0.1
     two = s.exercise_2()
     assert two["mobilenet_v2"] > two["mobilenet_v1"] > 0
+    three = s.exercise_3()
+    short = paired_points(
+        finals("cifar10_ablation", "mobilenet_v2", shortcut="bottleneck", **V2_05),
+        finals("cifar10_ablation", "mobilenet_v1", small_input=True, width_mult=0.4),
+    )
+    long = paired_points(
+        finals("cifar10_long", "mobilenet_v2", shortcut="bottleneck", **V2_05),
+        finals("cifar10_long", "mobilenet_v1", small_input=True, width_mult=0.4, dropout=0.2),
+    )
+    for got, gaps in ((three["5 epochs"], short), (three["30 epochs"], long)):
+        assert got["pairs"] == len(gaps) >= 1
+        assert got["per_seed"] == pytest.approx(gaps, abs=0.006)
+        assert got["gap"] == pytest.approx(float(np.mean(gaps)))
 
 
 def _head_by_hand(extras: str, predictor: str) -> tuple[int, int]:

@@ -4,9 +4,13 @@ tests/test_exercises.py). They read the committed runs; nothing is trained."""
 from __future__ import annotations
 
 import importlib.util
+import math
+import statistics
 from pathlib import Path
 
-from mnv2lab import ablation
+from scipy import stats
+
+from mnv2lab import ablation, budget
 from mnv2lab.costs import model_costs
 
 _spec = importlib.util.spec_from_file_location("_study", Path(__file__).with_name("_study.py"))
@@ -38,6 +42,29 @@ def exercise_2() -> dict:
             "high": d.high,
             "excludes_zero": d.excludes_zero,
         }
+    return out
+
+
+def exercise_3(half_width: float = 1.0) -> dict:
+    """Per budget: the per-seed gaps (paper's shortcut minus shortcut between expansions), their
+    standard deviation, and how many paired seeds would give a 95% interval of +-``half_width``
+    points at that spread (t(0.975, n - 1) sd / sqrt(n) <= half_width)."""
+    comparison = budget.Comparison(
+        "bottleneck - expansion shortcut",
+        budget.Side("linear", 0.5),
+        budget.Side("expansion_shortcut", 0.5),
+    )
+    by_budget = {
+        "5 epochs": _study.committed("fig6b"),
+        "30 epochs": _study.committed_long("fig6b"),
+    }
+    out = {}
+    for row in budget.gap_table(by_budget, [comparison]).itertuples():
+        sd = statistics.stdev(row.per_seed)
+        n = 2
+        while stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) > half_width:
+            n += 1
+        out[row.budget] = {"per_seed": list(row.per_seed), "sd": sd, "seeds_needed": n}
     return out
 
 
