@@ -256,3 +256,14 @@ def test_the_committed_search_is_on_the_validation_split_and_defines_the_long_st
     assert len(runs) >= 15
     assert all(r.config.label_smoothing == recipe["label_smoothing"] for r in runs)
     assert all(r.config.weight_decay == recipe["weight_decay"] for r in runs)
+
+
+@pytest.mark.parametrize("seeds", [[], [0, 0], [-1], [True], [0.5]])
+def test_both_budgets_refuse_bad_seeds_naming_them(seeds):
+    recipe = budgets.CANDIDATES["A_wd5e-4"]
+    for build in (
+        lambda: budgets.long_runs(recipe, seeds=seeds),
+        lambda: study.define_study(seeds=seeds),
+    ):
+        with pytest.raises(ParameterError, match=r"parameter 'seeds': got .*distinct non-negative"):
+            build()

@@ -46,6 +46,7 @@ from .definition import (
     MAIN_WIDTH,
     PAPER_VARIANT,
     StudyRun,
+    check_seeds,
     run_name,
     v2_kwargs,
 )
@@ -161,15 +162,7 @@ def long_runs(
 ) -> list[StudyRun]:
     """The long-budget runs with ``recipe`` (a CANDIDATES value), seed by seed: the four Figure 6
     variants at width 0.5, then MobileNetV1 0.4."""
-    if (
-        not seeds
-        or len(set(seeds)) != len(seeds)
-        or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds)
-    ):
-        raise ParameterError(
-            f"parameter 'seeds': got {list(seeds)!r}; allowed: distinct "
-            "non-negative integers, at least one"
-        )
+    check_seeds(seeds)
     fields = {
         **common_fields(device),
         **recipe,

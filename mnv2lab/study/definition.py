@@ -240,7 +240,8 @@ def define_study(
     return runs
 
 
-def _check_study_args(seeds, main_width, widths, epochs) -> None:
+def check_seeds(seeds: Sequence[int]) -> None:
+    """Refuse seeds that are not distinct non-negative integers (at least one), naming them."""
     if (
         not seeds
         or len(set(seeds)) != len(seeds)
@@ -250,6 +251,10 @@ def _check_study_args(seeds, main_width, widths, epochs) -> None:
             f"parameter 'seeds': got {list(seeds)!r}; allowed: distinct "
             "non-negative integers, at least one"
         )
+
+
+def _check_study_args(seeds, main_width, widths, epochs) -> None:
+    check_seeds(seeds)
     for w in [main_width, *widths]:
         if not isinstance(w, (int, float)) or isinstance(w, bool) or not 0 < w <= 4:
             raise ParameterError(f"parameter 'widths': got {w!r}; allowed: numbers in (0, 4]")
