@@ -351,3 +351,39 @@ def test_the_smoke_plan_counts_timings_taken_on_a_busy_machine(monkeypatch):
     configs = smoke.latency[:2]
     assert latency.measure_all(configs, max_foreign=smoke.max_foreign)["usable"].all()
     assert not latency.measure_all(configs)["usable"].any()
+
+
+def test_the_trained_finding_rests_on_the_long_budget_only_once_it_is_complete():
+    from mnv2lab import study
+    from mnv2lab.study import budgets
+
+    params = v1_vs_v2.default_params()
+    long = study.collect(budgets.long_plan(params, ["v1_vs_v2"]), require_some=False)
+    short_pairs = pd.DataFrame({"V2 width": [0.5]})
+    if long.n_done < len(long.plan.runs):  # the committed long budget, while runs are missing
+        got = v1_vs_v2.finding_source(short_pairs, "5 epochs", long, "30 epochs")
+        assert got[0] is short_pairs and got[1:] == ("5 epochs", "v1v2_trained_cifar10")
+    done = [r for r in long.plan.runs if r.name in long.results]
+    if not any(r.model == "mobilenet_v1" for r in done):
+        pytest.skip("no long-budget MobileNetV1 run committed yet")
+    complete = study.collect(study.plan_of(done, long.plan.results), require_some=False)
+    pairs, label, figure = v1_vs_v2.finding_source(short_pairs, "5 epochs", complete, "30 epochs")
+    assert (label, figure) == ("30 epochs", "v1v2_gap_budget")
+    assert list(pairs["V2 width"]) == [0.5] and list(pairs["V1 width"]) == [0.4]
+    v2, v1 = complete.runs("linear", 0.5), complete.runs("v1", 0.4, "mobilenet_v1")
+    gaps = [
+        100 * (v2[s].final["test_acc"] - v1[s].final["test_acc"])
+        for s in sorted(v2.keys() & v1.keys())
+    ]
+    assert pairs["V2 - V1 (points)"].iloc[0] == pytest.approx(np.mean(gaps))
+    found = v1_vs_v2.findings(
+        pd.DataFrame(),
+        pd.DataFrame(),
+        pd.DataFrame(columns=["path", "measured_mb"]),
+        pd.DataFrame(columns=["path", "median_ms"]),
+        pairs,
+        pd.DataFrame(),
+        budget=label,
+        trained_figure=figure,
+    )[-1]
+    assert found.figures == ("v1v2_gap_budget",) and found.finding.startswith("30 epochs: V2 0.5")

@@ -59,7 +59,7 @@ from .trained import (
     trained_summary,
     trained_text,
 )
-from .verdicts import findings
+from .verdicts import finding_source, findings
 
 __all__ = [
     "ACCURACY_LATENCY_COLUMNS",
@@ -98,6 +98,7 @@ __all__ = [
     "trained_comparison_runs",
     "trained_results",
     "trained_summary",
+    "finding_source",
     "trained_text",
     "findings",
 ]

@@ -6,9 +6,24 @@ import pandas as pd
 
 from .. import published, section5
 from ..findings import Finding
+from ..study import StudyResults
+from ..study.budgets import verdict_source
 from .pareto import left_out_text, pareto_summary
 from .plan import FIGURES, RATIO_TOLERANCE
-from .trained import trained_text
+from .trained import trained_results, trained_summary, trained_text
+
+
+def finding_source(
+    short_pairs: pd.DataFrame, short_label: str, long: StudyResults | None, long_label: str
+) -> tuple[pd.DataFrame, str, str]:
+    """What the trained finding rests on, as (matched pairs, budget label, figure name): the long
+    budget's pair (V2 0.5 - V1 0.4, :func:`trained_summary` of its runs) once every run of its
+    plan exists (:func:`mnv2lab.study.budgets.verdict_source`), else the short budget's pairs
+    and its figure."""
+    if long is not None and verdict_source(None, long) is long:
+        _, pairs = trained_summary(trained_results(long))
+        return pairs, long_label, FIGURES["gap_budget"]
+    return short_pairs, short_label, FIGURES["trained"]
 
 
 def findings(
@@ -19,9 +34,11 @@ def findings(
     pairs: pd.DataFrame,
     trained: pd.DataFrame,
     budget: str = "",
+    trained_figure: str = FIGURES["trained"],
 ) -> list[Finding]:
     """The notebook's findings for the README's reproduction table, each with its figure.
-    ``budget`` ("CIFAR-10, 5 epochs") opens the trained comparison's finding."""
+    ``budget`` ("CIFAR-10, 5 epochs") opens the trained comparison's finding, shown by
+    ``trained_figure`` (:func:`~mnv2lab.v1_vs_v2.trained.finding_source` picks both)."""
     out = []
     if not ratio.empty:
         # The paper timed one large core: the single-thread ratio decides; other thread
@@ -64,7 +81,7 @@ def findings(
                 "Trained V1 vs V2 (CIFAR-10)",
                 "beyond the paper",
                 ((budget + ": ") if budget else "") + trained_text(pairs),
-                figures=(FIGURES["trained"],),
+                figures=(trained_figure,),
             )
         )
     return out
