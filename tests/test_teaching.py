@@ -551,3 +551,12 @@ def test_notebook_records_a_verdict_for_the_readme_table(path):
         "record the verdict for the README's reproduction table: "
         "nb.record_finding(paper_item, verdict, finding) (see mnv2lab/notebook.py)"
     )
+
+
+def test_a_trained_slide_names_every_budget_its_caption_states():
+    from mnv2lab import study
+
+    both = story.trained_on("at each budget (CIFAR-10, 5 epochs, CIFAR-10, 30 epochs): mean ...")
+    assert "; 5 and 30 epochs, batch" in both
+    assert f"; {study.EPOCHS} epochs, batch" in story.trained_on("no epochs stated")
+    assert "; 30 epochs, batch" in story.trained_on("trained for 30 epochs, twice: 30 epochs")
