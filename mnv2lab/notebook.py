@@ -8,6 +8,7 @@ nb.record_finding(Finding("Figure 1", count_verdict(checks), f"n = 2 collapses .
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,3 +163,20 @@ def figure_folder(out_dir: str, smoke: bool) -> Path:
     if smoke and is_figures_dir(folder):
         return paths.resolve(SMOKE_DIR) / folder.relative_to(paths.repo_root())
     return folder
+
+
+def parameter_defaults(name: str) -> dict[str, Any]:
+    """The defaults of ``notebooks/<name>.ipynb``, read from its cell tagged "parameters" (each
+    ``name: type = value`` line; values are Python literals): what a script or a solution uses to
+    load exactly what the notebook loads, without a copy that could drift."""
+    path = paths.repo_root() / "notebooks" / f"{name}.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"{path.name}: {len(tagged)} cells tagged 'parameters'; allowed: one")
+    source = "".join(tagged[0]["source"])
+    return {
+        node.target.id: ast.literal_eval(node.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.AnnAssign) and node.value is not None
+    }

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT
 from mnv2lab import activations, paths, study, v1_vs_v2
-from mnv2lab.notebook import COMMON, start
+from mnv2lab.notebook import COMMON, parameter_defaults, start
 from mnv2lab.params import NoResults, ParameterError
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -75,18 +75,7 @@ def test_a_figure_over_no_runs_is_refused_for_figures(fake_repo):
 
 
 def _ablation_params(**over):
-    return {
-        "dataset": "cifar10-jpeg",
-        "main_width": 0.5,
-        "widths": [0.25, 0.35, 0.5],
-        "seeds": [0, 1, 2],
-        "epochs": 5,
-        "train_missing": False,
-        "results_dir": "results",
-        "smoke": False,
-        "out_dir": "figures",
-        **over,
-    }
+    return {**parameter_defaults("03_bottleneck_ablation"), **over}
 
 
 @pytest.mark.parametrize("over", [{"epochs": 7}, {"results_dir": "nonexistent"}])

@@ -3,6 +3,7 @@ parameter fails with a message naming it before any heavy work."""
 
 from __future__ import annotations
 
+import ast
 import json
 
 import nbformat
@@ -11,6 +12,7 @@ import pytest
 from papermill.exceptions import PapermillExecutionError
 from papermill.translators import PythonTranslator
 
+from mnv2lab.notebook import parameter_defaults
 from mnv2lab.params import ParameterError
 
 from conftest import NOTEBOOKS
@@ -68,6 +70,9 @@ def test_papermill_reads_every_parameter_with_its_help(path):
     parsed = PythonTranslator.inspect(cell)
     assert [p.name for p in parsed] == [ln.split(":")[0].split("=")[0].strip() for ln in lines]
     assert all(p.help for p in parsed), "every parameter has a comment saying what it is"
+    defaults = parameter_defaults(path.stem)  # what scripts and solutions read
+    assert list(defaults) == [p.name for p in parsed]
+    assert all(defaults[p.name] == ast.literal_eval(p.default) for p in parsed)
 
 
 @pytest.mark.slow
