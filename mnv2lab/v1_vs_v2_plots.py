@@ -179,12 +179,13 @@ def plot_accuracy_latency(points: pd.DataFrame, machine: str = "") -> Figure:
         _plain_log_axis(ax)
         ax.set(xlabel="latency here (ms, median, log; bars = IQR)", title=f"{th} thread(s)")
     axes[0][0].set_ylabel("ImageNet top-1 (%), published")
-    axes[0][0].legend(
-        fontsize="x-small",
-        loc="lower right",
-        title="family (points); line = Pareto front",
-        title_fontsize="x-small",
-    )
+    if axes[0][0].get_legend_handles_labels()[0]:  # nothing to name when every timing is out
+        axes[0][0].legend(
+            fontsize="x-small",
+            loc="lower right",
+            title="family (points); line = Pareto front",
+            title_fontsize="x-small",
+        )
     if machine:
         fig.suptitle(f"measured on {machine}", fontsize="x-small")
     return fig
