@@ -14,20 +14,21 @@ import sys
 from mnv2lab.data import stream
 from mnv2lab.train.__main__ import main
 
-config, results, log_dir = sys.argv[1:4]
-kill_rank, kill_step = (int(v) for v in sys.argv[4:6]) if len(sys.argv) > 4 else (-1, -1)
-rank = int(os.environ["RANK"])
-log = open(os.path.join(log_dir, f"rank{rank}.jsonl"), "a")
-served = stream.StreamSource.get
-
 
 def logged_get(self, step):
-    if rank == kill_rank and step == kill_step:
+    """StreamSource.get, logging this rank's indices and killing it at (KILL_RANK, KILL_STEP)."""
+    if RANK == KILL[0] and step == KILL[1]:
         os.kill(os.getpid(), signal.SIGKILL)
-    log.write(json.dumps({"step": step, "indices": self.train.indices(step).tolist()}) + "\n")
-    log.flush()
-    return served(self, step)
+    LOG.write(json.dumps({"step": step, "indices": self.train.indices(step).tolist()}) + "\n")
+    LOG.flush()
+    return SERVED(self, step)
 
 
-stream.StreamSource.get = logged_get
-sys.exit(main(["--config", config, "--results-dir", results, "--no-progress"]))
+if __name__ == "__main__":  # decoding workers start from a fork server and import this file
+    config, results, log_dir = sys.argv[1:4]
+    KILL = tuple(int(v) for v in sys.argv[4:6]) if len(sys.argv) > 4 else (-1, -1)
+    RANK = int(os.environ["RANK"])
+    LOG = open(os.path.join(log_dir, f"rank{RANK}.jsonl"), "a")
+    SERVED = stream.StreamSource.get
+    stream.StreamSource.get = logged_get
+    sys.exit(main(["--config", config, "--results-dir", results, "--no-progress"]))

@@ -146,6 +146,7 @@ def test_each_rank_reads_a_disjoint_shard_of_every_epoch(folder):
 # --- the trainer on a streamed folder -------------------------------------------------------------
 
 
+@pytest.mark.slow  # spawned decoding workers start several times (each imports torch)
 def test_streamed_training_learns_and_resumes_exactly(folder):
     cfg = streamed(
         folder,

@@ -93,9 +93,9 @@ def decode_all(
         results: Iterable[np.ndarray] = map(_decode_job, jobs)
         pool = None
     else:
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        pool = ctx.Pool(workers)
+        # spawned, not forked: this may run inside a DDP rank, whose threads (gloo, OpenMP) can
+        # hold a lock at the moment of a fork and leave the child stuck (see data.stream)
+        pool = multiprocessing.get_context("spawn").Pool(workers)
         results = pool.imap(_decode_job, jobs)
     try:
         for part in results:

@@ -42,6 +42,7 @@ clear error rather than read slowly.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import random
 from dataclasses import dataclass, field
@@ -378,10 +379,21 @@ class EvalBatches(torch.utils.data.Dataset):
         )
 
 
+def _worker_context():
+    """Decoding workers are spawned (a fresh interpreter, started by fork + exec at once), not
+    forked from the trainer. A trainer rank runs threads (gloo, the training loader's queue
+    feeder, OpenMP), and a plain fork while one of them holds a lock can leave the child stuck
+    before it starts: an evaluation loader's worker hung so, and its rank never reached the next
+    all-reduce. Spawned workers are still the rank's children, so they exit when it dies. The
+    price: each loader's workers import torch again when they start (seconds per evaluation)."""
+    return multiprocessing.get_context("spawn")
+
+
 def _loader(dataset: torch.utils.data.Dataset, items: range, workers: int, pin: bool):
     """A DataLoader over ``items`` (steps or batch numbers), in order. It gets a generator of its
     own: by default each new iterator draws a seed from torch's global RNG, which would shift
-    the dropout draws of a resumed run (our transforms seed themselves per sample)."""
+    the dropout draws of a resumed run (our transforms seed themselves per sample). Workers
+    come from :func:`_worker_context`."""
     return torch.utils.data.DataLoader(
         dataset,
         batch_size=None,
@@ -390,6 +402,7 @@ def _loader(dataset: torch.utils.data.Dataset, items: range, workers: int, pin: 
         pin_memory=pin,
         prefetch_factor=2 if workers else None,
         generator=torch.Generator().manual_seed(0),
+        multiprocessing_context=_worker_context() if workers else None,
     )
 
 
