@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import random
 import subprocess
 import sys
@@ -325,23 +326,34 @@ def _torchrun(
         "PYTHONPATH": str(ROOT),
         "MNV2LAB_CACHE": str(cache),
     }
-    return subprocess.run(
-        [
-            str(torchrun),
-            "--standalone",
-            "--nproc_per_node=2",
-            str(ROOT / "tests" / "stream_ranks.py"),
-            str(cfg_path),
-            str(results),
-            str(logs),
-            *map(str, kill),
-        ],
-        capture_output=True,
+    args = [
+        str(torchrun),
+        "--standalone",
+        "--nproc_per_node=2",
+        str(ROOT / "tests" / "stream_ranks.py"),
+        str(cfg_path),
+        str(results),
+        str(logs),
+        *map(str, kill),
+    ]
+    # its own process group, so that a hang kills the ranks and their workers too, not only
+    # torchrun (orphaned ranks would hold the pipes and the cores)
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
         env=env,
         cwd=cfg_path.parent,
+        start_new_session=True,
     )
+    try:
+        out, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"torchrun did not finish in 300 s; its last output:\n{err[-3000:]}")
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
 def _read_log(path: Path) -> dict[int, list[int]]:
