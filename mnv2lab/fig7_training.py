@@ -235,6 +235,19 @@ def summary_by_epoch(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def along_takeaway(summary: pd.DataFrame, label: str) -> str:
+    """The one-line takeaway of the along-training figure from :func:`summary_by_epoch`, naming
+    the budget ``label`` ("CIFAR-10, 30 epochs"); says so when no run is counted yet."""
+    if summary.empty:
+        return f"{label}: no long-budget run counted yet."
+    first, last = summary.iloc[0], summary.iloc[-1]
+    return (
+        f"{label}: mean positive fraction {first.frac_mean:.2f} at init, {last.frac_mean:.2f} "
+        f"after {int(last.epoch)} epochs; layers with a pixel under 1/t: "
+        f"{first.layers_below:.1f} -> {last.layers_below:.1f} (mean over {int(last.seeds)} seeds)."
+    )
+
+
 def verdict(table: pd.DataFrame, label: str) -> Finding:
     """Figure 7 from the long-budget models: the checks of
     :func:`mnv2lab.activations.fig7_checks`, initialization (epoch 0) against the last epoch

@@ -92,3 +92,17 @@ def test_long_budget_figure7_verdict_applies_the_four_checks():
     assert f7.figure7_finding(short, table.iloc[:0], planned=0, label="L") is short
     with pytest.raises(ValueError, match="table: got no along-training counts"):
         f7.verdict(table.iloc[:0], "L")
+
+
+def test_along_training_takeaway_names_the_budget_and_the_counts():
+    table = _along([0, 1], 0.48, 0.15, [False, False, True, False])
+    table["frac_saturated"] = 0.0
+    line = f7.along_takeaway(f7.summary_by_epoch(table), "C, 30 epochs")
+    assert line == (
+        "C, 30 epochs: mean positive fraction 0.50 at init, 0.48 after 30 epochs; layers with a "
+        "pixel under 1/t: 0.0 -> 1.0 (mean over 2 seeds)."
+    )
+    empty = f7.summary_by_epoch(table.iloc[:0])
+    assert (
+        f7.along_takeaway(empty, "C, 30 epochs") == "C, 30 epochs: no long-budget run counted yet."
+    )

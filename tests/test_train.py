@@ -487,6 +487,38 @@ def test_launch_starts_the_ranks_a_config_asks_for_and_reuses_the_result(tmp_pat
     assert not calls and again.history == res.history
 
 
+LAUNCHER = """
+import os, sys, time
+from mnv2lab.train import TrainConfig, launch
+sleeper = "import os, time; open(%r, 'w').write(str(os.getpid())); time.sleep(300)" % sys.argv[1]
+launch.torchrun_command = lambda *a, **k: [sys.executable, "-c", sleeper]
+cfg = TrainConfig(model="mobilenet_v2", dataset="digits", epochs=1, ranks=2, threads=1)
+launch.run(cfg, sys.argv[2], progress=False)
+"""
+
+
+def test_stopping_a_launcher_stops_the_ranks_it_started(tmp_path):
+    """SIGTERM to the process that started torchrun (say the study runner) must not leave the
+    ranks training on, orphaned and holding the run's lock."""
+    import signal
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, str(pid_file), str(tmp_path / "r")], env=env
+    )
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=60) == 128 + signal.SIGTERM
+    # the child was terminated and reaped by the parent: its pid is gone
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+
+
 def test_snapshots_keep_weights_along_training_without_changing_the_run(tmp_path):
     plain = train(tiny(epochs=3), progress=False, run_directory=tmp_path / "a")
     snap = train(

@@ -17,12 +17,16 @@ rank's BatchNorm then normalizes its own half of the global batch (no SyncBatchN
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
+from typing import Iterator
 
 from .config import TrainConfig
 from .engine import RunResult
@@ -58,6 +62,45 @@ def torchrun_command(
     return cmd
 
 
+class _Terminated(SystemExit):
+    """SIGTERM while the ranks run: leave through ``finally`` blocks (which stop the ranks)."""
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """While active (main thread only), SIGTERM raises :class:`_Terminated` instead of killing
+    this process at once, so that the ranks it started are stopped with it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum, frame):
+        raise _Terminated(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _wait_for_ranks(proc: subprocess.Popen, grace_s: float = 60.0) -> int:
+    """``proc``'s exit code. If this process is stopped first (SIGTERM, Ctrl-C, an error), ``proc``
+    (torchrun, which passes the signal on to its ranks) is terminated too, and killed after
+    ``grace_s`` seconds: otherwise the ranks would train on, orphaned, holding the run's lock."""
+    try:
+        with _sigterm_exits():
+            return proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 def run(
     config: TrainConfig,
     results_dir: str | os.PathLike | None = None,
@@ -69,7 +112,7 @@ def run(
     Inside a ``torchrun`` job (or with ``ranks=1``) this is :func:`run_or_load`. Otherwise the
     ranks are started as child processes; their output goes to this process's stdout/stderr. A
     failed rank raises :class:`LaunchError`; an interrupted run resumes from its checkpoint the
-    next time it is launched."""
+    next time it is launched. Stopping this process (SIGTERM, Ctrl-C) stops the ranks too."""
     config.validate()
     if config.ranks == 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return run_or_load(config, results_dir, progress=progress)
@@ -84,7 +127,7 @@ def run(
         cmd = torchrun_command(
             config_file, config.ranks, results_dir, progress=progress is not False
         )
-        code = subprocess.run(cmd, env=env).returncode
+        code = _wait_for_ranks(subprocess.Popen(cmd, env=env))
     if code != 0:
         raise LaunchError(
             f"run {config.key()} ({config.label()}) with {config.ranks} ranks failed "
