@@ -15,7 +15,8 @@ Each run trains one epoch on a random subset of ``--images`` training images, ev
 each half (so that the second half is timed warm: the first steps of a process pay one-off costs,
 oneDNN kernel setup and memory growth, that a 30-epoch run pays once). Evaluation is scaled so
 that each side evaluates what it would per epoch of the full 50,000 images: today 2 x 10,000
-test images per epoch, the study mode 10,000 every 2 epochs (so a quarter of that per half epoch).
+test images per epoch, the study mode 10,000 every 2 epochs (so a quarter of that per half epoch),
+plus, likewise scaled, the 5,000 training images its fit check evaluates with each of them.
 Seconds per full epoch = the run's own clock over its second half (training and one evaluation,
 ``elapsed_s`` between the two evaluations) x 2 x 50,000 / images. The sides alternate (A B, B A,
 A B, ...) so that drifting load from other users hits both; the ratio per pair is reported with
@@ -57,13 +58,18 @@ def paper_model(runs) -> TrainConfig:
 
 def scaled(config: TrainConfig, images: int, label: str) -> TrainConfig:
     """``config`` for one epoch of ``images`` training images with an evaluation after each half,
-    each of as many test images as the full run evaluates per half epoch of training."""
-    test_per_epoch = FULL_TEST / (config.eval_every_epochs or 1.0)
+    each of as many test images, and of fit-check training images, as the full run evaluates per
+    half epoch of training (the long budget also evaluates 5,000 training images at each of its
+    evaluations: charged per evaluation of the short timed run, it would cost the study mode
+    about 8x what its full run pays)."""
+    per_half = images / FULL_TRAIN / 2 / (config.eval_every_epochs or 1.0)
+    fit = config.fit_check_images
     return TrainConfig.from_dict(
         {
             **config.to_dict(),
             "train_subset": images,
-            "test_subset": round(test_per_epoch * images / FULL_TRAIN / 2),
+            "test_subset": round(FULL_TEST * per_half),
+            "fit_check_images": max(1, round(fit * per_half)) if fit else None,
             "epochs": 1,
             "eval_every_epochs": 0.5,
             "eval_at_start": False,

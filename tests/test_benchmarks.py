@@ -22,6 +22,9 @@ def test_evaluation_is_scaled_to_what_each_full_run_evaluates_per_epoch():
     t, s = (study_mode.scaled(c, 12_800, n) for c, n in ((today, "today"), (study, "study")))
     # today: 2 x 10,000 test images per 50,000 training images; study: 10,000 per 100,000
     assert t.test_subset == 2_560 and s.test_subset == 640
+    # the long budget's fit check (5,000 training images per evaluation, every 2 epochs), likewise
+    assert study.fit_check_images == 5_000 and today.fit_check_images is None
+    assert s.fit_check_images == 320 and t.fit_check_images is None
     for scaled, full in ((t, today), (s, study)):
         assert scaled.train_subset == 12_800 and scaled.epochs == 1
         assert scaled.eval_every_epochs == 0.5 and not scaled.eval_at_start

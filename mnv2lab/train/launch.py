@@ -10,7 +10,8 @@ mnv2lab.train --config <file>`` (gloo on CPU, nccl on CUDA, one GPU per rank); r
 result, which is then read back here. A stored result is returned without starting anything.
 
 Why several ranks on one CPU: on a 2-core machine, two 1-thread DDP ranks train these small
-tensors about 2x faster than one 2-thread process (``benchmarks/train_throughput.py``). Each
+tensors faster than one 2-thread process: by how much depends on the CPU (about 2x per epoch on
+an AMD EPYC, 1.6x on an Intel Xeon; ``benchmarks/study_mode.py``, README). Each
 rank's BatchNorm then normalizes its own half of the global batch (no SyncBatchNorm), so a
 2-rank run is a different run from a 1-rank one: ``ranks`` is part of the run's key.
 """
