@@ -580,3 +580,20 @@ def test_the_teaching_guide_quotes_the_committed_findings_with_their_budget():
     budget, gap, low, high = quoted.groups()
     assert fig6a.startswith(budget + ":"), (budget, fig6a)
     assert f"{gap} pt [{low}, {high}]" in fig6a, (quoted.group(0), fig6a)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_what_we_found_states_each_recorded_trained_verdict_with_its_budget(path):
+    """The hand-written 'What we found' cell says the verdict `make figures` last recorded for
+    every trained finding, with its budget ("**direction only** (CIFAR-10, 30 epochs)"): when a
+    rerun on new results changes a verdict or its budget, stale prose fails here."""
+    recorded = ROOT / "figures" / "findings" / f"{path.stem}.json"
+    if not recorded.exists():
+        pytest.skip("no findings recorded yet")
+    found = " ".join(nbformat.read(path, as_version=4).cells[-2].source.split())
+    for f in json.loads(recorded.read_text())["findings"]:
+        budget = re.match(r"(CIFAR-10, \d+ epochs?):", f["finding"])
+        if budget is None or f["verdict"] == "beyond the paper":
+            continue
+        stated = f"**{f['verdict']}** ({budget.group(1)})"
+        assert stated in found, f"{f['paper_item']}: the prose should say {stated}"
