@@ -39,7 +39,7 @@ SPEC_STUDY: dict[str, Param] = {
     "results_dir": Param(str, "folder of results/<study>/ (relative: from the repo root)"),
 }
 
-SMOKE = {"dataset": "digits", "seeds": [0, 1], "epochs": 2, "train_subset": 384, "test_subset": 120}
+SMOKE = {"dataset": "digits", "seeds": [0, 1], "epochs": 2, "train_subset": 256, "test_subset": 120}
 
 
 @dataclass
