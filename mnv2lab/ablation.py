@@ -26,7 +26,7 @@ from .models import make_divisible
 from .models.mobilenetv2 import TABLE2
 from .params import Param
 from .stats import mean_ci, paired_difference
-from .findings import Finding, combined_verdict, interval_verdict
+from .findings import Finding, beyond_verdict, combined_verdict, interval_verdict
 from .published import FIG6_FINAL_GAP, FIG6_TEXT
 from .study import PAPER_VARIANT, SPEC_STUDY, VARIANT_LABELS, StudyResults
 from .study.budgets import budget_label
@@ -453,7 +453,8 @@ def verdict_width(study: StudyResults) -> Finding:
         f"{short_note(study)}linear - ReLU6 gap by width: {by_width or 'no pairs yet'}; "
         f"narrowest - widest {_short(trend)} (not in the paper)"
     )
-    return Finding("beyond the paper", "beyond the paper", finding[:300], details=text)
+    verdict = "inconclusive" if trend is None else beyond_verdict(trend.low, trend.high)
+    return Finding("beyond the paper", verdict, finding[:300], details=text)
 
 
 def _short(d) -> str:

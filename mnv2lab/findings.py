@@ -14,7 +14,9 @@ Verdicts (:data:`VERDICTS`), and the helper that computes each:
 * a table checked cell by cell, or a list of checks (:func:`count_verdict`): all agree
   "reproduced", some "partly", none "not reproduced";
 * several effects of one paper item (:func:`combined_verdict`);
-* "beyond the paper": a result the paper does not state (no comparison to make).
+* "beyond the paper": a result the paper does not state (no comparison to make); when that result
+  is an effect with an interval, :func:`beyond_verdict` makes it "inconclusive" if the interval
+  spans zero, so a README row never hides an unresolved effect behind "beyond the paper".
 """
 
 from __future__ import annotations
@@ -88,6 +90,15 @@ def interval_verdict(low: float, high: float, paper_range: tuple[float, float]) 
     if sign * low < 0:  # the interval excludes zero on the other side
         return "not reproduced"
     return "reproduced" if low <= p_high and high >= p_low else "direction only"
+
+
+def beyond_verdict(low: float, high: float) -> str:
+    """The verdict on an effect the paper does not state, measured with the 95% interval
+    [low, high]: "inconclusive" when the interval spans (or touches) zero or is not finite (one
+    seed), else "beyond the paper" (a resolved effect with no paper number to compare)."""
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high or low <= 0 <= high:
+        return "inconclusive"
+    return "beyond the paper"
 
 
 def count_verdict(agree: int | Iterable[bool], total: int | None = None) -> str:

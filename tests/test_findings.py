@@ -38,6 +38,20 @@ def test_interval_verdict_for_a_negative_paper_effect():
         F.interval_verdict(0.2, 0.9, (-1.0, 1.0))
 
 
+@pytest.mark.parametrize(
+    "low, high, verdict",
+    [
+        (0.3, 1.2, "beyond the paper"),  # resolved, positive
+        (-4.0, -0.1, "beyond the paper"),  # resolved, negative: no paper direction to miss
+        (-0.55, 0.86, "inconclusive"),  # spans zero: unresolved, whatever the paper says
+        (0.0, 1.0, "inconclusive"),  # touches zero
+        (math.nan, math.nan, "inconclusive"),  # one seed: no interval
+    ],
+)
+def test_beyond_verdict_never_hides_an_interval_spanning_zero(low, high, verdict):
+    assert F.beyond_verdict(low, high) == verdict
+
+
 def test_count_and_combined_verdicts():
     assert F.count_verdict(21, 21) == "reproduced"
     assert F.count_verdict(11, 21) == "partly"

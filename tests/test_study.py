@@ -270,6 +270,13 @@ def test_verdicts_follow_the_numbers():
     # the sign agrees but the gap is far outside the paper's 0.5 to 1.5 points
     large = _study({("relu6", 0.5): lambda i, s: 8.0 + 0.5 * s})
     assert ablation.verdict_fig6a(large).verdict == "direction only"
+    # the width sweep (beyond the paper): resolved when its paired trend excludes zero
+    grows = _study({("relu6", 0.5): _early_large(1.0), ("relu6", 0.25): _early_large(2.0)})
+    assert ablation.verdict_width(grows).verdict == "beyond the paper"
+    unresolved = _study(
+        {("relu6", 0.5): _early_large(1.0), ("relu6", 0.25): lambda i, s: [2.0, -1.0, 3.5][s]}
+    )
+    assert ablation.verdict_width(unresolved).verdict == "inconclusive"
 
 
 def test_an_incomplete_study_is_provisional():

@@ -84,6 +84,18 @@ def test_trained_results_missing_and_summary(tmp_path):
     assert pairs["V2 - V1 (points)"].to_numpy() == pytest.approx(2.0, abs=0.6)
     assert pairs.excludes_zero.all()
 
+    def trained_verdict(pairs):
+        empty = pd.DataFrame()
+        (found,) = v1_vs_v2.findings(empty, empty, empty, empty, pairs, table, budget="CIFAR-10")
+        assert found.paper_item == "Trained V1 vs V2 (CIFAR-10)"
+        return found.verdict
+
+    assert trained_verdict(pairs) == "beyond the paper"  # every interval excludes zero
+    table["test_acc"] = 0.80 + rng.normal(0, 0.02, len(table))  # no effect, seed noise only
+    noisy = v1_vs_v2.trained_summary(table)[1]
+    assert not noisy.excludes_zero.all()
+    assert trained_verdict(noisy) == "inconclusive"
+
 
 def test_ratio_and_findings_from_a_latency_table():
     lat = pd.DataFrame(

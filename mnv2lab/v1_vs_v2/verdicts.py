@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import published, section5
-from ..findings import Finding
+from ..findings import Finding, beyond_verdict
 from ..study import StudyResults
 from ..study.budgets import verdict_source
 from .pareto import left_out_text, pareto_summary
@@ -76,10 +76,13 @@ def findings(
     if item is not None:
         out.append(item)
     if not pairs.empty:
+        # The paper states no matched-MAdds CIFAR-10 gap: "beyond the paper" once every pair's
+        # interval excludes zero, "inconclusive" while any spans it.
+        each = [beyond_verdict(p.ci_low, p.ci_high) for p in pairs.itertuples()]
         out.append(
             Finding(
                 "Trained V1 vs V2 (CIFAR-10)",
-                "beyond the paper",
+                "inconclusive" if "inconclusive" in each else "beyond the paper",
                 ((budget + ": ") if budget else "") + trained_text(pairs),
                 figures=(trained_figure,),
             )
