@@ -208,7 +208,7 @@ def _resolve(
             )
         return out
     chosen = [f for f in findings if f.verdict in e["verdicts"]]
-    chunks = [chosen[k : k + FINDINGS_PER_SLIDE] for k in range(0, len(chosen), FINDINGS_PER_SLIDE)]
+    chunks = even_pages(chosen, FINDINGS_PER_SLIDE)
     counts = ", ".join(f"{sum(f.verdict == v for f in chosen)} {v}" for v in e["verdicts"])
     return [
         Slide(
@@ -221,6 +221,15 @@ def _resolve(
         )
         for k, chunk in enumerate(chunks)
     ]
+
+
+def even_pages(items: list, most: int) -> list[list]:
+    """``items`` in order, cut into as few pages of at most ``most`` as possible, filled evenly
+    (13 items at 6 a page: 5, 4, 4; not 6, 6, 1, which would leave a slide with one line on it)."""
+    pages = -(-len(items) // most)
+    sizes = [len(items) // pages + (k < len(items) % pages) for k in range(pages)]
+    starts = [sum(sizes[:k]) for k in range(pages)]
+    return [items[a : a + n] for a, n in zip(starts, sizes)]
 
 
 def default_story(figures: list[FigureEntry]) -> list[dict]:

@@ -597,3 +597,14 @@ def test_what_we_found_states_each_recorded_trained_verdict_with_its_budget(path
             continue
         stated = f"**{f['verdict']}** ({budget.group(1)})"
         assert stated in found, f"{f['paper_item']}: the prose should say {stated}"
+
+
+@pytest.mark.parametrize(
+    "n, sizes",
+    [(0, []), (1, [1]), (6, [6]), (7, [4, 3]), (8, [4, 4]), (13, [5, 4, 4]), (18, [6] * 3)],
+)
+def test_findings_slides_are_filled_evenly(n, sizes):
+    from mnv2lab.story import even_pages
+
+    pages = even_pages(list(range(n)), 6)
+    assert [len(p) for p in pages] == sizes and sum(pages, []) == list(range(n))
