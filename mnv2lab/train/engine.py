@@ -452,68 +452,51 @@ def train(
                 f"torchrun --nproc-per-node {config.ranks}), or set ranks={ctx.world_size}"
             )
         threads = config.threads or max(1, (os.cpu_count() or 1) // ctx.local_world_size)
-        with execution_settings(device, threads):
-            return _train(
-                config,
-                device,
-                ctx,
-                threads,
-                progress,
-                resume,
-                stop_after_steps,
-                Path(run_directory) if run_directory else None,
-                Path(rank_weights_dir) if rank_weights_dir else None,
-            )
-    finally:
-        ctx.teardown()
-
-
-def _train(
-    config,
-    device,
-    ctx,
-    threads,
-    progress,
-    resume,
-    stop_after_steps,
-    run_directory,
-    rank_weights_dir,
-) -> RunResult:
-    key = config.key()
-    rdir = run_directory or checkpoint.run_dir(key)
-    # One trainer per run directory (it also clears temporary files of dead writers); Ctrl-C
-    # stops at a step boundary with a checkpoint (single process only: ranks stop together).
-    with guard.run_lock(rdir, enabled=ctx.is_main), guard.StopRequest(not ctx.enabled) as stop:
-        return _train_locked(
+        call = _Call(
             config,
             device,
             ctx,
             threads,
-            progress,
-            resume,
-            stop_after_steps,
-            rank_weights_dir,
-            key,
-            rdir,
-            stop,
+            show_progress=(enabled_by_default() if progress is None else bool(progress))
+            and ctx.is_main,
+            resume=resume,
+            stop_after_steps=stop_after_steps,
+            rank_weights_dir=Path(rank_weights_dir) if rank_weights_dir else None,
         )
+        rdir = Path(run_directory) if run_directory else checkpoint.run_dir(config.key())
+        # One trainer per run directory (it also clears temporary files of dead writers); Ctrl-C
+        # stops at a step boundary with a checkpoint (single process only: ranks stop together).
+        with (
+            execution_settings(device, threads),
+            guard.run_lock(rdir, enabled=ctx.is_main),
+            guard.StopRequest(not ctx.enabled) as stop,
+        ):
+            return _train_locked(call, rdir, stop)
+    finally:
+        ctx.teardown()
 
 
-def _train_locked(
-    config,
-    device,
-    ctx,
-    threads,
-    progress,
-    resume,
-    stop_after_steps,
-    rank_weights_dir,
-    key,
-    rdir,
-    stop,
-) -> RunResult:
+@dataclass(frozen=True)
+class _Call:
+    """One call of :func:`train` as fixed before its loop starts: what the loop reads besides the
+    run directory and the stop request."""
+
+    config: TrainConfig
+    device: torch.device
+    ctx: distributed.DistContext
+    threads: int
+    show_progress: bool
+    resume: bool
+    stop_after_steps: int | None
+    rank_weights_dir: Path | None
+
+
+def _train_locked(call: _Call, rdir: Path, stop: guard.StopRequest) -> RunResult:
+    """The run itself, under its run directory's lock: data, model, resume, the loop, the result."""
+    config, device, ctx, threads = call.config, call.device, call.ctx, call.threads
+    key = config.key()
     ckpt_path, weights_path = rdir / "checkpoint.pt", rdir / "final.pt"
-    show = (enabled_by_default() if progress is None else bool(progress)) and ctx.is_main
+    show = call.show_progress
 
     data = open_data(config, ctx, device, show)
     streamed = isinstance(data, StreamSource)
@@ -533,7 +516,7 @@ def _train_locked(
     step, history = 0, []
     loss_acc = torch.zeros((), dtype=torch.float64, device=device)
     loss_n, elapsed_before, iv_time, iv_images = 0, 0.0, 0.0, 0
-    state = checkpoint.load(ckpt_path, key) if resume else None
+    state = checkpoint.load(ckpt_path, key) if call.resume else None
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -715,7 +698,7 @@ def _train_locked(
             save_checkpoint(step)
             bar.close()
             raise guard.stopped(step, total, ckpt_path)
-        if stop_after_steps is not None and step >= stop_after_steps and step < total:
+        if call.stop_after_steps is not None and step >= call.stop_after_steps and step < total:
             bar.close()
             data.close()
             raise TrainingInterrupted(f"simulated crash after step {step}")
@@ -726,8 +709,8 @@ def _train_locked(
     weights_sha256 = None
     if ctx.is_main:
         weights_sha256 = checkpoint.save_weights(weights_path, model)
-    if rank_weights_dir is not None:
-        checkpoint.save_weights(rank_weights_dir / f"rank{ctx.rank}.pt", model)
+    if call.rank_weights_dir is not None:
+        checkpoint.save_weights(call.rank_weights_dir / f"rank{ctx.rank}.pt", model)
     ctx.barrier()
     if ctx.is_main and ckpt_path.exists():
         ckpt_path.unlink()
