@@ -22,6 +22,14 @@ def _close_figures():
         sys.modules["matplotlib.pyplot"].close("all")
 
 
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch) -> Path:
+    """A cache of this test's own (``MNV2LAB_CACHE``): runs and data never come from, or go to,
+    the user's cache."""
+    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

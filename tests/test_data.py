@@ -32,9 +32,7 @@ from mnv2lab.data import folders as folders_mod
 from mnv2lab.data.tarsafe import iter_files, safe_extract
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def _make_folder(

@@ -5,8 +5,6 @@ down (also when a rank fails)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,15 +14,14 @@ import torch
 
 from mnv2lab.params import ParameterError
 from mnv2lab.train import TrainConfig
+from ranks import run_two_ranks
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from lockstep import LockstepRanks  # noqa: E402  (benchmarks/ is not a package)
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def tiny(**over) -> TrainConfig:
@@ -53,30 +50,13 @@ def tiny(**over) -> TrainConfig:
 def test_ranks_match_the_torchrun_trainer_and_report_timings(tmp_path):
     cfg = tiny(ranks=2)  # the trainer refuses a 2-process run whose config says otherwise
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     # One process group at a time: the torchrun ranks finish before the lockstep ranks start (two
     # groups at once: a torchrun rank aborted once in a full run, cause not established).
-    torchrun = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "torchrun"),
-            "--standalone",
-            "--nproc_per_node=2",
-            "-m",
-            "mnv2lab.train",
-            "--config",
-            str(tmp_path / "cfg.json"),
-            "--no-cache",
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--rank-weights-dir",
-            str(tmp_path / "w"),
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
+    torchrun = run_two_ranks(
+        ["-m", "mnv2lab.train", "--config", tmp_path / "cfg.json", "--no-cache"]
+        + ["--results-dir", tmp_path / "results", "--rank-weights-dir", tmp_path / "w"]
+        + ["--no-progress"],
         cwd=tmp_path,
-        timeout=240,
     )
     assert torchrun.returncode == 0, torchrun.stderr[-3000:]
     with LockstepRanks(cfg, world_size=2) as ranks:

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +28,12 @@ from mnv2lab.train import (
     train,
 )
 from mnv2lab.train import recipes
+from ranks import run_two_ranks
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture
@@ -319,41 +315,8 @@ def _torchrun(
     cfg_path: Path, results: Path, logs: Path, cache: Path, *kill: int
 ) -> subprocess.CompletedProcess:
     logs.mkdir(parents=True, exist_ok=True)
-    torchrun = Path(sys.executable).parent / "torchrun"
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",
-        "PYTHONPATH": str(ROOT),
-        "MNV2LAB_CACHE": str(cache),
-    }
-    args = [
-        str(torchrun),
-        "--standalone",
-        "--nproc_per_node=2",
-        str(ROOT / "tests" / "stream_ranks.py"),
-        str(cfg_path),
-        str(results),
-        str(logs),
-        *map(str, kill),
-    ]
-    # its own process group, so that a hang kills the ranks and their workers too, not only
-    # torchrun (orphaned ranks would hold the pipes and the cores)
-    proc = subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=cfg_path.parent,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"torchrun did not finish in 300 s; its last output:\n{err[-3000:]}")
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+    args = [ROOT / "tests" / "stream_ranks.py", cfg_path, results, logs, *kill]
+    return run_two_ranks(args, cwd=cfg_path.parent, env={"MNV2LAB_CACHE": str(cache)})
 
 
 def _read_log(path: Path) -> dict[int, list[int]]:

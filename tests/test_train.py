@@ -33,13 +33,12 @@ from mnv2lab.data import load_dataset
 from mnv2lab.train import engine
 from mnv2lab.train.results import weights_available
 from mnv2lab.train import results as results_mod
+from ranks import run_two_ranks
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def tiny(**over) -> TrainConfig:
@@ -338,27 +337,10 @@ def test_torchrun_two_cpu_ranks_agree_and_learn(tmp_path):
         fit_check_images=101,  # split 51 + 50 over the ranks, summed back to 101
     )
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
-    torchrun = Path(sys.executable).parent / "torchrun"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [
-            str(torchrun),
-            "--standalone",
-            "--nproc_per_node=2",
-            "-m",
-            "mnv2lab.train",
-            "--config",
-            str(tmp_path / "cfg.json"),
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--rank-weights-dir",
-            str(tmp_path / "w"),
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=env,
+    proc = run_two_ranks(
+        ["-m", "mnv2lab.train", "--config", tmp_path / "cfg.json"]
+        + ["--results-dir", tmp_path / "results", "--rank-weights-dir", tmp_path / "w"]
+        + ["--no-progress"],
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
