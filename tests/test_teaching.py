@@ -255,6 +255,16 @@ def test_committed_gallery_and_readme_table_are_up_to_date():
     assert make_gallery.main(["--check"]) == 0
 
 
+def test_the_readme_defines_every_verdict_word_above_its_table():
+    """A reader of the README's table alone learns what each verdict word means: every word of
+    :data:`VERDICTS` is defined (in bold) in the text before the generated table."""
+    readme = (ROOT / "README.md").read_text()
+    before_table = readme[: readme.index("<!-- findings:start -->")]
+    legend = before_table[before_table.index("The verdict words") :]
+    missing = [v for v in VERDICTS if f"**{v}**:" not in legend]
+    assert not missing, f"README: define the verdict words {missing} above the findings table"
+
+
 # --- the slide deck ------------------------------------------------------------------------------
 
 
