@@ -35,6 +35,18 @@ VERDICTS = (
 )
 MAX_CHARS = 300  # a finding is one line of the README table
 
+# What each verdict word means, for readers of the README table, the gallery and the slides.
+VERDICT_MEANINGS = {
+    "reproduced": "sign and size agree with the paper (a trained gap's 95% interval excludes zero "
+    "on the paper's side and reaches the paper's range; a table: every cell agrees)",
+    "direction only": "the sign agrees, the size does not (the interval lies outside the "
+    "paper's range)",
+    "partly": "some cells or claims agree, others do not",
+    "inconclusive": "the 95% interval includes zero, also for an effect the paper does not state",
+    "not reproduced": "the interval excludes zero on the other side, or no cell agrees",
+    "beyond the paper": "a result the paper does not state (resolved, where it has an interval)",
+}
+
 
 @dataclass(frozen=True)
 class Finding:

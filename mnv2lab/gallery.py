@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import atomic
 from .catalog import FigureEntry, Finding, load_figures, load_findings
+from .findings import VERDICT_MEANINGS
 
 START = "<!-- findings:start -->"
 END = "<!-- findings:end -->"
@@ -31,7 +32,8 @@ def verdict_label(f: Finding) -> str:
 
 
 def findings_table(findings: list[Finding], *, figures_prefix: str, notebooks_prefix: str) -> str:
-    """The reproduction table: paper item -> notebook -> figures -> verdict and finding.
+    """The reproduction table, under a line that says what each verdict word means: paper item ->
+    notebook -> figures -> verdict and finding.
 
     The prefixes make the links relative to where the Markdown lives (``figures/`` from the top
     README, ``""`` from the gallery).
@@ -41,7 +43,12 @@ def findings_table(findings: list[Finding], *, figures_prefix: str, notebooks_pr
             "_No findings recorded yet: notebooks record them with `nb.record_finding(...)`, "
             "and `make figures` fills in this table._"
         )
+    legend = "; ".join(f"**{word}**: {meaning}" for word, meaning in VERDICT_MEANINGS.items())
     rows = [
+        "Verdict words, computed from the numbers (`mnv2lab/findings.py`), never typed in: "
+        + legend
+        + ". Every trained row names its data set and budget.",
+        "",
         "| paper item | notebook | figures | verdict | finding (paper vs ours) |",
         "|---|---|---|---|---|",
     ]
