@@ -30,7 +30,9 @@ from mnv2lab.train import (
     train,
 )
 from mnv2lab.data import load_dataset
-from mnv2lab.train import engine
+from mnv2lab import records
+from mnv2lab.train import checkpoint, engine
+from mnv2lab.train.models import build
 from mnv2lab.train.results import weights_available
 from mnv2lab.train import results as results_mod
 from ranks import run_two_ranks
@@ -415,6 +417,48 @@ def test_weights_of_another_run_with_the_same_key_are_refused(tmp_path):
     with pytest.raises(ValueError, match="not the ones this result was trained with"):
         stored.load_model()
     del res
+
+
+def test_equal_weights_are_equal_bytes_wherever_they_are_written(tmp_path):
+    # torch.save to a file names the archive inside after the file: the atomic write's random
+    # temporary name made two saves of the same weights hash differently
+    model = build("tiny_cnn", 10, {"width": 8})
+    a = checkpoint.save_weights(tmp_path / "a" / "final.pt", model)
+    b = checkpoint.save_weights(tmp_path / "b.pt", model)
+    assert a == b == checkpoint.file_sha256(tmp_path / "b.pt")
+    assert (tmp_path / "a" / "final.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    assert checkpoint.save_weights(tmp_path / "c.pt", model) != a
+
+
+def test_a_retrain_that_reproduced_an_older_result_is_used_without_retraining(tmp_path):
+    # results stored before the weights were serialized deterministically record a SHA-256 that
+    # no retrain matches byte for byte: a reproducing retrain is recorded, not repeated
+    cfg = tiny(epochs=1)
+    run_or_load(cfg, tmp_path / "r", progress=False)
+    path = result_path(cfg, tmp_path / "r")
+    record = json.loads(path.read_text())
+    record["final"]["weights_sha256"] = "0" * 64  # as written under a random archive name
+    records.write(path, record)
+    stored = load_result(path)
+    assert not weights_available(stored)
+
+    trained = []
+    real_train = results_mod.train
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(results_mod, "train", lambda *a, **k: trained.append(1) or real_train(*a, **k))
+        first = run_or_load(cfg, tmp_path / "r", progress=False, need_model=True)
+        again = run_or_load(cfg, tmp_path / "r", progress=False, need_model=True)
+    assert trained == [1], "retrained once for its weights, then reused"
+    assert again.cached and weights_available(again)
+    assert _weights_equal(first.model, again.load_model())
+
+    weights = Path(again.weights_path)  # the record vouches for that file only
+    state = torch.load(weights, weights_only=True)
+    next(iter(state.values())).add_(1.0)
+    torch.save(state, weights)
+    assert not weights_available(load_result(path))
 
 
 def test_validation_split_is_stratified_and_never_touches_the_test_set():

@@ -20,7 +20,7 @@ from .. import records
 from ..atomic import atomic_path
 from ..paths import resolve, results_dir
 from ..provenance import provenance
-from .checkpoint import file_sha256, run_dir
+from .checkpoint import record_reproduction, run_dir, weights_match
 from .config import TrainConfig
 from .engine import DETERMINISTIC_FIELDS, RunResult, train
 
@@ -86,13 +86,12 @@ def _weights_candidates(path: Path, key: str) -> list[Path]:
 
 def weights_available(result: RunResult) -> bool:
     """Whether ``result``'s own final weights are on this machine (the file exists and, for results
-    that record it, has the SHA-256 the run wrote: a file of another run with the same key does
-    not count)."""
+    that record it, is the file the run wrote or a retrain that reproduced it: a file of another
+    run with the same key does not count)."""
     path = Path(result.weights_path) if result.weights_path else None
     if path is None or not path.exists():
         return False
-    expected = result.final.get("weights_sha256")
-    return expected is None or file_sha256(path) == expected
+    return weights_match(path, result.final.get("weights_sha256"))
 
 
 def same_history(a: list[dict], b: list[dict]) -> bool:
@@ -148,6 +147,7 @@ def run_or_load(
 
     if cached is not None:  # retrained only for the weights: check that it reproduced
         result = train(config, progress=progress)
+        new_weights = result.final.get("weights_sha256")
         if not same_history(cached.history, result.history):
             warnings.warn(
                 f"retraining {config.key()} for its weights did not reproduce the stored "
@@ -156,7 +156,10 @@ def run_or_load(
                 ResultCacheWarning,
                 stacklevel=2,
             )
-        new_weights = result.final.get("weights_sha256")
+        elif cached.final.get("weights_sha256") not in (None, new_weights) and _is_main():
+            record_reproduction(
+                Path(result.weights_path), cached.final["weights_sha256"], new_weights
+            )
         result.history, result.provenance = cached.history, cached.provenance
         result.final = {**cached.final, "weights_sha256": new_weights}
         result.cached = True
