@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnv2lab import ablation, budget, findings, notebook, study
+from mnv2lab import ablation, budget, fig7_training, findings, notebook, study
 from mnv2lab.study import budgets
 from mnv2lab.v1_vs_v2 import plan as v1_vs_v2_plan
 
@@ -219,10 +219,94 @@ def test_notebook_06_quotes_its_trained_numbers_from_the_committed_results():
     expected["short gap, smaller pair"] = interval(s.gap, s.low, s.high, 1, " points")
     verdict = findings.beyond_verdict(g.low, g.high)
     expected["verdict"] = f"**{verdict}** ({long_label})"
+    lead = v1_lead_by_epoch(sides["V2"].runs(long_results), sides["V1"].runs(long_results))
+    middle = {e: v for e, v in lead.items() if 2 <= e <= 24}
+    top = max(middle, key=middle.get)
+    expected["V1 ahead along training"] = (
+        f"V1's mean is ahead at {sum(v > 0 for v in middle.values())} of the {len(middle)} "
+        f"evaluations from epoch 2 to 24, but by at most {middle[top]:.1f} points (epoch {top})"
+    )
+    assert max(abs(v) for e, v in middle.items() if e >= 4) < 2, "the text: under 2 from epoch 4"
+    last = max(lead)
+    expected["lead at the end"] = f"({-lead[last]:+.2f} points for V2 in the mean curves)"
 
     assert not missing(text, expected), (
         f"{stem}: stale or missing numbers {missing(text, expected)}"
     )
+
+
+def test_notebook_05_quotes_its_long_budget_counts_from_the_committed_statistics():
+    stem = "05_activation_patterns"
+    text = what_we_found(stem)
+    params = notebook.parameter_defaults(stem)
+    long = budgets.long_plan(params, ["fig6a"])
+    runs = [r for r in long.runs if r.variant == study.PAPER_VARIANT]
+    along = fig7_training.stored_along(runs, long.results)
+    if along.seed.nunique() < len(runs):
+        pytest.skip(f"{stem}: the long budget's counts are incomplete")
+    summary = fig7_training.summary_by_epoch(along).set_index("epoch")
+    results = study.collect(long, require_some=False)
+    label = budgets.budget_label(long)
+
+    expected: dict[str, str] = {}
+    accuracies = [
+        100 * results.runs(study.PAPER_VARIANT, long.main_width)[r.seed].final["test_acc"]
+        for r in runs
+    ]
+    expected["seeds' accuracy"] = (
+        f"{accuracies[0]:.2f}%, {accuracies[1]:.2f}% and {accuracies[2]:.2f}%"
+    )
+    expected["mean fraction at initialization"] = (
+        f"is {summary.frac_mean[0]:.3f} ({len(runs)} seeds)"
+    )
+    trained = [e for e in summary.index if e > 0]
+    fractions = [f"{summary.frac_mean[e]:.3f}" for e in trained]
+    expected["mean fraction along training"] = (
+        f"{fractions[0]} after epoch {trained[0]}, then {', '.join(fractions[1:-1])} and "
+        f"**{fractions[-1]} after {trained[-1]} epochs"
+    )
+    below = [f"{summary.layers_below[e]:.1f}" for e in trained]
+    expected["layers under the threshold along training"] = (
+        f"{summary.layers_below[0]:.1f} at initialization (the first layer, below), then "
+        f"{', '.join(below[:-1])} and {below[-1]} after epochs"
+    )
+    finding = fig7_training.verdict(along, label)
+    expected["verdict"] = f"**{finding.verdict}** ({label})"
+    end = along[along.epoch == trained[-1]]
+    per_seed_below = end.groupby("seed").min_below.sum()
+    expected["layers under per seed"] = (
+        f"{per_seed_below.mean():.1f} layers per seed (per seed "
+        f"{' / '.join(str(int(n)) for n in per_seed_below)})"
+    )
+    for r in end[end.min_below].itertuples():  # the layers with a pixel under 1/t
+        expected[f"seed {r.seed} layer {r.layer} under the threshold"] = (
+            f"{round(r.frac_min * r.channels)} of {r.channels} positive channels "
+            f"({r.frac_min:.3f}) at {round(r.share_below * r.pixels)} of its {r.pixels:,} pixels"
+        )
+    init, last = (
+        along[along.epoch == e].groupby("layer").frac_std.mean() for e in (0, trained[-1])
+    )
+    expected["spread grows"] = f"in {int((last > init).sum())} of {len(init)} layers"
+    saturated = 100 * summary.frac_saturated.max()
+    expected["saturated, averaged over layers"] = f"at most {saturated:.2f}% of the channels"
+
+    assert not missing(text, expected), (
+        f"{stem}: stale or missing numbers {missing(text, expected)}"
+    )
+
+
+def v1_lead_by_epoch(v2_runs: dict, v1_runs: dict) -> dict[int, float]:
+    """V1's mean test accuracy minus V2's (points) at every epoch both evaluated."""
+
+    def mean_curve(runs: dict) -> dict[int, float]:
+        curves = [
+            {round(h["epoch"]): 100 * h["test_acc"] for h in r.history} for r in runs.values()
+        ]
+        epochs = set.intersection(*(set(c) for c in curves))
+        return {e: sum(c[e] for c in curves) / len(curves) for e in epochs}
+
+    v2, v1 = mean_curve(v2_runs), mean_curve(v1_runs)
+    return {e: v1[e] - v2[e] for e in sorted(set(v1) & set(v2))}
 
 
 def test_a_stale_number_is_named():
