@@ -49,6 +49,33 @@ def per_seed(values, digits: int) -> str:
     return ", ".join(f"{v:+.{digits}f}" for v in values)
 
 
+def fit_quotes(fits, budget_label: str, name: str) -> dict[str, str]:
+    """A model's final mean accuracy, interval and fit check at one budget, as the cells print
+    them (two decimals for accuracy, one for the fit-check accuracy, three for losses)."""
+    f = fits.loc[(budget_label, name)]
+    return {
+        f"{name} mean": f"{f.test_acc:.2f}%",
+        f"{name} interval": f"{f.low:.2f}, {f.high:.2f}]",
+        f"{name} fit-check accuracy": f"{f.clean_train_acc:.1f}%",
+        f"{name} fit-check loss": f"{f.clean_train_loss:.3f}",
+        f"{name} test loss": f"{f.test_loss:.3f}",
+    }
+
+
+def gap_quotes(gap, name: str) -> dict[str, str]:
+    """A paired gap (a ``budget.gap_table`` row): interval, per seed and unpaired, two decimals."""
+    return {
+        f"gap {name}": interval(gap.gap, gap.low, gap.high, 2, " points"),
+        f"gap {name} per seed": per_seed(gap.per_seed, 2),
+        f"gap {name} unpaired": interval(gap.unpaired_gap, gap.unpaired_low, gap.unpaired_high, 2),
+    }
+
+
+def assert_quoted(stem: str, text: str, expected: dict[str, str]) -> None:
+    absent = missing(text, expected)
+    assert not absent, f"{stem}: 'What we found' lacks (stale or missing) {absent}"
+
+
 def missing(text: str, expected: dict[str, str]) -> dict[str, str]:
     """The expected quotes ``text`` lacks (a gap may be written with or without " points")."""
     text = text.replace(" points [", " [")
@@ -76,12 +103,7 @@ def test_notebook_04_quotes_its_numbers_from_the_committed_results():
 
     expected: dict[str, str] = {}
     for name in sides:  # the long budget's means, intervals and seeds
-        f = fits.loc[(long_label, name)]
-        expected[f"long {name} mean"] = f"{f.test_acc:.2f}%"
-        expected[f"long {name} interval"] = f"{f.low:.2f}, {f.high:.2f}]"
-        expected[f"long {name} fit-check accuracy"] = f"{f.clean_train_acc:.1f}%"
-        expected[f"long {name} fit-check loss"] = f"{f.clean_train_loss:.3f}"
-        expected[f"long {name} test loss"] = f"{f.test_loss:.3f}"
+        expected.update(fit_quotes(fits, long_label, name))
         variant = "linear" if name == "paper's model" else others[name]
         row = ablation.final_table(by_budget[long_label], [(variant, w)]).iloc[0]
         expected[f"long {name} seeds"] = row.per_seed.replace(", ", " / ")
@@ -89,11 +111,7 @@ def test_notebook_04_quotes_its_numbers_from_the_committed_results():
         expected[f"short {name} mean"] = f"{f.test_acc:.1f}% [{f.low:.1f}, {f.high:.1f}]"
     for name in others:
         g = gaps.loc[(long_label, name)]
-        expected[f"long gap to {name}"] = interval(g.gap, g.low, g.high, 2, " points")
-        expected[f"long gap to {name} per seed"] = per_seed(g.per_seed, 2)
-        expected[f"long gap to {name} unpaired"] = interval(
-            g.unpaired_gap, g.unpaired_low, g.unpaired_high, 2
-        )
+        expected.update(gap_quotes(g, name))
         expected[f"long gap to {name} interval width"] = f"{g.high - g.low:.2f}"
         g = gaps.loc[(short_label, name)]
         expected[f"short gap to {name}, 2 digits"] = interval(g.gap, g.low, g.high, 2)
@@ -107,9 +125,7 @@ def test_notebook_04_quotes_its_numbers_from_the_committed_results():
     verdict = ablation.verdict_fig6b(by_budget[long_label]).verdict
     expected["verdict"] = f"**{verdict}** ({long_label})"
 
-    assert not missing(text, expected), (
-        f"{stem}: stale or missing numbers {missing(text, expected)}"
-    )
+    assert_quoted(stem, text, expected)
 
 
 def test_notebook_03_quotes_its_numbers_from_the_committed_results():
@@ -126,24 +142,13 @@ def test_notebook_03_quotes_its_numbers_from_the_committed_results():
 
     expected: dict[str, str] = {}
     for name, variant in (("paper's model", "linear"), ("ReLU6", "relu6")):
-        f = fits.loc[(long_label, name)]
-        expected[f"long {name} mean and interval"] = (
-            f"{f.test_acc:.2f}%** [95% CI {f.low:.2f}, {f.high:.2f}]"
-            if variant == "linear"
-            else f"{f.test_acc:.2f}%** [{f.low:.2f}, {f.high:.2f}]"
-        )
+        expected.update(fit_quotes(fits, long_label, name))
         expected[f"long {name} seeds"] = (
             ablation.final_table(long_results, [(variant, w)]).iloc[0].per_seed.replace(", ", " / ")
         )
-        expected[f"long {name} fit-check accuracy"] = f"{f.clean_train_acc:.1f}% ("
-        expected[f"long {name} fit-check loss"] = f"{f.clean_train_loss:.3f}"
-        expected[f"long {name} test loss"] = f"{f.test_loss:.3f}"
         f = fits.loc[(short_label, name)]
         expected[f"short {name} mean"] = f"{f.test_acc:.1f}% [{f.low:.1f}, {f.high:.1f}]"
-    g = gaps.loc[long_label]
-    expected["long gap"] = "linear - ReLU6 = " + interval(g.gap, g.low, g.high, 2, " points")
-    expected["long gap per seed"] = per_seed(g.per_seed, 2)
-    expected["long gap unpaired"] = interval(g.unpaired_gap, g.unpaired_low, g.unpaired_high, 2)
+    expected.update(gap_quotes(gaps.loc[long_label], "linear - ReLU6 ="))
     s = gaps.loc[short_label]
     expected["short gap"] = interval(s.gap, s.low, s.high, 2, " points")
     early = ablation.paired_gap(long_results, "relu6", w, fraction=ablation.EARLY_FRACTION)
@@ -170,9 +175,7 @@ def test_notebook_03_quotes_its_numbers_from_the_committed_results():
     verdict = ablation.verdict_fig6a(long_results).verdict
     expected["verdict"] = f"**{verdict}** ({long_label})"
 
-    assert not missing(text, expected), (
-        f"{stem}: stale or missing numbers {missing(text, expected)}"
-    )
+    assert_quoted(stem, text, expected)
 
 
 def test_notebook_06_quotes_its_trained_numbers_from_the_committed_results():
@@ -200,16 +203,9 @@ def test_notebook_06_quotes_its_trained_numbers_from_the_committed_results():
 
     expected: dict[str, str] = {}
     for name in sides:
-        f = fits.loc[(long_label, name)]
-        expected[f"long {name} mean"] = f"**{f.test_acc:.2f}%**"
-        expected[f"long {name} interval"] = f"{f.low:.2f}, {f.high:.2f}]"
-        expected[f"long {name} fit-check accuracy"] = f"{name} {f.clean_train_acc:.1f}%"
-        expected[f"long {name} fit-check loss"] = f"{f.clean_train_loss:.3f}"
-        expected[f"long {name} test loss"] = f"{f.test_loss:.3f}"
+        expected.update(fit_quotes(fits, long_label, name))
     g = gaps.loc[(long_label, pairs[0][1])]
-    expected["long gap"] = "V2 - V1 = " + interval(g.gap, g.low, g.high, 2, " points")
-    expected["long gap per seed"] = per_seed(g.per_seed, 2)
-    expected["long gap unpaired"] = interval(g.unpaired_gap, g.unpaired_low, g.unpaired_high, 2)
+    expected.update(gap_quotes(g, "V2 - V1 ="))
     s = gaps.loc[(short_label, pairs[0][1])]
     expected["short gap"] = (
         f"{interval(s.gap, s.low, s.high, 2, ' points')}** (3 seeds; V2 {s.reference_acc:.1f}%, "
@@ -230,9 +226,7 @@ def test_notebook_06_quotes_its_trained_numbers_from_the_committed_results():
     last = max(lead)
     expected["lead at the end"] = f"({-lead[last]:+.2f} points for V2 in the mean curves)"
 
-    assert not missing(text, expected), (
-        f"{stem}: stale or missing numbers {missing(text, expected)}"
-    )
+    assert_quoted(stem, text, expected)
 
 
 def test_notebook_05_quotes_its_long_budget_counts_from_the_committed_statistics():
@@ -290,9 +284,7 @@ def test_notebook_05_quotes_its_long_budget_counts_from_the_committed_statistics
     saturated = 100 * summary.frac_saturated.max()
     expected["saturated, averaged over layers"] = f"at most {saturated:.2f}% of the channels"
 
-    assert not missing(text, expected), (
-        f"{stem}: stale or missing numbers {missing(text, expected)}"
-    )
+    assert_quoted(stem, text, expected)
 
 
 def v1_lead_by_epoch(v2_runs: dict, v1_runs: dict) -> dict[int, float]:
