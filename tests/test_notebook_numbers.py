@@ -8,12 +8,23 @@ in the cell: a stale sentence fails, naming the number it should say.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from mnv2lab import ablation, budget, fig7_training, findings, notebook, study
+from mnv2lab import (
+    ablation,
+    budget,
+    fig7_training,
+    findings,
+    latency,
+    notebook,
+    section5,
+    study,
+    v1_vs_v2,
+)
 from mnv2lab.study import budgets
 from mnv2lab.v1_vs_v2 import plan as v1_vs_v2_plan
 
@@ -283,6 +294,107 @@ def test_notebook_05_quotes_its_long_budget_counts_from_the_committed_statistics
     expected["spread grows"] = f"in {int((last > init).sum())} of {len(init)} layers"
     saturated = 100 * summary.frac_saturated.max()
     expected["saturated, averaged over layers"] = f"at most {saturated:.2f}% of the channels"
+
+    assert_quoted(stem, text, expected)
+
+
+def test_notebook_06_quotes_its_measurements_from_the_committed_results():
+    """Table 4's latencies, the ratio's explanation, the accuracy-latency fronts and Section 5's
+    memory and time, as measured and committed in results/latency and results/memory_efficient
+    (read offline: nothing is measured here)."""
+    stem = "06_v1_vs_v2"
+    text = what_we_found(stem)
+    plan = v1_vs_v2.make_plan({**notebook.parameter_defaults(stem), "measure_missing": False})
+    lat = latency.series_table(
+        plan.latency, plan.latency_root, allow_measure=False, max_foreign=plan.max_foreign
+    )
+    t4 = v1_vs_v2.table4_latency(lat, plan.table4_resolution).set_index("network")
+    ratio = v1_vs_v2.latency_ratio(lat, plan.table4_resolution).set_index("threads")
+    through = v1_vs_v2.throughput(
+        lat, v1_vs_v2.measure_breakdowns(plan), plan.table4_resolution
+    ).set_index(["network", "threads"])
+    v1, v2 = through.loc["MobileNetV1"], through.loc["MobileNetV2"]
+
+    def costs(network: str) -> str:
+        row = t4.loc[network]
+        return f"{row['params (M)']:.2f}M / {row['MAdds (M)']:.1f}M"
+
+    expected = {
+        "V1 cost": f"V1 {costs('MobileNetV1')}",
+        "V2 cost": f"V2 {costs('MobileNetV2')}",
+        "V2 1.4 cost": f"V2 1.4 {costs('MobileNetV2 (1.4)')}",
+        "1 thread latencies": (
+            f"{ratio.loc[1, 'V1 (ms)']:.1f} ms on MobileNetV1 and {ratio.loc[1, 'V2 (ms)']:.1f} ms "
+            f"on MobileNetV2 with one thread: **V2/V1 = {ratio.loc[1, 'V2/V1 here']:.2f}**"
+        ),
+        "MAdds ratio": f"only {ratio.loc[1, 'V2/V1 MAdds']:.2f} of V1's multiply-adds",
+        "2 thread ratio": (
+            f"two threads the ratio is {ratio.loc[2, 'V2/V1 here']:.2f}** "
+            f"({ratio.loc[2, 'V2 (ms)']:.1f} vs {ratio.loc[2, 'V1 (ms)']:.1f} ms)"
+        ),
+        "thread speed-ups": (
+            f"V1 speeds up {v1.loc[1, 'median (ms)'] / v1.loc[2, 'median (ms)']:.2f}×, V2 only "
+            f"{v2.loc[1, 'median (ms)'] / v2.loc[2, 'median (ms)']:.2f}×"
+        ),
+        "throughput": (
+            f"V1 runs at {v1.loc[1, 'GMAdds/s']:.0f} GMAdds/s, V2 at {v2.loc[1, 'GMAdds/s']:.0f}"
+        ),
+        "depthwise and other shares": (
+            f"depthwise convolutions are {100 * v2.loc[1, 'depthwise MAdds share']:.0f}% of V2's "
+            f"multiply-adds but {100 * v2.loc[1, 'depthwise time share']:.0f}% of its time, and "
+            f"activations, additions and dispatch another {100 * v2.loc[1, 'other time share']:.0f}%"
+            f" (V1: {100 * v1.loc[1, 'other time share']:.0f}%)"
+        ),
+    }
+    fronts = v1_vs_v2.accuracy_latency_points(lat, v1_vs_v2.figure5_points(plan))
+    beaten = {}
+    for threads, points in fronts.groupby("threads"):
+        v1_points = points[points.family == "MobileNetV1"]
+        v2_points = points[points.family == "MobileNetV2"]
+        beaten[threads] = sum(
+            ((v2_points.median_ms <= p.median_ms) & (v2_points.top1 >= p.top1)).any()
+            for p in v1_points.itertuples()
+        )
+        if threads == 1:
+            expected["V2 front"] = f"{int(v2_points.pareto.sum())} of {len(v2_points)} V2 points"
+    expected["V1 points beaten, 1 thread"] = f"{beaten[1]} of the {len(v1_points)} MobileNetV1"
+    expected["V1 points beaten, 2 threads"] = (
+        f"With two threads only {beaten[2]} of {len(v1_points)}"
+    )
+
+    memory = section5.memory_table(plan.slices_memory, plan.memory_root, allow_measure=False)
+    sliced = memory[memory.path == "sliced"].set_index(["resolution", "n_slices"]).measured_mb
+    analytic = memory[memory.path == "sliced"].set_index(["resolution", "n_slices"]).analytic_mb
+    plain = memory[memory.path == "plain"].set_index("resolution").measured_mb
+    resolutions = sorted(plain.index)
+    expected["unsliced peaks"] = "unsliced " + " / ".join(
+        f"{sliced[(r, 1)]:.1f}" for r in resolutions
+    )
+    expected["plain peaks"] = "plain practitioner model: " + " / ".join(
+        f"{plain[r]:.1f}" for r in resolutions
+    )
+    for t in (2, 3, 5):
+        cuts = [100 * (1 - sliced[(r, t)] / sliced[(r, 1)]) for r in resolutions]
+        expected[f"t = {t} cuts"] = (
+            f"t = {t} {'cuts it ' if t == 2 else ''}by {min(cuts):.0f}–{max(cuts):.0f}%"
+        )
+    below = 100 * (1 - sliced / analytic)
+    small = below.loc[resolutions[0]]
+    expected["below the bound at the smallest size"] = (
+        f"{small.min():.0f}–{small.max():.0f}% below it at {resolutions[0]}²"
+    )
+    larger = below.drop(resolutions[0], level="resolution").abs().max()
+    expected["within the bound at larger sizes"] = f"within {math.ceil(larger):.0f}%"
+
+    times = section5.latency_table(
+        plan.slices_latency, plan.latency_root, allow_measure=False, max_foreign=plan.max_foreign
+    ).pivot_table(index=["resolution", "threads"], columns="n_slices", values="slowdown")
+    mid = times.loc[448, [2, 3, 4]]
+    expected["448, t = 2-4"] = f"({mid.min().min():.2f}–{mid.max().max():.2f}×)"
+    expected["224, 2 threads"] = (
+        f"t = 2 already costs {times.loc[(224, 2), 2]:.2f}× and t = 5 {times.loc[(224, 2), 5]:.2f}×"
+    )
+    expected["t = 16"] = f"(t = 16: {times[16].min():.1f}–{times[16].max():.1f}×)"
 
     assert_quoted(stem, text, expected)
 
