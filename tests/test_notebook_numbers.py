@@ -17,6 +17,7 @@ import pytest
 from mnv2lab import (
     ablation,
     budget,
+    dense_prediction,
     fig7_training,
     findings,
     latency,
@@ -396,6 +397,43 @@ def test_notebook_06_quotes_its_measurements_from_the_committed_results():
     )
     expected["t = 16"] = f"(t = 16: {times[16].min():.1f}–{times[16].max():.1f}×)"
 
+    assert_quoted(stem, text, expected)
+
+
+def test_notebook_07_quotes_its_latencies_from_the_committed_results():
+    stem = "07_detection_and_segmentation"
+    text = what_we_found(stem)
+    plan = dense_prediction.latency_plan(
+        {**notebook.parameter_defaults(stem), "measure_missing": False}
+    )
+    ratios = dense_prediction.latency_ratios(dense_prediction.latency_table(plan))
+    assert ratios.usable.all(), "the quoted timings are the uncontaminated ones"
+    ssd = ratios[ratios.table == "Table 6"].set_index("threads")
+    deeplab = ratios[ratios.table == "Table 7"].set_index(["threads", "V2 network"])
+    aspp, no_aspp = "MNet V2* DeepLabv3 OS16 ASPP", "MNet V2* DeepLabv3 OS16"
+
+    def ms(threads: int) -> tuple:
+        return deeplab.loc[(threads, aspp)], deeplab.loc[(threads, no_aspp)]
+
+    (a1, n1), (a2, n2) = ms(1), ms(2)
+    expected = {
+        "SSDLite, 1 thread": (
+            f"{ssd.loc[1, 'V2 (ms)']:.1f} vs {ssd.loc[1, 'V1 (ms)']:.1f} ms at 1 thread "
+            f"(ratio {ssd.loc[1, 'V2 / V1']:.2f})"
+        ),
+        "SSDLite, 2 threads": (
+            f"at 2 threads {ssd.loc[2, 'V2 (ms)']:.1f} vs {ssd.loc[2, 'V1 (ms)']:.1f} ms "
+            f"({ssd.loc[2, 'V2 / V1']:.2f}"
+        ),
+        "DeepLabv3, 1 thread": (
+            f"V2* with ASPP {a1['V2 (ms)']:.1f} ms and without {n1['V2 (ms)']:.1f} ms against V1's "
+            f"{a1['V1 (ms)']:.1f} ms at 1 thread ({a1['V2 / V1']:.2f} and {n1['V2 / V1']:.2f}"
+        ),
+        "DeepLabv3, 2 threads": (
+            f"at 2 threads {a2['V2 (ms)']:.1f} / {n2['V2 (ms)']:.1f} vs {a2['V1 (ms)']:.1f} ms "
+            f"({a2['V2 / V1']:.2f} / {n2['V2 / V1']:.2f})"
+        ),
+    }
     assert_quoted(stem, text, expected)
 
 
