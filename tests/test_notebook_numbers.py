@@ -17,6 +17,8 @@ import pytest
 from mnv2lab import (
     ablation,
     budget,
+    cost_report,
+    costs,
     dense_prediction,
     fig7_training,
     findings,
@@ -24,6 +26,7 @@ from mnv2lab import (
     notebook,
     section5,
     study,
+    text_claims,
     v1_vs_v2,
 )
 from mnv2lab.study import budgets
@@ -433,6 +436,65 @@ def test_notebook_07_quotes_its_latencies_from_the_committed_results():
             f"at 2 threads {a2['V2 (ms)']:.1f} / {n2['V2 (ms)']:.1f} vs {a2['V1 (ms)']:.1f} ms "
             f"({a2['V2 / V1']:.2f} / {n2['V2 / V1']:.2f})"
         ),
+    }
+    assert_quoted(stem, text, expected)
+
+
+def test_notebook_02_quotes_its_counts_from_the_package():
+    """Counts are deterministic, but the prose quoting them is typed: Table 2's totals, Table 1's
+    formula check, Section 4's cost range and Section 5's block memory, as the package computes
+    them."""
+    stem = "02_architecture_and_cost"
+    text = what_we_found(stem)
+    table2 = cost_report.table2(1000)
+    v2 = costs.model_costs("mobilenet_v2", 224)
+    formula = cost_report.table1_formula_check()
+    cost_range = text_claims.cost_range().set_index(["claim", "count"])["ours (M)"]
+    readings = text_claims.smallest_madds_readings().set_index("reading")["MAdds (M)"]
+    summary = section5.section5_summary(
+        section5.sliced_memory_table(cost_report.meta_model("mobilenet_v2"))
+    )
+    largest, peaks = summary["largest"], summary["network_peak_kB"]
+    expected = {
+        "Table 2 parameters": f"**{table2.params.sum():,} parameters** with BN "
+        f"({v2['params_no_bn']:,} without)",
+        "Table 2 multiply-adds": f"**{table2.MAdds.sum():,} multiply-adds**",
+        "Table 1 formula": f"the layer-by-layer count of block 3 ({formula['counted']:,})",
+        "smallest multiply-adds": (
+            f"needs {cost_range[('smallest MAdds', 'MAdds')]:.2f}M multiply-adds"
+        ),
+        "readings of 7M": (
+            f"without the classifier {readings['without the classifier']:.2f}M, also without the "
+            f"last 1×1 conv {readings['without the last 1x1 conv and the classifier']:.2f}M, with "
+            f"that conv scaled to 448 channels "
+            f"{readings['last 1x1 conv scaled by the width (448 channels)']:.2f}M"
+        ),
+        "largest multiply-adds": f"needs {cost_range[('largest MAdds', 'MAdds')]:.1f}M",
+        "parameter range": (
+            f"{cost_range[('smallest params', 'params without BN')]:.2f}M to "
+            f"{cost_range[('largest params', 'params without BN')]:.2f}M without BN "
+            f"({cost_range[('smallest params', 'params with BN')]:.2f}M to "
+            f"{cost_range[('largest params', 'params with BN')]:.2f}M with)"
+        ),
+        "largest block": (
+            f"needs {largest['naive_kB']:,.0f} kB all at once but {largest['tight_kB']:,.0f} kB in "
+            f"the tightest unsliced schedule"
+        ),
+        "largest block sliced": (
+            f"{largest['t_slices_kB']:,.0f} kB in t slices and {largest['tk_slices_kB']:,.0f} kB "
+            f"one channel at a time — a {largest['tight_kB'] / largest['t_slices_kB']:.1f}x saving"
+        ),
+        "savings over t = 6 blocks": (
+            "{:.1f}x to {:.2f}x over all t = 6 blocks ({:.1f}x to {:.1f}x against".format(
+                *summary["tight_ratio"], *summary["naive_ratio"]
+            )
+        ),
+        "against Table 3": (
+            f"at least {summary['over_table3_tk']:.2f}x a block's largest thin tensor (block "
+            f"{largest['block']}: {largest['tk_slices_kB']:,.0f} vs {largest['table3_kB']:,.0f} kB), "
+            f"t slices at least {summary['over_table3_t']:.1f}x"
+        ),
+        "peak in t slices": f"the network's peak is {peaks['kB, t slice(s)']:,.0f} kB",
     }
     assert_quoted(stem, text, expected)
 
