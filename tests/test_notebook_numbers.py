@@ -1,9 +1,13 @@
-"""The trained numbers a notebook's "What we found" quotes in prose are the committed results'.
+"""The numbers a notebook's "What we found" quotes in prose are the committed results' (or, for
+counts, the package's).
 
-The cell is written by hand (it is the notebook's narrative), so a rerun or a new seed could leave
-it quoting numbers the results no longer give. Here each quoted number is recomputed from the
-committed results with the package's own tables, formatted as the cell prints it, and looked up
-in the cell: a stale sentence fails, naming the number it should say.
+The cell is written by hand (it is the notebook's narrative), so a rerun, a new seed or a
+re-timing could leave it quoting numbers the results no longer give, and a number copied from a
+rounded table can be rounded twice (7.55 printed as 7.6, 1.046 as 1.1). Here each quoted number is
+recomputed offline from the committed results (trained runs, latency and memory measurements,
+activation statistics) with the package's own tables, formatted as the cell prints it, and looked
+up in the cell: a stale sentence fails, naming the number it should say. Notebooks 02-07 are
+covered; notebook 01's numbers are recomputed by running it (its smoke test) and are not.
 """
 
 from __future__ import annotations
