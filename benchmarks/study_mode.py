@@ -25,6 +25,12 @@ between the sides (weight decay, evaluation schedule), which does not change the
 
 Nothing is stored in ``results/`` or the cache: runs go to a temporary folder.
 
+Threads wait as the package sets them to (``OMP_WAIT_POLICY=PASSIVE`` unless the environment says
+otherwise; see :mod:`mnv2lab`), which the JSON records. Passive waiting protects a shared machine
+but slows a 2-thread process on an idle one, so today's side is what the package runs, not the
+fastest one process could be: ``OMP_WAIT_POLICY=ACTIVE python benchmarks/study_mode.py`` times
+both sides with spinning threads (the ranks have 1 thread each, so only today's side changes).
+
 Usage: python benchmarks/study_mode.py [--images 12800] [--pairs 3] [--width 0.5]
        [--json results/benchmarks/study_mode_runs.json]
 """
@@ -104,7 +110,8 @@ def main() -> None:
     study = scaled(paper_model(budgets.long_runs(recipe, seeds=[0])), args.images, "study")
     print(
         f"cpu: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; one epoch of "
-        f"{args.images} images per run; today: 1 process x {today.threads or 'all'} threads, "
+        f"{args.images} images per run, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}; today: "
+        f"1 process x {today.threads or 'all'} threads, "
         f"{today.test_subset} test images per half epoch; study: {study.ranks} ranks x "
         f"{study.threads} thread, {study.test_subset} test images per half epoch",
         flush=True,
@@ -155,6 +162,7 @@ def main() -> None:
                 "ratios": ratios,
                 "summary": summary,
                 "load_average_start_end": load,
+                "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
                 "provenance": provenance(),
             },
         )
