@@ -5,8 +5,8 @@ but each DDP step pays a pipe round trip and finds caches cold after the other s
 script times what the study actually runs, end to end, through the package's own entry points:
 
 * today: the committed 5-epoch study's run of the paper's model (``mnv2lab.study.define_study``:
-  one process, all cores, the test set evaluated every half epoch), trained in this process by
-  ``mnv2lab.train.train``;
+  one process, all cores, the test set evaluated every half epoch), trained by
+  ``mnv2lab.train.train`` in a child process;
 * study mode: the long budget's run of the same model (``mnv2lab.study.budgets``: 2 DDP ranks x 1
   thread under ``torchrun``, evaluated every ``LONG_EVAL_EVERY`` epochs), started by
   ``mnv2lab.train.launch.run``.
@@ -25,33 +25,38 @@ between the sides (weight decay, evaluation schedule), which does not change the
 
 Nothing is stored in ``results/`` or the cache: runs go to a temporary folder.
 
-Threads wait as the package sets them to (``OMP_WAIT_POLICY=PASSIVE`` unless the environment says
-otherwise; see :mod:`mnv2lab`), which the JSON records. Passive waiting protects a shared machine
-but slows a 2-thread process on an idle one, so today's side is what the package runs, not the
-fastest one process could be: ``OMP_WAIT_POLICY=ACTIVE python benchmarks/study_mode.py`` times
-both sides with spinning threads (the ranks have 1 thread each, so only today's side changes).
+Both sides run in processes of their own (today's in one child process, the study mode's ranks
+under ``torchrun``), so no side's threads linger beside the other's. Threads wait as the package
+sets them to (``OMP_WAIT_POLICY=PASSIVE``; see :mod:`mnv2lab`), which protects a shared machine but
+slows a 2-thread process on an idle one. ``--today-wait-policy ACTIVE`` times today's side with
+spinning threads instead, the fastest one process can be on an idle machine (the ranks keep the
+package's policy); the JSON records each side's policy.
 
-Usage: python benchmarks/study_mode.py [--images 12800] [--pairs 3] [--width 0.5]
-       [--json results/benchmarks/study_mode_runs.json]
+Usage: python benchmarks/study_mode.py [--images 12800] [--pairs 3]
+       [--today-wait-policy PASSIVE|ACTIVE] [--json results/benchmarks/study_mode_runs.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from mnv2lab.atomic import write_json  # noqa: E402
 from mnv2lab.provenance import provenance  # noqa: E402
 from mnv2lab.study import MAIN_WIDTH, PAPER_VARIANT, define_study  # noqa: E402
 from mnv2lab.study import budgets  # noqa: E402
-from mnv2lab.train import TrainConfig, train  # noqa: E402
+from mnv2lab.train import TrainConfig  # noqa: E402
 from mnv2lab.train.launch import run as launch_run  # noqa: E402
 
 FULL_TRAIN, FULL_TEST = 50_000, 10_000
@@ -91,11 +96,43 @@ def epoch_seconds(result, images: int) -> float:
     return (last["elapsed_s"] - first["elapsed_s"]) * 2 * FULL_TRAIN / images
 
 
+# Today's side: mnv2lab.train.train in a child process, its history written to a file.
+_TRAIN_IN_CHILD = """
+import json, sys
+from pathlib import Path
+from mnv2lab.train import TrainConfig, train
+config = TrainConfig.from_dict(json.loads(Path(sys.argv[1]).read_text()))
+result = train(config, progress=False, resume=False, run_directory=Path(sys.argv[2]))
+Path(sys.argv[3]).write_text(json.dumps(result.history))
+"""
+
+
+def train_in_child(config: TrainConfig, folder: Path, wait_policy: str) -> SimpleNamespace:
+    """Train ``config`` with the one-process trainer in a fresh process whose OpenMP threads wait
+    by ``wait_policy``; returns an object with its ``history``."""
+    folder.mkdir(parents=True)
+    config_file, history_file = folder / "config.json", folder / "history.json"
+    config_file.write_text(json.dumps(config.to_dict()))
+    subprocess.run(
+        [sys.executable, "-c", _TRAIN_IN_CHILD, str(config_file), str(folder), str(history_file)],
+        env={**os.environ, "OMP_WAIT_POLICY": wait_policy},
+        cwd=ROOT,
+        check=True,
+    )
+    return SimpleNamespace(history=json.loads(history_file.read_text()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", type=int, default=12_800, help="training images per timed run")
     ap.add_argument("--pairs", type=int, default=3, help="alternating pairs of runs")
     ap.add_argument("--json", type=Path, help="write the numbers here")
+    ap.add_argument(
+        "--today-wait-policy",
+        choices=["PASSIVE", "ACTIVE"],
+        default=os.environ["OMP_WAIT_POLICY"],  # the package's (set when mnv2lab is imported)
+        help="how today's OpenMP threads wait (default: as the package sets it)",
+    )
     args = ap.parse_args()
     if args.images < 128 * 20:
         ap.error(f"--images: got {args.images}; allowed: >= 2560 (20 steps of 128)")
@@ -110,8 +147,8 @@ def main() -> None:
     study = scaled(paper_model(budgets.long_runs(recipe, seeds=[0])), args.images, "study")
     print(
         f"cpu: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; one epoch of "
-        f"{args.images} images per run, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}; today: "
-        f"1 process x {today.threads or 'all'} threads, "
+        f"{args.images} images per run; OMP_WAIT_POLICY today {args.today_wait_policy}, study "
+        f"{os.environ['OMP_WAIT_POLICY']}; today: 1 process x {today.threads or 'all'} threads, "
         f"{today.test_subset} test images per half epoch; study: {study.ranks} ranks x "
         f"{study.threads} thread, {study.test_subset} test images per half epoch",
         flush=True,
@@ -124,9 +161,7 @@ def main() -> None:
             for side in order:
                 start = time.perf_counter()
                 if side == "today":
-                    result = train(
-                        today, progress=False, resume=False, run_directory=Path(tmp) / f"t{pair}"
-                    )
+                    result = train_in_child(today, Path(tmp) / f"t{pair}", args.today_wait_policy)
                 else:
                     result = launch_run(study, Path(tmp) / f"results{pair}", progress=False)
                 s = epoch_seconds(result, args.images)
@@ -162,7 +197,10 @@ def main() -> None:
                 "ratios": ratios,
                 "summary": summary,
                 "load_average_start_end": load,
-                "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
+                "omp_wait_policy": {
+                    "today": args.today_wait_policy,
+                    "study": os.environ["OMP_WAIT_POLICY"],
+                },
                 "provenance": provenance(),
             },
         )

@@ -36,3 +36,30 @@ def test_evaluation_is_scaled_to_what_each_full_run_evaluates_per_epoch():
 def test_seconds_per_epoch_come_from_the_second_half():
     result = SimpleNamespace(history=[{"elapsed_s": 40.0}, {"elapsed_s": 65.0}])
     assert study_mode.epoch_seconds(result, 12_800) == (65.0 - 40.0) * 2 * 50_000 / 12_800
+
+
+def test_today_trains_in_a_child_process_with_the_wait_policy_asked_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
+    config = study_mode.TrainConfig(
+        model="tiny_cnn",
+        model_kwargs={"width": 4},
+        dataset="digits",
+        dataset_kwargs={"image_size": 8},
+        epochs=1,
+        batch_size=32,
+        eval_every_epochs=0.5,
+        augment=False,
+        threads=1,
+    )
+    seen = {}
+    real_run = study_mode.subprocess.run
+
+    def run(cmd, **kwargs):
+        seen["policy"] = kwargs["env"]["OMP_WAIT_POLICY"]
+        return real_run(cmd, **kwargs)
+
+    monkeypatch.setattr(study_mode.subprocess, "run", run)
+    result = study_mode.train_in_child(config, tmp_path / "run", "ACTIVE")
+    assert seen["policy"] == "ACTIVE"
+    assert [round(h["epoch"], 2) for h in result.history] == [0.5, 1.0]
+    assert study_mode.epoch_seconds(result, 1_000) > 0
