@@ -68,3 +68,22 @@ def tiny_study(tmp_path, monkeypatch):
         return define_study(**{**settings, **overrides})
 
     return make
+
+
+def tiny_config(**over):
+    """A training run of a few seconds: TinyCNN on 8x8 digits (``over`` replaces fields)."""
+    from mnv2lab.train import TrainConfig
+
+    base = dict(
+        model="tiny_cnn",
+        model_kwargs={"width": 8},
+        dataset="digits",
+        dataset_kwargs={"image_size": 8},
+        epochs=3,
+        batch_size=32,
+        lr=0.05,
+        device="cpu",
+        augment=False,
+        threads=1,
+    )
+    return TrainConfig(**{**base, **over})

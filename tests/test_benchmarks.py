@@ -10,6 +10,7 @@ from types import SimpleNamespace
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import study_mode  # noqa: E402  (benchmarks/ is not a package)
+from conftest import tiny_config  # noqa: E402
 
 from mnv2lab.study import budgets, define_study  # noqa: E402
 
@@ -38,19 +39,10 @@ def test_seconds_per_epoch_come_from_the_second_half():
     assert study_mode.epoch_seconds(result, 12_800) == (65.0 - 40.0) * 2 * 50_000 / 12_800
 
 
-def test_today_trains_in_a_child_process_with_the_wait_policy_asked_for(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNV2LAB_CACHE", str(tmp_path / "cache"))
-    config = study_mode.TrainConfig(
-        model="tiny_cnn",
-        model_kwargs={"width": 4},
-        dataset="digits",
-        dataset_kwargs={"image_size": 8},
-        epochs=1,
-        batch_size=32,
-        eval_every_epochs=0.5,
-        augment=False,
-        threads=1,
-    )
+def test_today_trains_in_a_child_process_with_the_wait_policy_asked_for(
+    tmp_path, monkeypatch, private_cache
+):
+    config = tiny_config(epochs=1, eval_every_epochs=0.5)
     seen = {}
     real_run = study_mode.subprocess.run
 

@@ -35,6 +35,7 @@ from mnv2lab.train import checkpoint, engine
 from mnv2lab.train.models import build
 from mnv2lab.train.results import weights_available
 from mnv2lab.train import results as results_mod
+from conftest import tiny_config
 from ranks import run_two_ranks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,21 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.usefixtures("private_cache")
 
 
-def tiny(**over) -> TrainConfig:
-    """A run of a few seconds: TinyCNN on 8x8 digits."""
-    base = dict(
-        model="tiny_cnn",
-        model_kwargs={"width": 8},
-        dataset="digits",
-        dataset_kwargs={"image_size": 8},
-        epochs=3,
-        batch_size=32,
-        lr=0.05,
-        device="cpu",
-        augment=False,
-        threads=1,
-    )
-    return TrainConfig(**{**base, **over})
+tiny = tiny_config  # a run of a few seconds: TinyCNN on 8x8 digits
 
 
 def _weights_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
