@@ -13,9 +13,11 @@ covered; notebook 01's numbers are recomputed by running it (its smoke test) and
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from mnv2lab import (
@@ -33,6 +35,7 @@ from mnv2lab import (
     text_claims,
     v1_vs_v2,
 )
+from mnv2lab.paths import resolve
 from mnv2lab.study import budgets
 from mnv2lab.v1_vs_v2 import plan as v1_vs_v2_plan
 
@@ -193,6 +196,38 @@ def test_notebook_03_quotes_its_numbers_from_the_committed_results():
     expected["width trend"] = interval(trend.mean, trend.low, trend.high, 1, " points")
     verdict = ablation.verdict_fig6a(long_results).verdict
     expected["verdict"] = f"**{verdict}** ({long_label})"
+    params = notebook.parameter_defaults(stem)
+    recipe_results = resolve(params["results_dir"]) / budgets.RECIPE_STUDY
+    recipes = pd.DataFrame(budgets.recipe_table(results=str(recipe_results)))
+    recipes = recipes.set_index("candidate")["validation_acc"]
+    expected["recipe search"] = (
+        f"label smoothing 0.1 with weight decay 5e-4: {recipes['C_wd5e-4_ls0.1']:.1f}%, against "
+        f"{recipes['A_wd5e-4']:.1f}% without smoothing and {recipes['B_wd4e-5_paper']:.1f}% with "
+        f"the paper's weight decay 4e-5"
+    )
+    every_long = budgets.long_plan(params, ["fig6a", "fig6b", "v1_vs_v2"])
+    minutes = sorted(
+        r.final["wall_time_s"] / 60
+        for r in study.collect(every_long, require_some=False).results.values()
+        if r.config.model == "mobilenet_v2"
+    )
+    expected["minutes per run"] = (
+        f"{minutes[0]:.0f} to {minutes[-1]:.0f} minutes per MobileNetV2 run on 2 cores (median "
+        f"{statistics.median(minutes):.0f} over the {len(minutes)}"
+    )
+    late = {
+        epoch: [
+            100 * h["test_acc"]
+            for r in sides["paper's model"].runs(long_results).values()
+            for h in r.history
+            if h["epoch"] == epoch
+        ]
+        for epoch in (28, 30)
+    }
+    expected["creeping up at the end"] = (
+        f"{min(late[28]):.1f}-{max(late[28]):.1f}% at epoch 28, "
+        f"{min(late[30]):.1f}-{max(late[30]):.1f}% at 30"
+    )
 
     assert_quoted(stem, text, expected)
 
