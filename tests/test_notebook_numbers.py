@@ -280,6 +280,23 @@ def test_notebook_06_quotes_its_trained_numbers_from_the_committed_results():
     last = max(lead)
     expected["lead at the end"] = f"({-lead[last]:+.2f} points for V2 in the mean curves)"
 
+    def cost(model: str, width: float) -> dict:
+        return costs.model_costs(model, 32, width_mult=width, num_classes=10, small_input=True)
+
+    (v2_big, v1_big), (v2_small, v1_small) = (
+        (cost("mobilenet_v2", v2), cost("mobilenet_v1", v1)) for (v2, v1), _ in pairs
+    )
+    expected["matched multiply-adds"] = (
+        f"MobileNetV2 0.5 ({v2_big['madds'] / 1e6:.0f}M multiply-adds per 32x32 image)"
+    )
+    expected["V1 multiply-adds"] = f"MobileNetV1 0.4 ({v1_big['madds'] / 1e6:.0f}M)"
+    expected["smaller pair multiply-adds"] = (
+        f"{v2_small['madds'] / 1e6:.0f}-{v1_small['madds'] / 1e6:.0f}M multiply-adds"
+    )
+    expected["parameters"] = (
+        f"V2 0.5 has {v2_big['params'] / 1e6:.2f}M parameters, V1 0.4 {v1_big['params'] / 1e6:.2f}M"
+    )
+
     assert_quoted(stem, text, expected)
 
 
