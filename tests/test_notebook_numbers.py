@@ -13,6 +13,7 @@ covered; notebook 01's numbers are recomputed by running it (its smoke test) and
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import pytest
 
 from mnv2lab import (
     ablation,
+    activations,
     budget,
     cost_report,
     costs,
@@ -456,6 +458,44 @@ def test_notebook_06_quotes_its_measurements_from_the_committed_results():
     )
     expected["t = 16"] = f"(t = 16: {times[16].min():.1f}–{times[16].max():.1f}×)"
 
+    assert_quoted(stem, text, expected)
+
+
+def test_notebook_05_quotes_its_short_budget_counts_from_the_committed_statistics():
+    stem = "05_activation_patterns"
+    text = what_we_found(stem)
+    plan = activations.make_plan(notebook.parameter_defaults(stem))
+    table, missing_runs = activations.collect(plan)
+    if missing_runs:
+        pytest.skip(f"{stem}: the short budget's counts are incomplete")
+    w = plan.main_width
+    init, trained = (activations.pooled(table, w, s).frac_mean.mean() for s in ("init", "trained"))
+    spread = re.search(
+        r"grows in (\d+) of (\d+) layers \(median ratio trained/init ([\d.]+)\)",
+        activations.findings(table, plan)[0].details,
+    )
+    expected = {
+        "mean fraction": f"mean fraction {init:.3f} at initialization, {trained:.3f} trained",
+        "spread": "spread up in {} of {} layers (median ratio {})".format(*spread.groups()),
+    }
+    lowest = activations.lowest_layers(table, "trained")
+    under = lowest[(lowest.width == w) & (lowest["min"] < lowest.threshold)]
+    expected["seeds with the last layer under"] = (
+        f"under the threshold in {len(under)} of {lowest[lowest.width == w].seed.nunique()} seeds "
+        f"at width {w:g}"
+    )
+    for r in under.itertuples():
+        expected[f"seed {r.seed} under"] = (
+            f"seed {r.seed}: {r.min:.0f} of {r.channels} channels on {100 * r.share_below:.1f}% of "
+            f"its pixels"
+        )
+    below = activations.layers_below(table)
+    by_width = below[below.stage == "trained"].groupby("width").layers_below.mean()
+    widths = sorted(by_width.index)
+    expected["layers under by width"] = (
+        f"{by_width[widths[0]]:.1f} at width {widths[0]:g}, "
+        + ", ".join(f"{by_width[x]:.1f} at {x:g}" for x in widths[1:])
+    )
     assert_quoted(stem, text, expected)
 
 
