@@ -35,16 +35,13 @@ from mnv2lab.train import checkpoint, engine
 from mnv2lab.train.models import build
 from mnv2lab.train.results import weights_available
 from mnv2lab.train import results as results_mod
-from conftest import tiny_config
+from conftest import tiny_config as tiny  # a run of a few seconds: TinyCNN on 8x8 digits
 from ranks import run_two_ranks
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 pytestmark = pytest.mark.usefixtures("private_cache")
-
-
-tiny = tiny_config  # a run of a few seconds: TinyCNN on 8x8 digits
 
 
 def _weights_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
