@@ -27,7 +27,8 @@ PATHS = ("practitioner", "naive", "sliced")
 # The code whose change invalidates a cached latency (relative to the package folder): the files
 # of the measured model (:func:`model_files`) plus, per inference path, these. Narrowed from
 # "models/*.py" (every model file) so that adding or editing one model leaves the measurements
-# of the others valid; tools/migrate_fingerprints.py moved the stored entries over, verified.
+# of the others valid. tools/restamp_fingerprints.py carries stored entries across a change that
+# alters these files but not the measured model (verified entry by entry).
 PATH_FILES: dict[str, tuple[str, ...]] = {
     "practitioner": ("inference.py",),
     "naive": ("inference.py",),
