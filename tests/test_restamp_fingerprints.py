@@ -104,6 +104,7 @@ def test_restamps_only_entries_whose_model_behaves_identically(tmp_path):
 
 def test_fingerprint_covers_only_the_models_own_files():
     assert model_files("mobilenet_v2") == (
+        "models/classifier.py",
         "models/layers.py",
         "models/mobilenetv2.py",
         "models/table.py",

@@ -14,19 +14,10 @@ Deviations and decisions, written down:
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from .layers import (
-    ConvBNAct,
-    InputSizeCheck,
-    check_bool,
-    check_fraction,
-    check_input_size,
-    check_int,
-    check_positive,
-    init_weights,
-)
+from .classifier import ImageClassifier
+from .layers import ConvBNAct
 from .table import LayerRow
 
 # The depthwise separable layers of V1's Table 1: (output channels of the pointwise conv, stride
@@ -67,7 +58,7 @@ class DepthwiseSeparable(nn.Sequential):
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
 
 
-class MobileNetV1(InputSizeCheck):
+class MobileNetV1(ImageClassifier):
     """MobileNetV1: ``features`` (stem + 13 separable layers), average pooling, ``classifier``."""
 
     model_name = "mobilenet_v1"
@@ -81,48 +72,21 @@ class MobileNetV1(InputSizeCheck):
         dropout: float = 0.0,
         input_size: int | tuple[int, int] | None = None,
     ) -> None:
-        super().__init__()
-        width_mult = check_positive("width_mult", width_mult)
-        num_classes = check_int("num_classes", num_classes, 1)
-        small_input = check_bool("small_input", small_input)
-        dropout = check_fraction("dropout", dropout)
-        self.min_input_size = 8 if small_input else 32
-        if input_size is not None:
-            check_input_size(self.model_name, self.min_input_size, input_size)
-        self.width_mult, self.num_classes, self.small_input = width_mult, num_classes, small_input
-
-        stem_channels = scale_width(STEM_CHANNELS, width_mult)
+        super().__init__(width_mult, num_classes, small_input, dropout, input_size)
+        stem_channels = scale_width(STEM_CHANNELS, self.width_mult)
         stem = ConvBNAct(3, stem_channels, 3, stride=1 if small_input else 2, activation="relu")
-        self._rows: list[LayerRow] = [
-            LayerRow("conv 3x3", None, stem_channels, 1, stem.stride, [stem])
-        ]
+        self._rows.append(LayerRow("conv 3x3", None, stem_channels, 1, stem.stride, [stem]))
         layers: list[nn.Module] = [stem]
         in_channels, first_stride2_seen = stem_channels, False
         for c, s in SEPARABLE_LAYERS:
             if small_input and s == 2 and not first_stride2_seen:
                 s, first_stride2_seen = 1, True
-            out_channels = scale_width(c, width_mult)
+            out_channels = scale_width(c, self.width_mult)
             layer = DepthwiseSeparable(in_channels, out_channels, s)
             layers.append(layer)
             self._rows.append(LayerRow("conv dw 3x3 + conv 1x1", None, out_channels, 1, s, [layer]))
             in_channels = out_channels
-        self.last_channels = in_channels
-        self.features = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_channels, num_classes))
-        self._rows.append(LayerRow("avgpool", None, None, 1, None, [self.pool]))
-        self._rows.append(
-            LayerRow("linear (classifier)", None, num_classes, 1, None, [self.classifier])
-        )
-        init_weights(self)
-
-    def layer_rows(self) -> list[LayerRow]:
-        """The lines of V1's Table 1 (one per separable layer) with their modules."""
-        return list(self._rows)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input(x)
-        return self.classifier(self.pool(self.features(x)).flatten(1))
+        self._add_head(nn.Sequential(*layers), in_channels)
 
 
 def mobilenet_v1(

@@ -32,18 +32,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import (
-    ConvBNAct,
-    InputSizeCheck,
-    check_bool,
-    check_choice,
-    check_fraction,
-    check_input_size,
-    check_int,
-    check_positive,
-    init_weights,
-    make_divisible,
-)
+from .classifier import ImageClassifier
+from .layers import ConvBNAct, check_choice, check_int, make_divisible
 from .table import LayerRow
 
 # Table 2 of the paper: (t, c, n, s) per stage of bottleneck blocks.
@@ -136,7 +126,7 @@ class Features(nn.Sequential):
         return x
 
 
-class MobileNetV2(InputSizeCheck):
+class MobileNetV2(ImageClassifier):
     """MobileNetV2: ``features`` (stem, 17 bottlenecks, last conv), global average pooling and
     ``classifier`` (dropout + linear). See the module docstring for the switches."""
 
@@ -154,22 +144,12 @@ class MobileNetV2(InputSizeCheck):
         dropout: float = 0.2,
         input_size: int | tuple[int, int] | None = None,
     ) -> None:
-        super().__init__()
         # Validate everything before building anything.
-        width_mult = check_positive("width_mult", width_mult)
-        num_classes = check_int("num_classes", num_classes, 1)
         check_choice("bottleneck", bottleneck, BOTTLENECKS)
         check_choice("shortcut", shortcut, SHORTCUTS)
         expand_ratio = check_int("expand_ratio", expand_ratio, 1)
-        small_input = check_bool("small_input", small_input)
-        dropout = check_fraction("dropout", dropout)
-        self.min_input_size = 8 if small_input else 32
-        if input_size is not None:
-            check_input_size(self.model_name, self.min_input_size, input_size)
-
-        self.width_mult, self.num_classes = width_mult, num_classes
-        self.bottleneck, self.shortcut = bottleneck, shortcut
-        self.expand_ratio, self.small_input = expand_ratio, small_input
+        super().__init__(width_mult, num_classes, small_input, dropout, input_size)
+        self.bottleneck, self.shortcut, self.expand_ratio = bottleneck, shortcut, expand_ratio
 
         # The table this instance is built from: t replaced where the paper has 6, and for small
         # inputs the first stride-2 stage run at stride 1.
@@ -178,16 +158,14 @@ class MobileNetV2(InputSizeCheck):
             t = expand_ratio if t == 6 else t
             if small_input and s == 2 and not first_stride2_seen:
                 s, first_stride2_seen = 1, True
-            rows.append((t, make_divisible(c * width_mult), n, s))
+            rows.append((t, make_divisible(c * self.width_mult), n, s))
         self.config = rows
 
-        stem_channels = make_divisible(STEM_CHANNELS * width_mult)
-        self.last_channels = make_divisible(LAST_CHANNELS * max(1.0, width_mult))
+        stem_channels = make_divisible(STEM_CHANNELS * self.width_mult)
+        last_channels = make_divisible(LAST_CHANNELS * max(1.0, self.width_mult))
         stem = ConvBNAct(3, stem_channels, 3, stride=1 if small_input else 2)
         blocks: list[InvertedResidual] = []
-        self._rows: list[LayerRow] = [
-            LayerRow("conv2d 3x3", None, stem_channels, 1, stem.stride, [stem])
-        ]
+        self._rows.append(LayerRow("conv2d 3x3", None, stem_channels, 1, stem.stride, [stem]))
         in_channels, previous = stem_channels, None
         for t, c, n, s in rows:
             stage = []
@@ -210,27 +188,9 @@ class MobileNetV2(InputSizeCheck):
                 in_channels, previous = c, block
             blocks.extend(stage)
             self._rows.append(LayerRow("bottleneck", t, c, n, s, stage))
-        last = ConvBNAct(in_channels, self.last_channels, 1)
-        self._rows.append(LayerRow("conv2d 1x1", None, self.last_channels, 1, 1, [last]))
-        self.features = Features(stem, *blocks, last)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(self.last_channels, num_classes)
-        )
-        self._rows.append(LayerRow("avgpool", None, None, 1, None, [self.pool]))
-        self._rows.append(
-            LayerRow("linear (classifier)", None, num_classes, 1, None, [self.classifier])
-        )
-        init_weights(self)
-
-    def layer_rows(self) -> list[LayerRow]:
-        """The lines of Table 2 for this instance, with the modules behind each line."""
-        return list(self._rows)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input(x)
-        x = self.pool(self.features(x)).flatten(1)
-        return self.classifier(x)
+        last = ConvBNAct(in_channels, last_channels, 1)
+        self._rows.append(LayerRow("conv2d 1x1", None, last_channels, 1, 1, [last]))
+        self._add_head(Features(stem, *blocks, last), last_channels)
 
 
 def mobilenet_v2(

@@ -28,17 +28,8 @@ import math
 import torch
 from torch import nn
 
-from .layers import (
-    ConvBNAct,
-    InputSizeCheck,
-    check_bool,
-    check_choice,
-    check_fraction,
-    check_input_size,
-    check_int,
-    check_positive,
-    init_weights,
-)
+from .classifier import ImageClassifier
+from .layers import ConvBNAct, check_choice
 from .table import LayerRow
 
 # ShuffleNet's Table 1: output channels of stages 2, 3, 4 at 1x, for each number of groups g.
@@ -129,7 +120,7 @@ class ShuffleUnit(nn.Module):
         return torch.relu(torch.cat([self.shortcut(x), branch], dim=1))
 
 
-class ShuffleNetV1(InputSizeCheck):
+class ShuffleNetV1(ImageClassifier):
     """ShuffleNet v1 with ``groups`` in {1, 2, 3, 4, 8} and width multiplier ``width_mult``."""
 
     model_name = "shufflenet_v1"
@@ -144,25 +135,14 @@ class ShuffleNetV1(InputSizeCheck):
         dropout: float = 0.0,
         input_size: int | tuple[int, int] | None = None,
     ) -> None:
-        super().__init__()
         check_choice("groups", groups, GROUPS)
-        width_mult = check_positive("width_mult", width_mult)
-        num_classes = check_int("num_classes", num_classes, 1)
-        small_input = check_bool("small_input", small_input)
-        dropout = check_fraction("dropout", dropout)
-        self.min_input_size = 8 if small_input else 32
-        if input_size is not None:
-            check_input_size(self.model_name, self.min_input_size, input_size)
-        self.groups, self.width_mult, self.num_classes = groups, width_mult, num_classes
-        self.small_input = small_input
-
-        conv1_channels, widths = stage_channels(groups, width_mult)
+        super().__init__(width_mult, num_classes, small_input, dropout, input_size)
+        self.groups = groups
+        conv1_channels, widths = stage_channels(groups, self.width_mult)
         self.stage_widths = widths
         conv1 = ConvBNAct(3, conv1_channels, 3, stride=1 if small_input else 2, activation="relu")
         layers: list[nn.Module] = [conv1]
-        self._rows: list[LayerRow] = [
-            LayerRow("conv1 3x3", None, conv1_channels, 1, conv1.stride, [conv1])
-        ]
+        self._rows.append(LayerRow("conv1 3x3", None, conv1_channels, 1, conv1.stride, [conv1]))
         if not small_input:
             maxpool = nn.MaxPool2d(3, stride=2, padding=1)
             layers.append(maxpool)
@@ -189,23 +169,7 @@ class ShuffleNetV1(InputSizeCheck):
             self._rows.append(
                 LayerRow(f"stage{stage + 2}", None, out_channels, repeats - 1, 1, units[1:])
             )
-        self.last_channels = in_channels
-        self.features = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_channels, num_classes))
-        self._rows.append(LayerRow("avgpool", None, None, 1, None, [self.pool]))
-        self._rows.append(
-            LayerRow("linear (classifier)", None, num_classes, 1, None, [self.classifier])
-        )
-        init_weights(self)
-
-    def layer_rows(self) -> list[LayerRow]:
-        """The lines of ShuffleNet's Table 1 with their modules."""
-        return list(self._rows)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input(x)
-        return self.classifier(self.pool(self.features(x)).flatten(1))
+        self._add_head(nn.Sequential(*layers), in_channels)
 
 
 def shufflenet_v1(
