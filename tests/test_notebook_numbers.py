@@ -7,8 +7,9 @@ rounded table can be rounded twice (7.55 printed as 7.6, 1.046 as 1.1). Here eac
 recomputed offline from the committed results (trained runs, latency and memory measurements,
 activation statistics) with the package's own tables, formatted as the cell prints it, and looked
 up in the cell: a stale sentence fails, naming the number it should say. Notebooks 02-07 are
-covered. Notebook 01's are not: they are seeded Monte Carlo that only its default run computes
-(about 15 s), and their last digits could move with the CPU's arithmetic.
+recomputed from committed results; notebook 01's seeded Monte Carlo is recomputed at the
+dimensions its prose quotes (every ``n`` has a random stream of its own, so a subset of the sweep
+gives the default run's numbers at those ``n``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 
 from mnv2lab import (
     ablation,
+    manifold,
     activations,
     budget,
     cost_report,
@@ -615,3 +617,103 @@ def test_a_stale_number_is_named():
     assert missing("mean 87.14%; gap +1.25 points [+0.90, +1.70]", expected) == {
         "gap": "+1.25 points [+0.90, +1.60]"
     }
+
+
+def short_e(x: float, digits: int = 1) -> str:
+    """``2.2e-4`` rather than Python's ``2.2e-04``, as the prose writes small numbers."""
+    mantissa, exponent = f"{x:.{digits}e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def test_notebook_01_quotes_its_monte_carlo_numbers():
+    stem = "01_relu_manifold"
+    text = what_we_found(stem)
+    run = manifold.make_plan(notebook.parameter_defaults(stem))
+    assert run.sweep_ns == tuple(range(2, 51))  # the prose describes n = 2..50
+    ns = list(range(2, 21)) + [30, 50]  # every n the prose quotes or counts over (n <= 20)
+    sweep = manifold.sweep(ns, run.n_trials, run.n_points, run.turns, run.seed, progress=False)
+    pairs = manifold.pair_counts(ns, run.n_pairs, run.n_points, run.turns, run.seed)
+    fig1 = manifold.figure1(run.panel_ns, run.n_points, run.turns, run.seed)
+    t, p = sweep.table(), pairs.table()
+    theory = manifold.collapsed_fraction_theory
+    agree = manifold.theory_agreement(sweep, pairs)
+
+    def ci(n: int, key: str, fmt: str) -> str:
+        r = t.loc[n]
+        return f"{r[key]:{fmt}} [{r[key + '_low']:{fmt}}, {r[key + '_high']:{fmt}}]"
+
+    panel = fig1.collapsed_fraction
+    expected = {
+        "panels n=2, 3": (
+            f"{panel[2]:.0%} (`n = 2`, expected {manifold.percent(theory(2))}) and "
+            f"{panel[3]:.0%} (`n = 3`, expected {manifold.percent(theory(3))})"
+        ),
+        "panels n=15, 30 expected": (
+            f"(expected {manifold.percent(theory(15))} and {manifold.percent(theory(30))})"
+        ),
+        "panel n=5": f"this `T` collapses {panel[5]:.0%}",
+        "theory n=5": f"twice the {theory(5):.0%} Theorem 1 expects",
+        "per-T mean n=5 (%)": (
+            f"{100 * t.loc[5].collapsed:.1f}% [{100 * t.loc[5].collapsed_low:.1f}, "
+            f"{100 * t.loc[5].collapsed_high:.1f}]"
+        ),
+        "pairs judged": f"at all {len(agree['pairs_ns'])} `n` with at least 5 expected collapses",
+        "pairs span": f"(`n = {min(agree['pairs_ns'])}..{max(agree['pairs_ns'])}`)",
+        "per-T judged": (
+            f"at all {len(agree['per_T_ns'])} `n` where at least "
+            f"{manifold.MIN_COLLAPSING_TRIALS} of the {run.n_trials} `T`"
+        ),
+        "per-T span": f"`n = {min(agree['per_T_ns'])}..{max(agree['per_T_ns'])}`",
+        "per-T n=5": ci(5, "collapsed", ".3f"),
+        "theory n=20, 30, 50": (
+            f"(theory {short_e(theory(20))}, {short_e(theory(30))}, {short_e(theory(50))})"
+        ),
+        "n=3 per-T interval": f"[{t.loc[3].collapsed_low:.3f}, {t.loc[3].collapsed_high:.3f}]",
+        "pinv n=2": ci(2, "err_pinv", ".2f"),
+        "pinv n=15": ci(15, "err_pinv", ".3f"),
+        "pinv n=50": ci(50, "err_pinv", ".3f"),
+        "x2 n=2": ci(2, "err_pinv_x2", ".2f"),
+        "x2 n=5": f"{t.loc[5].err_pinv_x2:.2f} at `n = 5`",
+        "x2 n=15": ci(15, "err_pinv_x2", ".2f"),
+        "x2 n=30": f"{t.loc[30].err_pinv_x2:.2f} at `n = 30`",
+        "x2 n=50": ci(50, "err_pinv_x2", ".2f"),
+        "1/sqrt(n) scaling": (
+            f"({t.loc[15].err_pinv_x2:.2f} × sqrt(15/50) = "
+            f"{t.loc[15].err_pinv_x2 * math.sqrt(15 / 50):.2f})"
+        ),
+        "raw pinv n=15, 50": (
+            f"({t.loc[15].err_pinv:.2f} at `n = 15`, {t.loc[50].err_pinv:.2f} at `n = 50`)"
+        ),
+        "lstsq n=2": ci(2, "err_lstsq", ".3f"),
+        "lstsq n=15": ci(15, "err_lstsq", ".4f"),
+        "lstsq n=50": (
+            f"{short_e(t.loc[50].err_lstsq)} [{short_e(t.loc[50].err_lstsq_low)}, "
+            f"{short_e(t.loc[50].err_lstsq_high)}]"
+        ),
+        "held-out vs same points n=20": (
+            f"({t.loc[20].err_lstsq_heldout:.5f} vs {t.loc[20].err_lstsq:.5f})"
+        ),
+        "held-out n=50": f"({short_e(t.loc[50].err_lstsq_heldout)} at `n = 50`)",
+        "control": f"worst relative error about {sweep.err_linear.max():.0e}",
+    }
+    for n, theory_digits in ((2, ".2g"), (5, ".4g"), (10, ".3g")):  # theory: exact, as written
+        q = p.loc[n]
+        digits = 3 if n < 10 else 4
+        expected[f"pairs n={n}"] = (
+            f"{q.pairs:.{digits}f} [{q.pairs_low:.{digits}f}, {q.pairs_high:.{digits}f}] vs "
+            f"{float(theory(n)):{theory_digits}}"
+        )
+    i15 = ns.index(15)
+    gain = manifold.paired_difference(sweep.err_pinv[i15], sweep.err_lstsq[i15])
+    expected["pinv - lstsq n=15"] = f"{gain.mean:+.3f} [{gain.low:+.3f}, {gain.high:+.3f}]"
+    assert_quoted(stem, text, expected)
+
+    # The claims in words, on the same numbers.
+    assert panel[15] == panel[30] == 0  # "no point collapses"
+    assert 1.8 < panel[5] / theory(5) < 2.2  # "twice"
+    assert not agree["pairs_outside"] and not agree["per_T_outside"]  # theory inside everywhere
+    assert all(sweep.collapsed[ns.index(n)].max() == 0 for n in (20, 30, 50))  # "none of the 200"
+    assert (t.loc[3].collapsed_low, t.loc[3].collapsed_high) != (0.5, 0.5)  # spread, around 0.5
+    held = t.err_lstsq_heldout / t.err_lstsq
+    assert (abs(held.loc[2:20] - 1) <= 0.05).all()  # "within 5% up to n = 20"
+    assert (t.loc[[30, 50]].err_lstsq_heldout.between(0.5e-3, 2e-3)).all()  # "near 1e-3"
