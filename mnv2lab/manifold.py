@@ -241,6 +241,17 @@ def theorem1_noncollapsed_fraction(m: int, d: int = 2) -> float:
     return sum(math.comb(m, k) for k in range(m - d + 1)) / 2.0**m
 
 
+# What the sweep measures per (n, random T), in the order of :class:`Sweep`'s fields.
+SWEEP_MEASURES = (
+    "collapsed",
+    "err_pinv",
+    "err_pinv_x2",
+    "err_lstsq",
+    "err_lstsq_heldout",
+    "err_linear",
+)
+
+
 @dataclass(frozen=True)
 class Sweep:
     """Per-``n``, per-trial measurements (arrays of shape ``(len(ns), n_trials)``)."""
@@ -266,14 +277,7 @@ class Sweep:
         rows = []
         for i, n in enumerate(self.ns):
             row = {"n": int(n), "collapsed_theory": float(collapsed_fraction_theory(n))}
-            for key in (
-                "collapsed",
-                "err_pinv",
-                "err_pinv_x2",
-                "err_lstsq",
-                "err_lstsq_heldout",
-                "err_linear",
-            ):
+            for key in SWEEP_MEASURES:
                 mean, low, high = mean_ci(getattr(self, key)[i], confidence)
                 row.update({f"{key}": mean, f"{key}_low": low, f"{key}_high": high})
             row["err_linear_max"] = float(self.err_linear[i].max())
@@ -321,17 +325,7 @@ def _sweep(
 ) -> Sweep:
     X = spiral(n_points, turns)
     fit, held = X[0::2], X[1::2]
-    out = {
-        k: np.empty((len(ns), n_trials))
-        for k in (
-            "collapsed",
-            "err_pinv",
-            "err_pinv_x2",
-            "err_lstsq",
-            "err_lstsq_heldout",
-            "err_linear",
-        )
-    }
+    out = {k: np.empty((len(ns), n_trials)) for k in SWEEP_MEASURES}
     for i, n in enumerate(_progress(list(ns), enabled=progress, desc="n")):
         T_all = gaussian_embeddings(n, n_trials, seed)
         step = _chunk_size(n, n_points)
