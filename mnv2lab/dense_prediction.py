@@ -47,7 +47,7 @@ from .costs import (
     layer_madds,
 )
 from .findings import Finding, count_verdict
-from .latency import LatencyConfig, series_table
+from .latency import LatencyConfig, cpu_label, series_table
 from .models import build_model
 from .notebook import COMMON
 from .params import Param, ParameterError
@@ -608,7 +608,8 @@ def latency_table(plan: LatencyPlan, progress: bool | None = None) -> pd.DataFra
 
 def latency_ratios(table: pd.DataFrame) -> pd.DataFrame:
     """V2 / V1 latency per table and thread count (medians), beside the paper's 200/270 for
-    Table 6; ``usable`` says whether both timings are uncontaminated."""
+    Table 6; ``usable`` says whether both timings are uncontaminated, ``measured on`` names the
+    CPU."""
     rows = []
     pairs = [
         ("Table 6", "MNet V2 + SSDLite", "MNet V1 + SSDLite"),
@@ -634,6 +635,7 @@ def latency_ratios(table: pd.DataFrame) -> pd.DataFrame:
                 "V2 / V1": t.loc[v2, "median_ms"] / t.loc[v1, "median_ms"],
                 "paper V2 / V1": paper if tab == "Table 6" else np.nan,
                 "usable": bool(t.loc[v2, "usable"] and t.loc[v1, "usable"]),
+                "measured on": cpu_label(t.loc[[v2, v1]]),
             }
         )
     return pd.DataFrame.from_records(rows)
@@ -713,7 +715,7 @@ def findings(
             count_verdict(paper + int(latency_ok), n + 1),
             figures=FINDING_FIGURES["Table 6"],
             finding=f"{paper} of {n} params/MAdds cells in the paper's setting; V2/V1 "
-            f"CPU latency {lat} here vs {paper_ratio:.2f} on a Pixel 1; {accuracy}",
+            f"CPU latency {lat} vs {paper_ratio:.2f} on a Pixel 1; {accuracy}",
         )
     )
     n, paper, _ = _cells_text(t7)
@@ -742,13 +744,16 @@ def findings(
 
 
 def _ratio_text(ratios: pd.DataFrame) -> str:
-    """ "0.74 at 1 thr, 0.80 at 2 thr (under load)" from :func:`latency_ratios` rows."""
+    """ "0.74 at 1 thr, 0.80 at 2 thr (under load) on AMD EPYC (2 cores)" from
+    :func:`latency_ratios` rows."""
+    rows = [r for r in ratios.to_dict("records") if np.isfinite(r["V2 / V1"])]
     parts = [
         f"{r['V2 / V1']:.2f} at {r['threads']} thr" + ("" if r["usable"] else " (under load)")
-        for r in ratios.to_dict("records")
-        if np.isfinite(r["V2 / V1"])
+        for r in rows
     ]
-    return ", ".join(parts) or "not measured"
+    if not parts:
+        return "not measured"
+    return ", ".join(parts) + f" on {' and '.join(sorted({r['measured on'] for r in rows}))}"
 
 
 OURS, HOW = "ours (paper's setting)", "conventions that reproduce it"

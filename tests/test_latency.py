@@ -197,3 +197,17 @@ def test_series_are_timed_interleaved_and_cached_together(tmp_path):
                 LatencyConfig("mobilenet_v2", {"width_mult": 0.35}, 32, 2, min_run_time=0.01),
             ]
         )
+
+
+def test_cpu_label_names_the_machines_behind_timings():
+    import pandas as pd
+
+    from mnv2lab.latency import cpu_label
+
+    rows = pd.DataFrame(
+        {"cpu_model": ["AMD EPYC", "AMD EPYC", "Intel Xeon"], "cpu_count": [2, 2, 4]}
+    )
+    assert cpu_label(rows.iloc[:2]) == "AMD EPYC (2 cores)"
+    assert cpu_label(rows) == "AMD EPYC (2 cores) and Intel Xeon (4 cores)"
+    assert cpu_label(rows.assign(cpu_model=None)) == "an unrecorded CPU"
+    assert cpu_label(pd.DataFrame()) == "an unrecorded CPU"

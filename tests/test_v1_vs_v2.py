@@ -121,7 +121,7 @@ def test_ratio_and_findings_from_a_latency_table():
                 "iqr_ms": 1.0,
             },
         ]
-    )
+    ).assign(cpu_model="Test CPU", cpu_count=2)
     ratio = v1_vs_v2.latency_ratio(lat)
     assert ratio.iloc[0]["V2/V1 here"] == pytest.approx(0.7)
     assert ratio.iloc[0]["V2/V1 paper (75/113 ms)"] == pytest.approx(75 / 113)
@@ -135,6 +135,8 @@ def test_ratio_and_findings_from_a_latency_table():
     )
     assert (found[0].paper_item, found[0].verdict) == ("Table 4 (CPU latency)", "reproduced")
     assert found[0].figures == ("v1v2_table4_latency",)
+    # read on any machine, the finding names the one it was measured on
+    assert "0.70 at 1 thr on Test CPU (2 cores) vs 75/113" in found[0].finding
     two = pd.concat([lat, lat.assign(threads=2, median_ms=[10.0, 10.5])])
     assert (
         v1_vs_v2.findings(

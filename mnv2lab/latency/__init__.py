@@ -67,7 +67,14 @@ from .cache import (
     write_entry,
 )
 from .breakdown import TIMED_MODULES, breakdown_or_load, conv_kind, op_breakdown
-from .quiet import describe_conditions, excluded_text, machine_text, measure_quietly, usable
+from .quiet import (
+    cpu_label,
+    describe_conditions,
+    excluded_text,
+    machine_text,
+    measure_quietly,
+    usable,
+)
 
 __all__ = [
     "FORMAT",
@@ -109,6 +116,7 @@ __all__ = [
     "breakdown_or_load",
     "conv_kind",
     "op_breakdown",
+    "cpu_label",
     "describe_conditions",
     "excluded_text",
     "machine_text",

@@ -124,6 +124,20 @@ def excluded_text(table: pd.DataFrame) -> str:
     )
 
 
+def cpu_label(rows: pd.DataFrame) -> str:
+    """ "AMD EPYC (2 cores)": the CPU(s) the timings in ``rows`` were taken on (latency rows with
+    ``cpu_model`` and ``cpu_count``), so that a finding read on another machine names the machine
+    it describes rather than "this CPU"; "an unrecorded CPU" if none is known."""
+    if rows.empty or "cpu_model" not in rows or rows["cpu_model"].isna().all():
+        return "an unrecorded CPU"
+    machines = {
+        f"{r.cpu_model} ({int(r.cpu_count)} cores)" if pd.notna(r.cpu_count) else r.cpu_model
+        for r in rows.itertuples()
+        if isinstance(r.cpu_model, str)
+    }
+    return " and ".join(sorted(machines))
+
+
 def machine_text(table: pd.DataFrame) -> str:
     """ "CPU (n cores), torch x.y" of the measurements in ``table`` (for figure titles)."""
     if table.empty or "cpu_model" not in table or table["cpu_model"].isna().all():

@@ -14,7 +14,7 @@ from .. import __version__, published
 from ..atomic import write_json
 from ..cost_report import table4
 from ..costs import layer_costs, model_costs
-from ..latency import LatencyConfig, breakdown_or_load
+from ..latency import LatencyConfig, breakdown_or_load, cpu_label
 from ..models import build_model
 from .plan import TABLE4_MODELS, Plan
 
@@ -93,7 +93,8 @@ def select(
 
 
 def latency_ratio(latency: pd.DataFrame, resolution: int = 224) -> pd.DataFrame:
-    """Per thread count: V1 and V2 1.0 medians, V2/V1, the paper's 75/113 and the MAdds ratio."""
+    """Per thread count: V1 and V2 1.0 medians, V2/V1, the paper's 75/113, the MAdds ratio and
+    the CPU the two were timed on."""
     madds_ratio = (
         model_costs("mobilenet_v2", resolution)["madds"]
         / model_costs("mobilenet_v1", resolution)["madds"]
@@ -112,6 +113,7 @@ def latency_ratio(latency: pd.DataFrame, resolution: int = 224) -> pd.DataFrame:
                 "V2/V1 here": v2.median_ms / v1.median_ms,
                 "V2/V1 paper (75/113 ms)": published.TABLE4_V2_V1_RATIO,
                 "V2/V1 MAdds": madds_ratio,
+                "measured on": cpu_label(pd.DataFrame([v1, v2])),
             }
         )
     return pd.DataFrame.from_records(records)

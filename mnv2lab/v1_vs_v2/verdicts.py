@@ -58,8 +58,8 @@ def findings(
                 verdict,
                 "V2/V1 latency "
                 + ", ".join(f"{v:.2f} at {t} thr" for t, v in r.items())
-                + f" on this CPU vs 75/113 = {published.TABLE4_V2_V1_RATIO:.2f} on a "
-                "Pixel 1",
+                + f" on {' and '.join(sorted(set(ratio['measured on'])))} vs 75/113 = "
+                f"{published.TABLE4_V2_V1_RATIO:.2f} on a Pixel 1",
                 figures=(FIGURES["table4"],),
             )
         )
