@@ -207,6 +207,10 @@ def test_section5_verdict_needs_both_memory_and_speed():
     assert (found.paper_item, found.verdict) == ("Section 5", "partly")
     assert "224/1thr t=3" in found.finding
     assert "224/2thr none (t=2: 44% less, 1.10x)" in found.finding
+    assert found.finding.endswith("(on an unrecorded CPU)")
+    machine = {"cpu_model": "Test CPU", "cpu_count": 2}
+    named = section5.finding(memory.assign(**machine), lat.assign(**machine))
+    assert named.finding.endswith("(on Test CPU (2 cores))")
     lat.loc[6, "slowdown"] = 1.25
     assert section5.finding(memory, lat).verdict == "reproduced"
     memory["measured_mb"] = [8.0, 7.0, 7.0, 7.0]

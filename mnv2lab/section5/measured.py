@@ -28,6 +28,7 @@ from ..latency import (
     LatencyConfig,
     builder_name,
     code_fingerprint,
+    cpu_label,
     load_average,
     measurement_provenance,
     model_files,
@@ -141,6 +142,7 @@ def memory_table(
                 "counter": record["result"]["counter"],
                 "cached": record["cached"],
                 "cpu_model": prov.get("cpu_model"),
+                "cpu_count": prov.get("cpu_count"),
                 "torch": prov.get("torch"),
                 "git_commit": prov.get("git_commit"),
                 "timestamp": prov.get("timestamp"),
@@ -335,6 +337,8 @@ def finding(
         "Section 5",
         count_verdict(good, len(settings)),
         f"t={low}-{high} cut measured peak memory {min(cuts):.0%}-{max(cuts):.0%}; t "
-        f"with >=50% less memory at <=1.25x time: " + "; ".join(settings),
+        f"with >=50% less memory at <=1.25x time: "
+        + "; ".join(settings)
+        + f" (on {cpu_label(pd.concat([mem, lat]))})",
         figures=figures,
     )
