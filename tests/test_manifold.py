@@ -208,14 +208,7 @@ def test_figure1_panels_carry_their_expected_collapse():
 def test_same_seed_same_numbers_independent_of_other_n_and_chunking(monkeypatch):
     a = m.sweep([3, 7], n_trials=25, n_points=200, seed=9, progress=False)
     b = m.sweep([3, 7], n_trials=25, n_points=200, seed=9, progress=False)
-    for key in (
-        "collapsed",
-        "err_pinv",
-        "err_pinv_x2",
-        "err_lstsq",
-        "err_lstsq_heldout",
-        "err_linear",
-    ):
+    for key in m.SWEEP_MEASURES:
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
     monkeypatch.setattr(m, "_chunk_size", lambda n, p, budget=0: 4)
     c = m.sweep([7], n_trials=25, n_points=200, seed=9, progress=False)
