@@ -117,3 +117,36 @@ def test_fingerprint_covers_only_the_models_own_files():
     assert config_fingerprint(_v2(64)) != config_fingerprint(
         LatencyConfig("mobilenet_v1", {}, 64, 1)
     )
+
+
+def test_every_committed_measurement_carries_the_current_code_fingerprint():
+    """A change to a measured model's code (or to the inference path) makes its committed
+    latency and peak-memory entries stale, and `make figures` would then re-time them on whatever
+    machine runs it. This fails first, naming what to do."""
+    stale = [
+        f"{path.relative_to(ROOT)}: {outcome}"
+        for path, kind in restamp.entries(ROOT / "results")
+        if (outcome := _current(path, kind))
+    ]
+    assert len(restamp.entries(ROOT / "results")) > 100
+    assert not stale, (
+        "committed measurements no longer match the code: if the change keeps what runs, carry "
+        "them over with `tools/restamp_fingerprints.py --before <last commit>`; otherwise "
+        f"re-measure. {stale[:5]} (+{max(0, len(stale) - 5)} more)"
+    )
+
+
+def _current(path, kind: str) -> str:
+    """'' if the entry at ``path`` is intact and carries the current code's fingerprint."""
+    from mnv2lab.latency import read_entry
+
+    record, why = restamp.load_entry(path, kind)
+    if record is None:
+        return why
+    config = restamp.config_of(record, kind)
+    fingerprint = config_fingerprint(config) if kind == "latency" else memory_fingerprint()
+    try:
+        read_entry(path, config, fingerprint)
+    except ValueError as e:
+        return str(e)
+    return ""

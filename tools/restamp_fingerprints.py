@@ -163,7 +163,8 @@ def entries(root: Path) -> list[tuple[Path, str]]:
     ]
 
 
-def _config_of(record: dict, kind: str):
+def config_of(record: dict, kind: str):
+    """The configuration a stored entry of ``kind`` ("latency" or "memory") names."""
     from mnv2lab.latency import LatencyConfig
     from mnv2lab.memory_probe import MemoryConfig
 
@@ -173,14 +174,14 @@ def _config_of(record: dict, kind: str):
     return MemoryConfig(**fields)
 
 
-def _load(path: Path, kind: str) -> tuple[dict | None, str]:
+def load_entry(path: Path, kind: str) -> tuple[dict | None, str]:
     """(record, "") for an intact entry whose key names its configuration, else (None, why)."""
     from mnv2lab import records
     from mnv2lab.latency.cache import FORMAT
 
     try:
         record = records.read(path, format=FORMAT)
-        config = _config_of(record, kind)
+        config = config_of(record, kind)
         if config.to_dict() != record["config"]:
             return None, "its configuration does not round-trip"
         if config.key() != record.get("key") or config.key() != path.stem:
@@ -218,7 +219,7 @@ def restamp(
 
     outcomes, jobs, loaded = [], {}, {}
     for path, kind in entries(root):
-        record, why = _load(path, kind)
+        record, why = load_entry(path, kind)
         if record is None:
             outcomes.append(Outcome(path, "broken", why))
             continue
