@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from mnv2lab import latency
+from mnv2lab import latency, records
 from mnv2lab.latency import (
     LatencyCacheWarning,
     LatencyConfig,
@@ -155,6 +155,12 @@ def test_quiet_measurement_waits_and_retries(tmp_path, monkeypatch):
             self.cores, self.nice_cores = next(busy), 0.0
 
     monkeypatch.setattr(latency.timing, "ForeignCpu", FakeMeter)  # where measure() finds it
+    # Timed in this process, so that measure() meets the fake meter (as the child would, under
+    # the OpenMP default).
+    monkeypatch.setattr(
+        latency.cache, "time_in_child", lambda kind, cs, **o: [latency.measure(c) for c in cs]
+    )
+    monkeypatch.setattr(latency.timing, "OMP_WAIT_POLICY", latency.TIMING_WAIT_POLICY)
     idle = iter([(0.5, 0.0), (0.0, 0.9), (0.0, 0.0), (0.0, 0.0)])  # samples before each timing
     monkeypatch.setattr(latency.quiet, "foreign_cpu", lambda seconds=2.0: next(idle))
     monkeypatch.setattr("time.sleep", lambda s: waits.append(s))
@@ -211,3 +217,26 @@ def test_cpu_label_names_the_machines_behind_timings():
     assert cpu_label(rows) == "AMD EPYC (2 cores) and Intel Xeon (4 cores)"
     assert cpu_label(rows.assign(cpu_model=None)) == "an unrecorded CPU"
     assert cpu_label(pd.DataFrame()) == "an unrecorded CPU"
+
+
+def test_latencies_are_timed_under_the_openmp_default_whatever_this_process_runs(tmp_path):
+    """This process waits passively (importing mnv2lab sets it); every latency is timed in a
+    child under the OpenMP default, and an entry timed under another policy is not used."""
+    import json
+
+    import mnv2lab
+
+    assert mnv2lab.OMP_WAIT_POLICY.startswith("PASSIVE")  # the test process, as a notebook's
+    record = measure_or_load(TINY, tmp_path)
+    assert record["provenance"]["omp_wait_policy"] == latency.TIMING_WAIT_POLICY == "unset"
+    path = entry_path(TINY, tmp_path)
+    data = json.loads(path.read_text())
+    data["provenance"]["omp_wait_policy"] = "PASSIVE"  # as Tables 6-7 were timed until 2026-12-05
+    records.write(path, data)  # sealed: intact, only the policy differs
+    with pytest.raises(ValueError, match="OMP_WAIT_POLICY 'PASSIVE'"):
+        latency.read_latency_entry(path, TINY, latency.config_fingerprint(TINY))
+    with pytest.warns(latency.LatencyCacheWarning, match="OpenMP default"):
+        again = measure_or_load(TINY, tmp_path)
+    assert not again["cached"] and again["provenance"]["omp_wait_policy"] == "unset"
+    with pytest.raises(ValueError, match="kind"):
+        latency.time_in_child("profile", [TINY])

@@ -137,16 +137,18 @@ def test_every_committed_measurement_carries_the_current_code_fingerprint():
 
 
 def _current(path, kind: str) -> str:
-    """'' if the entry at ``path`` is intact and carries the current code's fingerprint."""
-    from mnv2lab.latency import read_entry
+    """'' if the entry at ``path`` is intact and current (fingerprint; for latency, the policy)."""
+    from mnv2lab.latency import read_entry, read_latency_entry
 
     record, why = restamp.load_entry(path, kind)
     if record is None:
         return why
     config = restamp.config_of(record, kind)
-    fingerprint = config_fingerprint(config) if kind == "latency" else memory_fingerprint()
     try:
-        read_entry(path, config, fingerprint)
+        if kind == "latency":  # also timed under the wait policy every latency is timed under
+            read_latency_entry(path, config, config_fingerprint(config))
+        else:
+            read_entry(path, config, memory_fingerprint())
     except ValueError as e:
         return str(e)
     return ""

@@ -21,7 +21,8 @@ its load).
 
 Modules, one job each: :mod:`.config` (what a measurement is, its code fingerprint),
 :mod:`.timing` (timing on a shared machine), :mod:`.cache` (the verified cache and tables),
-:mod:`.breakdown` (where the time goes), :mod:`.quiet` (re-measuring in quiet moments, and the
+:mod:`.breakdown` (where the time goes), :mod:`.child` (every timing runs in a child process under
+the OpenMP default wait policy), :mod:`.quiet` (re-measuring in quiet moments, and the
 conditions in words).
 """
 
@@ -61,11 +62,13 @@ from .cache import (
     measure_all,
     measure_or_load,
     read_entry,
+    read_latency_entry,
     series_groups,
     series_or_load,
     series_table,
     write_entry,
 )
+from .child import TIMING_WAIT_POLICY, time_in_child
 from .breakdown import TIMED_MODULES, breakdown_or_load, conv_kind, op_breakdown
 from .quiet import (
     cpu_label,
@@ -108,6 +111,9 @@ __all__ = [
     "measure_all",
     "measure_or_load",
     "read_entry",
+    "read_latency_entry",
+    "TIMING_WAIT_POLICY",
+    "time_in_child",
     "series_groups",
     "series_or_load",
     "series_table",

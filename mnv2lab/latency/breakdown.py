@@ -12,6 +12,7 @@ from torch.nn.modules.module import register_module_forward_hook, register_modul
 
 from ..params import ParameterError
 from .cache import cached, latency_dir
+from .child import time_in_child
 from .config import LatencyConfig, config_fingerprint
 from .timing import ForeignCpu, build_forward, load_average, measurement_provenance, torch_threads
 
@@ -97,7 +98,7 @@ def breakdown_or_load(
         config,
         path,
         config_fingerprint(config),
-        lambda: op_breakdown(config),
+        lambda: time_in_child("breakdown", [config])[0],
         remeasure=remeasure,
         allow_measure=allow_measure,
     )

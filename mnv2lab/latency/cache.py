@@ -1,5 +1,6 @@
 """The latency cache: one verified record (:mod:`mnv2lab.records`) per configuration,
-``results/latency/<config key>.json``, used only while its code fingerprint is current."""
+``results/latency/<config key>.json``, used only while its code fingerprint is current and only
+if it was timed under the OpenMP default wait policy (:mod:`.child`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from ..params import ParameterError
 from ..paths import resolve, results_dir
 from ..progress import progress as progress_bar
 from .config import FORMAT, LatencyConfig, config_fingerprint
-from .timing import MAX_FOREIGN, contaminated, measure, measure_interleaved
+from .child import TIMING_WAIT_POLICY, time_in_child
+from .timing import MAX_FOREIGN, contaminated
 
 # A cached measurement was unusable (corrupt, edited, other code) and is re-measured: the one
 # warning of every verified record (mnv2lab.records), under the name the measurements have used.
@@ -48,6 +50,20 @@ def read_entry(path: Path, config, fingerprint: str) -> dict:
     return record
 
 
+def read_latency_entry(path: Path, config: LatencyConfig, fingerprint: str) -> dict:
+    """:func:`read_entry`, and the entry was timed under the wait policy every latency is timed
+    under (:data:`~mnv2lab.latency.child.TIMING_WAIT_POLICY`): a timing under another policy
+    measured something else (2-thread batch-1 latencies can differ 2-3x)."""
+    record = read_entry(path, config, fingerprint)
+    policy = record["provenance"].get("omp_wait_policy")
+    if policy != TIMING_WAIT_POLICY:
+        raise ValueError(
+            f"timed with OMP_WAIT_POLICY {policy!r}; latencies are timed under the OpenMP "
+            f"default ({TIMING_WAIT_POLICY!r})"
+        )
+    return record
+
+
 def write_entry(path: Path, config, fingerprint: str, measured: dict) -> dict:
     """Store ``measured`` ({"result": ..., "provenance": ...}) atomically with its SHA-256."""
     record = {
@@ -76,7 +92,7 @@ def cached(
     which happened."""
     if path.exists() and not remeasure:
         try:
-            record = read_entry(path, config, fingerprint)
+            record = read_latency_entry(path, config, fingerprint)
             record["cached"] = True
             return record
         except ValueError as e:
@@ -108,7 +124,7 @@ def measure_or_load(
         config,
         entry_path(config, root),
         fingerprint,
-        lambda: measure(config),
+        lambda: time_in_child("measure", [config])[0],
         remeasure=remeasure,
         allow_measure=allow_measure,
     )
@@ -194,7 +210,7 @@ def series_or_load(
     records = []
     for c, fp in zip(configs, fingerprints):
         try:
-            record = read_entry(entry_path(c, root), c, fp)
+            record = read_latency_entry(entry_path(c, root), c, fp)
             if record["result"].get("interleaved_with") != len(configs):
                 raise ValueError("not measured interleaved with this series")
             record["cached"] = True
@@ -209,7 +225,7 @@ def series_or_load(
                     stacklevel=2,
                 )
     if (remeasure or any(r is None for r in records)) and allow_measure:
-        measured = measure_interleaved(configs, rounds)
+        measured = time_in_child("interleaved", configs, rounds=rounds)
         records = []
         for c, fp, m in zip(configs, fingerprints, measured):
             record = write_entry(entry_path(c, root), c, fp, m)

@@ -6,27 +6,21 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
-import sys
 import time
 from typing import Iterator, Sequence
 
-# OpenMP reads OMP_WAIT_POLICY once, when torch loads it (importing mnv2lab sets PASSIVE unless the
-# environment sets it; entries measured before that was the rule say "unset"). Record what was in
-# force, as far as this module can tell.
-OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY", "unset") + (
-    " (or later: torch was loaded before mnv2lab.latency)" if "torch" in sys.modules else ""
-)
+import numpy as np
+import torch
+from torch.utils.benchmark import Timer
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch.utils.benchmark import Timer  # noqa: E402
-
-from ..inference import make_runner  # noqa: E402
-from ..memory_efficient import MemoryEfficientMobileNetV2  # noqa: E402
-from ..models import build_model  # noqa: E402
-from ..params import ParameterError  # noqa: E402
-from ..provenance import provenance  # noqa: E402
-from .config import LatencyConfig  # noqa: E402
+# OpenMP reads OMP_WAIT_POLICY once, when torch loads; mnv2lab records what it was then.
+from .. import OMP_WAIT_POLICY
+from ..inference import make_runner
+from ..memory_efficient import MemoryEfficientMobileNetV2
+from ..models import build_model
+from ..params import ParameterError
+from ..provenance import provenance
+from .config import LatencyConfig
 
 
 @contextlib.contextmanager
