@@ -6,7 +6,7 @@ batch-1 inference on 2 threads passive waiting costs more than the second thread
 CPUs (on an Intel Xeon, MobileNetV2 took 18.8 ms on 2 threads against 9.2 ms on 1;
 ``results/benchmarks/table4_latency_xeon_passive.json``), and a deployed inference runtime keeps
 the default. So every latency (:func:`~mnv2lab.latency.measure`, interleaved series, the time
-breakdown) is timed by ``python -m mnv2lab.latency.child`` with the policy left at the OpenMP
+breakdown) is timed by ``python -m mnv2lab.latency`` (its ``__main__``) with the policy left at the OpenMP
 default, whatever the calling process (a notebook's kernel) runs with; an entry records it in its
 provenance (``omp_wait_policy: "unset"``) and the cache uses no entry timed under another policy.
 """
@@ -45,7 +45,7 @@ def time_in_child(kind: str, configs: Sequence[LatencyConfig], **options) -> lis
             encoding="utf-8",
         )
         proc = subprocess.run(
-            [sys.executable, "-m", "mnv2lab.latency.child", str(job), str(out)],
+            [sys.executable, "-m", "mnv2lab.latency", str(job), str(out)],
             env=env,
             capture_output=True,
             text=True,
@@ -56,30 +56,3 @@ def time_in_child(kind: str, configs: Sequence[LatencyConfig], **options) -> lis
                 f"child process failed:\n{proc.stderr[-3000:]}"
             )
         return json.loads(out.read_text(encoding="utf-8"))
-
-
-def main(argv: list[str]) -> int:
-    from .. import OMP_WAIT_POLICY
-    from .breakdown import op_breakdown
-    from .timing import measure, measure_interleaved
-
-    if OMP_WAIT_POLICY != TIMING_WAIT_POLICY:
-        raise SystemExit(
-            f"latency child: OpenMP wait policy {OMP_WAIT_POLICY!r}; timings need "
-            f"{TIMING_WAIT_POLICY!r} (run through time_in_child)"
-        )
-    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    configs = [LatencyConfig(**c) for c in job["configs"]]
-    options = job["options"]
-    if job["kind"] == "measure":
-        out = [measure(c) for c in configs]
-    elif job["kind"] == "interleaved":
-        out = measure_interleaved(configs, **options)
-    else:
-        out = [op_breakdown(c, **options) for c in configs]
-    Path(argv[1]).write_text(json.dumps(out), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
