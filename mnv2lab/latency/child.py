@@ -3,7 +3,7 @@
 Importing :mod:`mnv2lab` makes OpenMP threads wait passively (it protects training on a shared
 machine), and OpenMP reads that once, when torch loads, so a process cannot switch back. For
 batch-1 inference on 2 threads passive waiting costs more than the second thread gains on some
-CPUs (on an Intel Xeon, MobileNetV2 took 18.8 ms on 2 threads against 9.2 ms on 1;
+CPUs (on an Intel Xeon, MobileNetV2 took 20.5 ms on 2 threads against 9.7 ms on 1;
 ``results/benchmarks/table4_latency_xeon_passive.json``), and a deployed inference runtime keeps
 the default. So every latency (:func:`~mnv2lab.latency.measure`, interleaved series, the time
 breakdown) is timed by ``python -m mnv2lab.latency`` (its ``__main__``) with the policy left at the OpenMP
