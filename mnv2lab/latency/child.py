@@ -6,9 +6,10 @@ batch-1 inference on 2 threads passive waiting costs more than the second thread
 CPUs (on an Intel Xeon, MobileNetV2 took 20.5 ms on 2 threads against 9.7 ms on 1;
 ``results/benchmarks/table4_latency_xeon_passive.json``), and a deployed inference runtime keeps
 the default. So every latency (:func:`~mnv2lab.latency.measure`, interleaved series, the time
-breakdown) is timed by ``python -m mnv2lab.latency`` (its ``__main__``) with the policy left at the OpenMP
-default, whatever the calling process (a notebook's kernel) runs with; an entry records it in its
-provenance (``omp_wait_policy: "unset"``) and the cache uses no entry timed under another policy.
+breakdown) is timed by ``python -m mnv2lab.latency`` (its ``__main__``) with the policy left at
+the OpenMP default, whatever the calling process (a notebook's kernel) runs with; an entry
+records it in its provenance (``omp_wait_policy: "unset"``) and the cache uses no entry timed
+under another policy.
 """
 
 from __future__ import annotations
