@@ -13,7 +13,8 @@ The cache: one JSON file per configuration, ``results/latency/<config key>.json`
 only when its SHA-256 matches its content, its configuration matches, and its *code fingerprint*
 (:func:`config_fingerprint`: the files the measured model is built from, the inference code,
 plus the executor for "sliced", with docstrings and comments stripped, :data:`MEASURE_VERSION`
-and the torch version) equals the current one. Otherwise, or on
+and the torch version) equals the current one, and it was timed under the OpenMP default wait
+policy (every timing runs in a child process that keeps it: :mod:`.child`). Otherwise, or on
 ``remeasure=True``, the configuration is measured again and the file replaced atomically. Every
 entry carries its provenance: CPU model, torch version, threads, git commit, timestamp and the
 machine's load average before and after measuring (latency on a shared machine is only as good as
