@@ -713,7 +713,9 @@ def test_notebook_01_quotes_its_monte_carlo_numbers():
     assert 1.8 < panel[5] / theory(5) < 2.2  # "twice"
     assert not agree["pairs_outside"] and not agree["per_T_outside"]  # theory inside everywhere
     assert all(sweep.collapsed[ns.index(n)].max() == 0 for n in (20, 30, 50))  # "none of the 200"
-    assert (t.loc[3].collapsed_low, t.loc[3].collapsed_high) != (0.5, 0.5)  # spread, around 0.5
+    # "every T collapses exactly half of all directions": each T's share of the 1000 points is
+    # within a few points of a half (the directions are sampled, not all of them)
+    assert abs(sweep.collapsed[ns.index(3)] - 0.5).max() < 0.05
     held = t.err_lstsq_heldout / t.err_lstsq
     assert (abs(held.loc[2:20] - 1) <= 0.05).all()  # "within 5% up to n = 20"
     assert (t.loc[[30, 50]].err_lstsq_heldout.between(0.5e-3, 2e-3)).all()  # "near 1e-3"

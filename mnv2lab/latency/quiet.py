@@ -142,9 +142,7 @@ def machine_text(table: pd.DataFrame) -> str:
     """ "CPU (n cores), torch x.y" of the measurements in ``table`` (for figure titles)."""
     if table.empty or "cpu_model" not in table or table["cpu_model"].isna().all():
         return ""
-    cpus = ", ".join(sorted(set(table["cpu_model"].dropna())))
-    cores = ", ".join(str(int(c)) for c in sorted(set(table["cpu_count"].dropna())))
-    return f"{cpus} ({cores} cores), torch {', '.join(sorted(set(table['torch'].dropna())))}"
+    return f"{cpu_label(table)}, torch {', '.join(sorted(set(table['torch'].dropna())))}"
 
 
 def describe_conditions(table: pd.DataFrame) -> str:

@@ -42,7 +42,7 @@ def table4_latency(latency: pd.DataFrame, resolution: int = 224) -> pd.DataFrame
                 rec[f"CPU here, {th} thr (ms)"] = hit.median_ms if hit is not None else np.nan
                 rec[f"IQR, {th} thr (ms)"] = hit.iqr_ms if hit is not None else np.nan
                 if hit is not None:
-                    machine = f"{hit.cpu_model} ({int(hit.cpu_count)} cores)"
+                    machine = cpu_label(pd.DataFrame([hit]))
                     torch_version = hit.torch
         rec["measured on"], rec["torch"] = machine, torch_version
         records.append(rec)
